@@ -1,0 +1,3 @@
+from tf_cli.main import main
+
+main()

@@ -1,0 +1,36 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tf_cli.records import DEFAULT_MAX_LINE_BYTES
+
+
+class TextOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Files or folders (default: every dataset and schema).",
+                   show_default=False),
+]
+MaxLineBytes = Annotated[
+    int,
+    typer.Option("--max-line-bytes", min=1, help="Longest line accepted, in bytes."),
+]
+DEFAULT_LINE_LIMIT = DEFAULT_MAX_LINE_BYTES
+
+
+def print_json(data: dict) -> None:
+    import orjson
+
+    from tf_cli.console import out
+
+    out(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())

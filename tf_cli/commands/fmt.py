@@ -1,0 +1,41 @@
+"""tf fmt: rewrite dataset files into canonical JSONL."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tf_cli import console
+from tf_cli.commands.common import DEFAULT_LINE_LIMIT, MaxLineBytes, Paths, TextOrJson, print_json
+from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK
+
+
+def command(
+    paths: Paths = None,
+    check: Annotated[bool, typer.Option("--check", help="Change nothing; list the files "
+                                        "that would change and exit 1 if any.")] = False,
+    output_format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+    max_line_bytes: MaxLineBytes = DEFAULT_LINE_LIMIT,
+) -> None:
+    """Rewrite JSONL files canonically: one compact object per line, keys sorted.
+
+    Line order is kept (examples stay in insertion order). Files with lines that cannot
+    be fixed without guessing are reported and left untouched.
+    """
+    from tf_cli.fmt import format_files
+
+    result = format_files(console.project(), paths, check, max_line_bytes)
+    if output_format is TextOrJson.json:
+        print_json(result.to_json())
+    else:
+        for problem in result.problems:
+            console.out(str(problem))
+        verb = "would reformat" if check else "reformatted"
+        for shown in result.changed:
+            console.out(f"{verb} {shown}")
+        console.note(f"{len(result.changed)} of {result.files} files {verb}"
+                     + (f", {len(result.problems)} lines could not be fixed"
+                        if result.problems else ""))
+    failed = result.problems or (check and result.changed)
+    raise typer.Exit(EXIT_CHECK_FAILED if failed else EXIT_OK)

@@ -1,0 +1,42 @@
+"""tf validate: check datasets against their schemas and rules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tf_cli import console
+from tf_cli.commands.common import DEFAULT_LINE_LIMIT, MaxLineBytes, Paths, TextOrJson, print_json
+
+
+def command(
+    paths: Paths = None,
+    signature: Annotated[
+        str | None,
+        typer.Option("--signature", "-s", help="Validate PATHS against this signature's "
+                     "schema (needed for files outside datasets/)."),
+    ] = None,
+    output_format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+    max_line_bytes: MaxLineBytes = DEFAULT_LINE_LIMIT,
+) -> None:
+    """Validate examples against their signature's JSON Schema and rules.
+
+    Reports every problem as PATH:LINE: $.json.path: message. Exit 0 when valid,
+    1 when problems were found, 2 on a usage or configuration error.
+    """
+    from tf_cli.validate import validate
+
+    report = validate(console.project(), paths, signature, max_line_bytes)
+    if output_format is TextOrJson.json:
+        print_json(report.to_json())
+    else:
+        for problem in report.problems:
+            console.out(str(problem))
+        scope = (f"{report.examples:,} examples in {report.files:,} files "
+                 f"of {report.signatures} signatures")
+        if report.problems:
+            console.note(f"{len(report.problems):,} problems in {scope}", "red")
+        else:
+            console.note(f"ok: {scope}", "green")
+    raise typer.Exit(report.exit_code)

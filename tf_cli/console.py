@@ -1,0 +1,47 @@
+"""Output streams: stdout carries data (pipe `--format json` into jq); stderr carries
+diagnostics and progress. Rich consoles are created on first use."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from tf_cli.project import Project, find_project
+
+
+@dataclass
+class _State:
+    project_dir: Path | None = None
+
+
+state = _State()
+
+
+def project() -> Project:
+    return find_project(state.project_dir)
+
+
+@cache
+def err():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def error(message: str) -> None:
+    from rich.text import Text
+
+    err().print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+
+
+def note(message: str, style: str = "") -> None:
+    """A one-line diagnostic on stderr (summaries, hints)."""
+    from rich.text import Text
+
+    err().print(Text(message, style=style), soft_wrap=True)
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -1,0 +1,60 @@
+"""`tf fmt`: rewrite dataset files into canonical form, never reordering, never losing data.
+
+A file with a line that cannot be canonicalized without guessing (invalid JSON, a
+duplicate key, an inexact number) is left untouched and the line is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tf_cli.errors import UsageError
+from tf_cli.problems import Problem
+from tf_cli.project import Project
+from tf_cli.records import DEFAULT_MAX_LINE_BYTES, read_lines, write_records
+
+
+@dataclass
+class FormatResult:
+    changed: list[str] = field(default_factory=list)  # reformatted, or would be with --check
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+
+    def to_json(self) -> dict:
+        return {"changed": self.changed, "files": self.files,
+                "problems": [p.to_json() for p in self.problems]}
+
+
+def format_files(project: Project, paths: list[Path] | None = None, check: bool = False,
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> FormatResult:
+    result = FormatResult()
+    for path in _dataset_files(project, paths):
+        result.files += 1
+        shown = project.display(path)
+        needs_rewrite = False
+        unfixable = []
+        for line in read_lines(path, max_line_bytes):
+            if line.problem and not line.fixable:
+                unfixable.append(Problem(shown, line.problem, line=line.number))
+            needs_rewrite |= line.fixable or not line.canonical
+        if unfixable:
+            result.problems.extend(unfixable)
+        elif needs_rewrite:
+            result.changed.append(shown)
+            if not check:
+                records = (ln.record for ln in read_lines(path, max_line_bytes) if ln.record)
+                write_records(path, records)
+    return result
+
+
+def _dataset_files(project: Project, paths: list[Path] | None) -> list[Path]:
+    if not paths:
+        return sorted(project.datasets_dir.rglob("*.jsonl")) if project.datasets_dir.is_dir() \
+            else []
+    files = []
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+        files.extend(sorted(path.rglob("*.jsonl")) if path.is_dir() else [path])
+    return files

@@ -1,0 +1,67 @@
+"""The `tf` command: the root Typer app and the one place errors become exit codes.
+
+Commands live in tf_cli/commands/ and stay thin: parse options, call one core function,
+render. Heavy libraries (dspy, dvc, duckdb) are imported inside the functions that use
+them, so `tf --help` and `tf validate` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tf_cli import console
+from tf_cli.commands import fmt, validate
+from tf_cli.errors import EXIT_USAGE, TfError
+
+app = typer.Typer(
+    name="tf",
+    help="DSPy training data as code: validate, format and measure the examples of every "
+    "signature in this repository.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def root(
+    project: Annotated[
+        Path | None,
+        typer.Option("--project", "-C", help="The dataset repository (default: the nearest "
+                     "folder at or above the working directory with a schemas/ folder).",
+                     file_okay=False, exists=True),
+    ] = None,
+) -> None:
+    console.state.project_dir = project
+
+
+app.command("validate")(validate.command)
+app.command("fmt")(fmt.command)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Entry point of the console script: run the app and map every failure to an exit code."""
+    try:
+        # Without standalone mode click returns the code given to typer.Exit.
+        code = app(args=argv, prog_name="tf", standalone_mode=False)
+    except TfError as exc:
+        console.error(str(exc))
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:  # bad flags and arguments, as click reports them
+        exc.show()
+        return EXIT_USAGE
+    except (KeyboardInterrupt, typer.Abort):
+        console.error("interrupted; nothing was written")
+        return 130
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

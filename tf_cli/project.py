@@ -1,0 +1,77 @@
+"""Where things live in a tf dataset repository.
+
+    schemas/<signature>.schema.json   one JSON Schema per DSPy signature
+    schemas/<signature>.rules.json    its named cross-field rules
+    datasets/<signature>/*.jsonl      its examples, one JSON object per line
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tf_cli.errors import UsageError
+
+SCHEMA_SUFFIX = ".schema.json"
+RULES_SUFFIX = ".rules.json"
+# Schemas in schemas/ that describe something other than one signature's examples.
+SHARED_SCHEMAS = frozenset({"common", "params"})
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def schemas_dir(self) -> Path:
+        return self.root / "schemas"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.root / "datasets"
+
+    def schema_path(self, signature: str) -> Path:
+        return self.schemas_dir / f"{signature}{SCHEMA_SUFFIX}"
+
+    def rules_path(self, signature: str) -> Path:
+        return self.schemas_dir / f"{signature}{RULES_SUFFIX}"
+
+    def dataset_dir(self, signature: str) -> Path:
+        return self.datasets_dir / signature
+
+    def signatures(self) -> list[str]:
+        """Signatures that have a schema, sorted."""
+        if not self.schemas_dir.is_dir():
+            return []
+        names = (p.name[: -len(SCHEMA_SUFFIX)] for p in self.schemas_dir.glob(f"*{SCHEMA_SUFFIX}"))
+        return sorted(n for n in names if n not in SHARED_SCHEMAS)
+
+    def dataset_signatures(self) -> list[str]:
+        """Folder names under datasets/, whether or not a schema exists for them."""
+        if not self.datasets_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.datasets_dir.iterdir() if p.is_dir())
+
+    def dataset_files(self, signature: str) -> list[Path]:
+        folder = self.dataset_dir(signature)
+        return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+
+    def display(self, path: Path) -> str:
+        """A path as the user would type it: relative to the working directory when inside it."""
+        try:
+            return os.path.relpath(path)
+        except ValueError:  # another drive on Windows
+            return str(path)
+
+
+def find_project(start: Path | None = None) -> Project:
+    """The nearest folder at or above `start` that holds a schemas/ folder."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "schemas").is_dir():
+            return Project(folder)
+    raise UsageError(
+        f"no tf project at {here}: no schemas/ folder here or in any parent",
+        hint="run tf inside the dataset repository, or pass --project DIR",
+    )

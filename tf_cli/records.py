@@ -1,0 +1,200 @@
+"""JSONL on disk: streaming reads with line numbers, the canonical form, atomic writes.
+
+Canonical form: one compact JSON object per line, keys sorted, UTF-8 unescaped, "\\n"
+after every line, no byte-order mark, no blank lines. Line order is insertion order and
+is never changed here.
+
+The reader is the hot path of `tf validate`, so a well-formed canonical line costs one
+orjson parse and one orjson dump; the slow checks (duplicate keys, error diagnosis) run
+only for lines that are not canonical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+
+import orjson
+
+BOM = b"\xef\xbb\xbf"
+DEFAULT_MAX_LINE_BYTES = 1 << 20  # 1 MiB: far above any real example, far below trouble
+_CANONICAL = orjson.OPT_SORT_KEYS
+_BAD_LITERALS = ("NaN", "Infinity", "-Infinity")
+_JSON_TYPE_NAMES = {list: "array", str: "string", int: "number", float: "number",
+                    bool: "boolean", type(None): "null"}
+
+
+class Line(NamedTuple):
+    """One physical line of a JSONL file.
+
+    Exactly one of `record` and `problem` is set. `fixable` problems (a byte-order mark,
+    a blank line) are ones `tf fmt` repairs; `canonical` is False when the bytes on disk
+    differ from the canonical form of the record.
+    """
+
+    number: int
+    record: dict | None
+    problem: str | None
+    fixable: bool = False
+    canonical: bool = True
+
+
+def canonical_bytes(record: dict) -> bytes:
+    """The canonical encoding of one record, without the trailing newline."""
+    return orjson.dumps(record, option=_CANONICAL)
+
+
+def read_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Line]:
+    """Yield every line of a JSONL file, streaming: memory stays bounded by max_line_bytes."""
+    with open(path, "rb") as f:
+        number = 0
+        while True:
+            raw = f.readline(max_line_bytes + 1)
+            if not raw:
+                return
+            number += 1
+            if number == 1 and raw.startswith(BOM):
+                yield Line(1, None, "byte-order mark at the start of the file: save it as "
+                           "UTF-8 without BOM (tf fmt removes it)", fixable=True)
+                raw = raw[len(BOM):]
+            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                size = len(raw) + _skip_rest_of_line(f)
+                yield Line(
+                    number,
+                    None,
+                    f"line is {size:,} bytes, over the {max_line_bytes:,}-byte limit: "
+                    "split the example, or raise --max-line-bytes if it is really meant",
+                )
+                continue
+            yield _parse_line(number, raw)
+
+
+def _skip_rest_of_line(f: BinaryIO) -> int:
+    skipped = 0
+    while chunk := f.readline(1 << 20):
+        skipped += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return skipped
+
+
+def _parse_line(number: int, raw: bytes) -> Line:
+    body = raw[:-1] if raw.endswith(b"\n") else raw
+    ends_well = body is not raw  # a canonical line ends with exactly one "\n"
+    if body.endswith(b"\r"):
+        body, ends_well = body[:-1], False
+    try:
+        record = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if not body.strip():
+            return Line(number, None, "blank line: every line must hold one JSON object "
+                        "(tf fmt removes blank lines)", fixable=True)
+        return Line(number, None, _diagnose(body, exc))
+    if type(record) is not dict:
+        kind = _JSON_TYPE_NAMES.get(type(record), "value")
+        return Line(number, None, f"expected one JSON object per line, found a JSON {kind}")
+    canonical = canonical_bytes(record)
+    if ends_well and canonical == body:
+        return Line(number, record, None)
+    trouble = _exactness_problem(body, record)
+    if trouble:
+        return Line(number, None, trouble)
+    return Line(number, record, None, canonical=False)
+
+
+def _diagnose(body: bytes, exc: orjson.JSONDecodeError) -> str:
+    """Turn an orjson error into a message that says what is wrong and how to fix it."""
+    if body.startswith(BOM):
+        return "byte-order mark in the middle of the file: remove it"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return (f"invalid UTF-8 (byte 0x{body[err.start]:02x} at byte {err.start + 1}): "
+                "re-save the file as UTF-8")
+    column = exc.colno
+    if exc.msg.startswith("depth limit"):
+        return "JSON nested more than 1024 levels deep: flatten the record"
+    if exc.msg.startswith("unexpected content after document"):
+        return f"column {column}: trailing characters after the JSON object: one object per line"
+    if exc.msg.startswith("no digit"):  # "-Infinity": orjson points after the sign
+        column -= 1
+    rest = text[column - 1:]
+    for literal in _BAD_LITERALS:
+        if rest.startswith(literal):
+            return f"column {column}: {literal} is not valid JSON: use null or a finite number"
+    return f"column {column}: invalid JSON: {exc.msg}"
+
+
+def _exactness_problem(body: bytes, record: dict) -> str | None:
+    """What orjson silently changed: a key given twice, or a number it had to round.
+
+    Reparses with the exact (and slower) standard library parser; called only for lines
+    that are not canonical, since a canonical line can have neither.
+    """
+    found: list[str] = []
+
+    def check_pairs(pairs: list[tuple[str, object]]) -> dict:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen and not found:
+                found.append(key)
+            seen.add(key)
+        return dict(pairs)
+
+    try:
+        exact = json.loads(body, object_pairs_hook=check_pairs)
+    except RecursionError:
+        return "JSON nested too deeply to check: flatten the record"
+    if found:
+        return f"duplicate key {json.dumps(found[0], ensure_ascii=False)} in one object: " \
+               "JSON keeps only the last one; remove the other"
+    if exact != record:
+        return "a number here has more digits than a 64-bit integer or double can hold " \
+               "exactly: store it as a string"
+    return None
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """Write to a temporary file beside `path`, then fsync and rename it into place.
+
+    A crash at any point leaves either the old file or the new one, never a mix.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            yield tmp
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        if path.exists():
+            os.chmod(tmp_name, path.stat().st_mode & 0o777)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not supported on this platform
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_records(path: Path, records: Iterable[dict]) -> None:
+    """Replace `path` atomically with `records` in canonical form."""
+    with atomic_writer(path) as out:
+        for record in records:
+            out.write(canonical_bytes(record))
+            out.write(b"\n")

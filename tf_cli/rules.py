@@ -1,0 +1,201 @@
+"""Named cross-field rules: `schemas/<signature>.rules.json`.
+
+A rule is either a JSON Schema fragment applied to the whole example (`schema`, for
+conditions JSON Schema can say, such as "is_complete exactly when nothing is missing"),
+or one of a few checks JSON Schema cannot express (`check`: subset, distinct,
+permutation, at_most). `when` (a JSON Schema) limits a rule to the examples it matches.
+Rules run only on examples that already satisfy the schema, so checks can trust types.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jsonschema_rs
+
+from tf_cli.errors import ConfigError
+from tf_cli.problems import json_path
+
+RULES_FORMAT = {
+    "type": "object",
+    "required": ["rules"],
+    "additionalProperties": False,
+    "properties": {
+        "rules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "description"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                    "description": {"type": "string", "minLength": 1},
+                    "when": {"type": "object"},
+                    "schema": {"type": "object"},
+                    "check": {"enum": ["subset", "distinct", "permutation", "at_most"]},
+                    "field": {"type": "string"},
+                    "of": {"type": "string"},
+                    "limit": {"type": "string"},
+                    "margin": {"type": "number"},
+                },
+                "oneOf": [
+                    {"required": ["schema"], "not": {"required": ["check"]}},
+                    {"required": ["check", "field"], "not": {"required": ["schema"]}},
+                ],
+                "allOf": [
+                    {"if": {"properties": {"check": {"enum": ["subset", "permutation"]}},
+                            "required": ["check"]},
+                     "then": {"required": ["of"]}},
+                    {"if": {"properties": {"check": {"const": "at_most"}}, "required": ["check"]},
+                     "then": {"required": ["limit"]}},
+                ],
+            },
+        }
+    },
+}
+_format_validator = jsonschema_rs.Draft202012Validator(RULES_FORMAT)
+_MISSING = object()
+
+
+class RuleFailure(NamedTuple):
+    pointer: str
+    detail: str
+
+
+class Rule(NamedTuple):
+    name: str
+    description: str
+    applies: Callable[[dict], bool]
+    test: Callable[[dict], RuleFailure | None]
+
+    def check(self, record: dict) -> RuleFailure | None:
+        return self.test(record) if self.applies(record) else None
+
+
+def load_rules(loader, signature: str) -> tuple[Rule, ...]:
+    """The compiled rules of a signature; a signature without a rules file has none."""
+    path = loader.project.rules_path(signature)
+    if not path.is_file():
+        return ()
+    document = loader.document(path)
+    shown = loader.project.display(path)
+    errors = [f"{shown}: {json_path(e.instance_path)}: {e.message}"
+              for e in _format_validator.iter_errors(document)]
+    if errors:
+        raise ConfigError("\n".join(errors), hint="see the rule format in README.md")
+    rules = []
+    names: set[str] = set()
+    for spec in document["rules"]:
+        if spec["name"] in names:
+            raise ConfigError(f"{shown}: rule name {spec['name']!r} is used twice")
+        names.add(spec["name"])
+        when = loader.compile(spec["when"], path) if "when" in spec else None
+        applies = when.is_valid if when else _always
+        if "schema" in spec:
+            test = _schema_test(loader.compile(spec["schema"], path))
+        else:
+            test = _CHECKS[spec["check"]](spec)
+        rules.append(Rule(spec["name"], spec["description"], applies, test))
+    return tuple(rules)
+
+
+def _always(record: dict) -> bool:
+    return True
+
+
+def _schema_test(validator: jsonschema_rs.Validator) -> Callable[[dict], RuleFailure | None]:
+    def test(record: dict) -> RuleFailure | None:
+        if validator.is_valid(record):
+            return None
+        error = next(iter(validator.iter_errors(record)))
+        return RuleFailure(json_path(error.instance_path), error.message)
+
+    return test
+
+
+def _get(record: dict, dotted: str):
+    node = record
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return _MISSING
+        node = node[key]
+    return node
+
+
+def _normalize(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _quote(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _pointer(dotted: str) -> str:
+    return json_path(dotted.split("."))
+
+
+def _subset(spec: dict):
+    field, of = spec["field"], spec["of"]
+
+    def test(record):
+        allowed = {_normalize(x) for x in _get(record, of) or () if isinstance(x, str)}
+        for index, item in enumerate(_get(record, field) or ()):
+            if isinstance(item, str) and _normalize(item) not in allowed:
+                return RuleFailure(f"{_pointer(field)}[{index}]", f"{_quote(item)} is not in {of}")
+        return None
+
+    return test
+
+
+def _distinct(spec: dict):
+    field = spec["field"]
+
+    def test(record):
+        seen: dict[str, int] = {}
+        for index, item in enumerate(_get(record, field) or ()):
+            key = _normalize(item) if isinstance(item, str) else repr(item)
+            if key in seen:
+                return RuleFailure(f"{_pointer(field)}[{index}]",
+                                   f"repeats item {seen[key]} ({_quote(item)})")
+            seen[key] = index
+        return None
+
+    return test
+
+
+def _permutation(spec: dict):
+    field, of = spec["field"], spec["of"]
+
+    def test(record):
+        positions = _get(record, field)
+        size = len(_get(record, of) or ())
+        if positions is _MISSING:
+            return None
+        if sorted(positions) != list(range(1, size + 1)):
+            return RuleFailure(_pointer(field), f"{positions} is not an ordering of positions "
+                                                f"1..{size} of {of}")
+        return None
+
+    return test
+
+
+def _at_most(spec: dict):
+    field, limit, margin = spec["field"], spec["limit"], spec.get("margin", 0)
+
+    def test(record):
+        value, bound = _get(record, field), _get(record, limit)
+        if value is _MISSING or bound is _MISSING:
+            return None
+        if value > bound + margin:
+            extra = f" + {margin}" if margin else ""
+            return RuleFailure(_pointer(field), f"{value} is more than {limit}{extra} "
+                                                f"({bound}{extra})")
+        return None
+
+    return test
+
+
+_CHECKS = {"subset": _subset, "distinct": _distinct, "permutation": _permutation,
+           "at_most": _at_most}

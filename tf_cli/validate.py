@@ -1,0 +1,240 @@
+"""`tf validate`: every dataset line against its signature's schema and rules.
+
+One process, one compiled validator per signature, files streamed line by line. Every
+problem is collected; nothing stops at the first. Duplicate ids are found across all
+files of a signature while keeping only an 8-byte hash per example in memory.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
+from tf_cli.problems import Problem, json_path
+from tf_cli.project import RULES_SUFFIX, SCHEMA_SUFFIX, SHARED_SCHEMAS, Project
+from tf_cli.records import DEFAULT_MAX_LINE_BYTES, read_lines
+from tf_cli.schemas import SchemaLoader, Signature
+
+# Above this many ids, duplicates are found by sorting a numpy array (fast, 8 bytes per id)
+# instead of a Python set (about 60 bytes per id).
+_NUMPY_DUPLICATE_SEARCH_FROM = 50_000
+
+
+@dataclass
+class ValidationReport:
+    problems: list[Problem] = field(default_factory=list)
+    examples: int = 0
+    files: int = 0
+    signatures: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        if any(p.config for p in self.problems):
+            return EXIT_USAGE
+        return EXIT_CHECK_FAILED if self.problems else EXIT_OK
+
+    def to_json(self) -> dict:
+        return {
+            "ok": not self.problems,
+            "examples": self.examples,
+            "files": self.files,
+            "signatures": self.signatures,
+            "problems": [p.to_json() for p in self.problems],
+        }
+
+
+@dataclass
+class _Plan:
+    """Which files of which signature to check fully."""
+
+    checked: dict[str, set[Path]] = field(default_factory=dict)
+    orphans: list[Path] = field(default_factory=list)
+
+    def add(self, signature: str, files: Iterable[Path] = ()) -> None:
+        self.checked.setdefault(signature, set()).update(f.resolve() for f in files)
+
+
+def validate(
+    project: Project,
+    paths: list[Path] | None = None,
+    signature: str | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> ValidationReport:
+    """Validate the given files (default: every dataset and schema) and collect problems."""
+    plan = _plan(project, paths, signature)
+    report = ValidationReport()
+    loader = SchemaLoader(project)
+    for path in plan.orphans:
+        report.files += 1
+        report.problems.append(Problem(
+            project.display(path),
+            _orphan_message(project, path)))
+    for name in sorted(plan.checked):
+        try:
+            compiled = loader.signature(name)
+        except ConfigError as exc:
+            report.problems.append(Problem(project.display(project.schema_path(name)),
+                                           str(exc), config=True))
+            continue
+        report.signatures += 1
+        _validate_signature(project, compiled, plan.checked[name], report, max_line_bytes)
+    report.problems.sort(key=lambda p: (not p.config, p.path, p.line or 0))
+    return report
+
+
+def _orphan_message(project: Project, path: Path) -> str:
+    relative = path.resolve().relative_to(project.datasets_dir.resolve())
+    if len(relative.parts) == 1:
+        return "dataset files live in datasets/<signature>/: move this file into the " \
+               "folder of its signature"
+    name = relative.parts[0]
+    return (f"no schema for signature {name!r}: add "
+            f"{project.display(project.schema_path(name))} or move this file")
+
+
+def _plan(project: Project, paths: list[Path] | None, signature: str | None) -> _Plan:
+    plan = _Plan()
+    if signature is not None and signature not in project.signatures():
+        raise UsageError(f"unknown signature {signature!r}",
+                         hint="known signatures: " + ", ".join(project.signatures()))
+    if not paths:
+        for name in [signature] if signature else project.signatures():
+            plan.add(name, project.dataset_files(name))
+        if not signature:
+            _add_orphans(project, plan)
+        return plan
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+        files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
+        if path.is_dir() and _is_within(path, project.schemas_dir):
+            files = sorted(path.glob(f"*{SCHEMA_SUFFIX}"))
+        for file in files:
+            _plan_file(project, plan, file, signature)
+    return plan
+
+
+def _plan_file(project: Project, plan: _Plan, file: Path, signature: str | None) -> None:
+    if _is_within(file, project.schemas_dir):
+        name = file.name.removesuffix(SCHEMA_SUFFIX).removesuffix(RULES_SUFFIX)
+        if name in SHARED_SCHEMAS:  # shared definitions: every signature depends on them
+            for each in project.signatures():
+                plan.add(each, project.dataset_files(each))
+        elif name in project.signatures():
+            plan.add(name, project.dataset_files(name))
+        return
+    if signature:
+        plan.add(signature, [file])
+        return
+    if not _is_within(file, project.datasets_dir):
+        raise UsageError(f"{file}: not under datasets/, so its signature is unknown",
+                         hint="pass --signature NAME to validate it against that schema")
+    relative = file.resolve().relative_to(project.datasets_dir.resolve())
+    if len(relative.parts) == 2 and relative.parts[0] in project.signatures():
+        plan.add(relative.parts[0], [file])
+    else:
+        plan.orphans.append(file)
+
+
+def _add_orphans(project: Project, plan: _Plan) -> None:
+    known = set(project.signatures())
+    if project.datasets_dir.is_dir():
+        plan.orphans.extend(sorted(project.datasets_dir.glob("*.jsonl")))
+    for name in project.dataset_signatures():
+        if name not in known:
+            plan.orphans.extend(project.dataset_files(name))
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def _validate_signature(project: Project, signature: Signature, checked: set[Path],
+                        report: ValidationReport, max_line_bytes: int) -> None:
+    files = sorted(set(project.dataset_files(signature.name)) | checked)
+    id_hashes = array("q")
+    for path in files:
+        if path.resolve() in checked:
+            report.files += 1
+            report.examples += _check_file(path, project.display(path), signature,
+                                           id_hashes, report.problems, max_line_bytes)
+        else:  # a sibling file: only its ids matter, for duplicates across files
+            for line in read_lines(path, max_line_bytes):
+                if line.record is not None and isinstance(line.record.get("id"), str):
+                    id_hashes.append(hash(line.record["id"]))
+    duplicated = _duplicate_hashes(id_hashes)
+    if duplicated:
+        report.problems.extend(_duplicate_id_problems(project, files, checked, duplicated,
+                                                      max_line_bytes))
+
+
+def _check_file(path: Path, shown: str, signature: Signature, id_hashes: array,
+                problems: list[Problem], max_line_bytes: int) -> int:
+    """Validate one file; the hot loop of tf validate. Returns the number of records."""
+    validator, rules = signature.validator, signature.rules
+    is_valid, add_hash = validator.is_valid, id_hashes.append
+    count = 0
+    for line in read_lines(path, max_line_bytes):
+        record = line.record
+        if record is None:
+            problems.append(Problem(shown, line.problem, line=line.number))
+            continue
+        count += 1
+        if is_valid(record):
+            for rule in rules:
+                failure = rule.check(record)
+                if failure:
+                    problems.append(Problem(
+                        shown, f"rule {rule.name}: {failure.detail} (rule: {rule.description})",
+                        line=line.number, pointer=failure.pointer, rule=rule.name))
+        else:
+            for error in validator.iter_errors(record):
+                problems.append(Problem(shown, error.message, line=line.number,
+                                        pointer=json_path(error.instance_path)))
+        record_id = record.get("id")
+        if type(record_id) is str:
+            add_hash(hash(record_id))
+    return count
+
+
+def _duplicate_hashes(id_hashes: array) -> set[int]:
+    if len(id_hashes) < _NUMPY_DUPLICATE_SEARCH_FROM:
+        seen: set[int] = set()
+        duplicated = set()
+        for value in id_hashes:
+            if value in seen:
+                duplicated.add(value)
+            seen.add(value)
+        return duplicated
+    import numpy as np
+
+    values = np.sort(np.frombuffer(id_hashes, dtype=np.int64))
+    return set(values[1:][values[1:] == values[:-1]].tolist())
+
+
+def _duplicate_id_problems(project: Project, files: list[Path], checked: set[Path],
+                           duplicated: set[int], max_line_bytes: int) -> list[Problem]:
+    """Second pass, only when duplicates exist: find where each duplicated id is used."""
+    places: dict[str, list[tuple[Path, int]]] = {}
+    for path in files:
+        for line in read_lines(path, max_line_bytes):
+            record_id = line.record.get("id") if line.record is not None else None
+            if type(record_id) is str and hash(record_id) in duplicated:
+                places.setdefault(record_id, []).append((path, line.number))
+    problems = []
+    for record_id, where in places.items():
+        if len(where) < 2:  # a hash collision, not a duplicate
+            continue
+        (first_path, first_line), *later = where
+        first = f"{project.display(first_path)}:{first_line}"
+        for path, number in later:
+            if path.resolve() in checked or first_path.resolve() in checked:
+                problems.append(Problem(
+                    project.display(path),
+                    f"duplicate id \"{record_id}\", first used at {first}: give one of them a "
+                    "new id (if a merge duplicated an edited example, keep one version)",
+                    line=number, pointer="$.id"))
+    return problems
