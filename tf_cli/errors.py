@@ -30,7 +30,11 @@ class UsageError(TfError):
 
 
 class ConfigError(TfError):
-    """A broken project file: schema, rules, params."""
+    """A broken project file: schema, rules, params. Carries every problem found in it."""
+
+    def __init__(self, problems: list):
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
 
 
 class CheckFailed(TfError):

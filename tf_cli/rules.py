@@ -16,7 +16,7 @@ from typing import NamedTuple
 import jsonschema_rs
 
 from tf_cli.errors import ConfigError
-from tf_cli.problems import json_path
+from tf_cli.problems import Problem, json_path
 
 RULES_FORMAT = {
     "type": "object",
@@ -81,15 +81,17 @@ def load_rules(loader, signature: str) -> tuple[Rule, ...]:
         return ()
     document = loader.document(path)
     shown = loader.project.display(path)
-    errors = [f"{shown}: {json_path(e.instance_path)}: {e.message}"
+    errors = [Problem(shown, f"{e.message} (the rule format is in README.md, \"Rules\")",
+                      pointer=json_path(e.instance_path), config=True)
               for e in _format_validator.iter_errors(document)]
     if errors:
-        raise ConfigError("\n".join(errors), hint="see the rule format in README.md")
+        raise ConfigError(errors)
     rules = []
     names: set[str] = set()
     for spec in document["rules"]:
         if spec["name"] in names:
-            raise ConfigError(f"{shown}: rule name {spec['name']!r} is used twice")
+            raise ConfigError([Problem(shown, f'rule name "{spec["name"]}" is used twice',
+                                       config=True)])
         names.add(spec["name"])
         when = loader.compile(spec["when"], path) if "when" in spec else None
         applies = when.is_valid if when else _always

@@ -52,13 +52,15 @@ class SchemaLoader:
             self._signatures[name] = self._load_signature(name)
         return self._signatures[name]
 
+    def _error(self, path: Path, message: str, **where) -> ConfigError:
+        return ConfigError([Problem(self.project.display(path), message, config=True, **where)])
+
     def _load_signature(self, name: str) -> Signature:
         from tf_cli.rules import load_rules  # rules compile their fragments through us
 
         path = self.project.schema_path(name)
         if not path.is_file():
-            raise ConfigError(f"no schema for signature {name!r}: expected {path}",
-                              hint=f"add {self.project.display(path)}")
+            raise self._error(path, f'no schema for signature "{name}": add this file')
         schema = self.document(path)
         validator = self.compile(schema, path)
         return Signature(name, schema, validator, load_rules(self, name))
@@ -71,19 +73,18 @@ class SchemaLoader:
         return self._documents[path]
 
     def _read_document(self, path: Path) -> dict:
-        shown = self.project.display(path)
         try:
             document = orjson.loads(path.read_bytes())
         except OSError as exc:
-            raise ConfigError(f"{shown}: cannot read: {exc.strerror}") from None
+            raise self._error(path, f"cannot read: {exc.strerror}") from None
         except orjson.JSONDecodeError as exc:
-            raise ConfigError(f"{shown}:{exc.lineno}: column {exc.colno}: invalid JSON: "
-                              f"{exc.msg}") from None
+            raise self._error(path, f"column {exc.colno}: invalid JSON: {exc.msg}",
+                              line=exc.lineno) from None
         if not isinstance(document, dict):
-            raise ConfigError(f"{shown}: a schema must be a JSON object")
+            raise self._error(path, "a schema must be a JSON object")
         problems = list(self._remote_references(document, path))
         if problems:
-            raise ConfigError("\n".join(map(str, problems)))
+            raise ConfigError(problems)
         return document
 
     def _remote_references(self, node, path: Path, at: tuple = ()):
@@ -93,7 +94,7 @@ class SchemaLoader:
                 if key in _REF_KEYWORDS and isinstance(value, str) and not self._is_local(value):
                     yield Problem(
                         self.project.display(path),
-                        f"{key} {value!r} points outside schemas/; tf never fetches schemas: "
+                        f'{key} "{value}" points outside schemas/; tf never fetches schemas: '
                         "copy the referenced schema into schemas/ and use a relative $ref",
                         pointer=json_path((*at, key)), config=True)
                 else:
@@ -113,23 +114,22 @@ class SchemaLoader:
 
     def compile(self, schema: dict, path: Path) -> jsonschema_rs.Validator:
         """Check `schema` against the draft 2020-12 metaschema and compile it."""
-        shown = self.project.display(path)
         declared = schema.get("$schema", DRAFT_2020_12)
-        if declared.rstrip("#") != DRAFT_2020_12:
-            raise ConfigError(f"{shown}: $schema is {declared!r}; tf schemas use draft 2020-12",
-                              hint=f'set "$schema": "{DRAFT_2020_12}"')
+        if not isinstance(declared, str) or declared.rstrip("#") != DRAFT_2020_12:
+            raise self._error(path, f'$schema must be "{DRAFT_2020_12}": tf schemas use '
+                              "draft 2020-12", pointer="$.$schema")
         try:
             jsonschema_rs.meta.validate({**schema, "$schema": DRAFT_2020_12})
         except jsonschema_rs.ValidationError as exc:
-            raise ConfigError(f"{shown}: {json_path(exc.instance_path)}: not a valid draft "
-                              f"2020-12 schema: {exc.message}") from None
+            raise self._error(path, f"not a valid draft 2020-12 schema: {exc.message}",
+                              pointer=json_path(exc.instance_path)) from None
         try:
             return jsonschema_rs.Draft202012Validator(
                 schema, validate_formats=True, base_uri=path.resolve().as_uri(),
                 retriever=self._retrieve)
         except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError) as exc:
             message = getattr(exc, "message", str(exc)).splitlines()[0]
-            raise ConfigError(f"{shown}: cannot resolve a reference: {message}") from None
+            raise self._error(path, f"cannot resolve a reference: {message}") from None
 
     def _retrieve(self, uri: str) -> dict:
         """Resolve a $ref to a file in schemas/; anything else is refused, never fetched."""

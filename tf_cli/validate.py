@@ -76,8 +76,7 @@ def validate(
         try:
             compiled = loader.signature(name)
         except ConfigError as exc:
-            report.problems.append(Problem(project.display(project.schema_path(name)),
-                                           str(exc), config=True))
+            report.problems.extend(exc.problems)
             continue
         report.signatures += 1
         _validate_signature(project, compiled, plan.checked[name], report, max_line_bytes)
@@ -91,14 +90,14 @@ def _orphan_message(project: Project, path: Path) -> str:
         return "dataset files live in datasets/<signature>/: move this file into the " \
                "folder of its signature"
     name = relative.parts[0]
-    return (f"no schema for signature {name!r}: add "
+    return (f'no schema for signature "{name}": add '
             f"{project.display(project.schema_path(name))} or move this file")
 
 
 def _plan(project: Project, paths: list[Path] | None, signature: str | None) -> _Plan:
     plan = _Plan()
     if signature is not None and signature not in project.signatures():
-        raise UsageError(f"unknown signature {signature!r}",
+        raise UsageError(f'unknown signature "{signature}"',
                          hint="known signatures: " + ", ".join(project.signatures()))
     if not paths:
         for name in [signature] if signature else project.signatures():

@@ -1,0 +1,36 @@
+# The README's two commands. Each sets up .venv on first use (only Python 3.11 and git
+# are needed) and reinstalls when pyproject.toml changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: repro test hooks lint bench
+
+repro: $(VENV)/.installed
+	$(BIN)/tf validate
+	$(BIN)/tf fmt --check
+
+test: $(VENV)/.installed-test
+	$(BIN)/pytest -q
+
+# Install the git pre-commit hook of this repository (tf validate, tf fmt --check, ruff).
+hooks: $(VENV)/.installed-test
+	$(BIN)/pre-commit install
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check tf_cli tests bench
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/validate.py 200000
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
