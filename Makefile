@@ -21,7 +21,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check tf_cli tests bench
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/validate.py 200000
+	$(BIN)/python bench/validate.py 1000000
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -43,7 +43,8 @@ def format_files(project: Project, paths: list[Path] | None = None, check: bool 
         elif needs_rewrite:
             result.changed.append(shown)
             if not check:
-                records = (ln.record for ln in read_lines(path, max_line_bytes) if ln.record)
+                records = (ln.record for ln in read_lines(path, max_line_bytes)
+                           if ln.record is not None)
                 write_records(path, records)
     return result
 

@@ -23,8 +23,10 @@ import orjson
 
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_LINE_BYTES = 1 << 20  # 1 MiB: far above any real example, far below trouble
+_CHUNK = 1 << 20
 _CANONICAL = orjson.OPT_SORT_KEYS
 _BAD_LITERALS = ("NaN", "Infinity", "-Infinity")
+_new_line = tuple.__new__  # builds a Line without NamedTuple's slower Python-level __new__
 _JSON_TYPE_NAMES = {list: "array", str: "string", int: "number", float: "number",
                     bool: "boolean", type(None): "null"}
 
@@ -53,39 +55,70 @@ def read_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iter
     """Yield every line of a JSONL file, streaming: memory stays bounded by max_line_bytes."""
     with open(path, "rb") as f:
         number = 0
-        while True:
-            raw = f.readline(max_line_bytes + 1)
-            if not raw:
-                return
+        for raw in _physical_lines(f, max_line_bytes):
             number += 1
-            if number == 1 and raw.startswith(BOM):
-                yield Line(1, None, "byte-order mark at the start of the file: save it as "
-                           "UTF-8 without BOM (tf fmt removes it)", fixable=True)
-                raw = raw[len(BOM):]
-            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
-                size = len(raw) + _skip_rest_of_line(f)
-                yield Line(
-                    number,
-                    None,
-                    f"line is {size:,} bytes, over the {max_line_bytes:,}-byte limit: "
-                    "split the example, or raise --max-line-bytes if it is really meant",
-                )
+            if type(raw) is bytes:  # the fast path: a canonical line is one parse and one dump
+                if number == 1 and raw.startswith(BOM):
+                    yield Line(1, None, "byte-order mark at the start of the file: save it "
+                               "as UTF-8 without BOM (tf fmt removes it)", fixable=True)
+                    raw = raw[len(BOM):]
+                try:
+                    record = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    pass
+                else:
+                    if type(record) is dict and canonical_bytes(record) == raw:
+                        yield _new_line(Line, (number, record, None, False, True))
+                        continue
+                yield _parse_line(number, raw, terminated=True)
+            elif raw.size is None:
+                yield _parse_line(number, raw.content, terminated=False)
+            else:
+                yield Line(number, None, f"line is {raw.size:,} bytes, over the "
+                           f"{max_line_bytes:,}-byte limit: split the example, or raise "
+                           "--max-line-bytes if it is really meant")
+
+
+class _OddLine(NamedTuple):
+    """A last line without "\n" (size None), or one over the limit (content dropped)."""
+
+    content: bytes
+    size: int | None
+
+
+def _physical_lines(f: BinaryIO, limit: int) -> Iterator[bytes | _OddLine]:
+    """Split a binary file into lines without their "\n", reading it in large chunks.
+
+    Faster than readline() per line; a line longer than `limit` is skipped, not held.
+    """
+    tail = b""
+    skipped = 0  # bytes of an over-long line read so far
+    while chunk := f.read(_CHUNK):
+        if skipped:
+            end = chunk.find(b"\n")
+            if end < 0:
+                skipped += len(chunk)
                 continue
-            yield _parse_line(number, raw)
+            yield _OddLine(b"", skipped + end + 1)
+            skipped, chunk = 0, chunk[end + 1:]
+        lines = (tail + chunk if tail else chunk).split(b"\n")
+        tail = lines.pop()
+        for line in lines:
+            if len(line) > limit:
+                yield _OddLine(b"", len(line) + 1)
+            else:
+                yield line
+        if len(tail) > limit:
+            skipped, tail = len(tail), b""
+    if skipped:
+        yield _OddLine(b"", skipped)
+    elif tail:
+        yield _OddLine(tail, None)
 
 
-def _skip_rest_of_line(f: BinaryIO) -> int:
-    skipped = 0
-    while chunk := f.readline(1 << 20):
-        skipped += len(chunk)
-        if chunk.endswith(b"\n"):
-            break
-    return skipped
-
-
-def _parse_line(number: int, raw: bytes) -> Line:
-    body = raw[:-1] if raw.endswith(b"\n") else raw
-    ends_well = body is not raw  # a canonical line ends with exactly one "\n"
+def _parse_line(number: int, body: bytes, terminated: bool) -> Line:
+    """The careful path for a line that is not canonical: say exactly what is wrong."""
+    ends_well = terminated  # a canonical line ends with exactly one "\n"
     if body.endswith(b"\r"):
         body, ends_well = body[:-1], False
     try:

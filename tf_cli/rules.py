@@ -67,11 +67,7 @@ class RuleFailure(NamedTuple):
 class Rule(NamedTuple):
     name: str
     description: str
-    applies: Callable[[dict], bool]
-    test: Callable[[dict], RuleFailure | None]
-
-    def check(self, record: dict) -> RuleFailure | None:
-        return self.test(record) if self.applies(record) else None
+    check: Callable[[dict], RuleFailure | None]  # None when the example satisfies the rule
 
 
 def load_rules(loader, signature: str) -> tuple[Rule, ...]:
@@ -93,18 +89,21 @@ def load_rules(loader, signature: str) -> tuple[Rule, ...]:
             raise ConfigError([Problem(shown, f'rule name "{spec["name"]}" is used twice',
                                        config=True)])
         names.add(spec["name"])
-        when = loader.compile(spec["when"], path) if "when" in spec else None
-        applies = when.is_valid if when else _always
         if "schema" in spec:
             test = _schema_test(loader.compile(spec["schema"], path))
         else:
             test = _CHECKS[spec["check"]](spec)
-        rules.append(Rule(spec["name"], spec["description"], applies, test))
+        if "when" in spec:
+            test = _only_when(loader.compile(spec["when"], path), test)
+        rules.append(Rule(spec["name"], spec["description"], test))
     return tuple(rules)
 
 
-def _always(record: dict) -> bool:
-    return True
+def _only_when(condition: jsonschema_rs.Validator, test):
+    def conditional(record: dict) -> RuleFailure | None:
+        return test(record) if condition.is_valid(record) else None
+
+    return conditional
 
 
 def _schema_test(validator: jsonschema_rs.Validator) -> Callable[[dict], RuleFailure | None]:
@@ -117,13 +116,24 @@ def _schema_test(validator: jsonschema_rs.Validator) -> Callable[[dict], RuleFai
     return test
 
 
-def _get(record: dict, dotted: str):
-    node = record
-    for key in dotted.split("."):
-        if not isinstance(node, dict) or key not in node:
+def _getter(dotted: str) -> Callable[[dict], object]:
+    """A function reading the dotted path from a record, or _MISSING where it is absent."""
+    keys = tuple(dotted.split("."))
+
+    def get(record: dict):
+        node = record
+        try:
+            for key in keys:
+                node = node[key]
+        except (KeyError, TypeError, IndexError):
             return _MISSING
-        node = node[key]
-    return node
+        return node
+
+    return get
+
+
+def _items(value) -> list | tuple:
+    return value if isinstance(value, list) else ()
 
 
 def _normalize(text: str) -> str:
@@ -140,11 +150,17 @@ def _pointer(dotted: str) -> str:
 
 def _subset(spec: dict):
     field, of = spec["field"], spec["of"]
+    get_field, get_of = _getter(field), _getter(of)
 
     def test(record):
-        allowed = {_normalize(x) for x in _get(record, of) or () if isinstance(x, str)}
-        for index, item in enumerate(_get(record, field) or ()):
-            if isinstance(item, str) and _normalize(item) not in allowed:
+        listed = _items(get_of(record))
+        allowed = None  # normalized only when an exact match fails: the common case is a copy
+        for index, item in enumerate(_items(get_field(record))):
+            if item in listed or not isinstance(item, str):
+                continue
+            if allowed is None:
+                allowed = {_normalize(x) for x in listed if isinstance(x, str)}
+            if _normalize(item) not in allowed:
                 return RuleFailure(f"{_pointer(field)}[{index}]", f"{_quote(item)} is not in {of}")
         return None
 
@@ -153,10 +169,11 @@ def _subset(spec: dict):
 
 def _distinct(spec: dict):
     field = spec["field"]
+    get_field = _getter(field)
 
     def test(record):
         seen: dict[str, int] = {}
-        for index, item in enumerate(_get(record, field) or ()):
+        for index, item in enumerate(_items(get_field(record))):
             key = _normalize(item) if isinstance(item, str) else repr(item)
             if key in seen:
                 return RuleFailure(f"{_pointer(field)}[{index}]",
@@ -169,10 +186,11 @@ def _distinct(spec: dict):
 
 def _permutation(spec: dict):
     field, of = spec["field"], spec["of"]
+    get_field, get_of = _getter(field), _getter(of)
 
     def test(record):
-        positions = _get(record, field)
-        size = len(_get(record, of) or ())
+        positions = get_field(record)
+        size = len(_items(get_of(record)))
         if positions is _MISSING:
             return None
         if sorted(positions) != list(range(1, size + 1)):
@@ -185,9 +203,10 @@ def _permutation(spec: dict):
 
 def _at_most(spec: dict):
     field, limit, margin = spec["field"], spec["limit"], spec.get("margin", 0)
+    get_field, get_limit = _getter(field), _getter(limit)
 
     def test(record):
-        value, bound = _get(record, field), _get(record, limit)
+        value, bound = get_field(record), get_limit(record)
         if value is _MISSING or bound is _MISSING:
             return None
         if value > bound + margin:
