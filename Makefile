@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 .PHONY: repro test hooks lint bench
 
 repro: $(VENV)/.installed
-	$(BIN)/tf validate
+	$(BIN)/tf check
 	$(BIN)/tf fmt --check
 
 test: $(VENV)/.installed-test

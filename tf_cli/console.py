@@ -30,6 +30,14 @@ def err():
     return Console(stderr=True, highlight=False)
 
 
+@cache
+def tables():
+    """Console for tables on stdout; wide when piped, so rows do not wrap in logs."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+
+
 def error(message: str) -> None:
     from rich.text import Text
 

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
-from tf_cli.commands import fmt, validate
+from tf_cli.commands import check, coverage, fmt, sample, status, validate
 from tf_cli.errors import EXIT_USAGE, TfError
 
 app = typer.Typer(
@@ -42,6 +42,10 @@ def root(
 
 app.command("validate")(validate.command)
 app.command("fmt")(fmt.command)
+app.command("check")(check.command)
+app.command("coverage")(coverage.command)
+app.command("status")(status.command)
+app.command("sample")(sample.command)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -34,3 +34,9 @@ def print_json(data: dict) -> None:
     from tf_cli.console import out
 
     out(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+
+
+SignatureOption = Annotated[
+    str | None,
+    typer.Option("--signature", "-s", help="Only this signature (default: all)."),
+]

@@ -1,0 +1,42 @@
+"""tf check: the CI gate (validation + coverage requirements)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from tf_cli import console
+from tf_cli.commands.common import print_json
+
+
+class CheckFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def command(
+    output_format: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.text,
+) -> None:
+    """Validate every dataset and check every coverage requirement (the CI gate).
+
+    Exit 1 when validation finds a problem or an error-level requirement fails; warn-level
+    requirements are shown and pass. --format markdown writes a pull-request summary.
+    """
+    from tf_cli.check import markdown, run_check, text_lines
+
+    result = run_check(console.project())
+    if output_format is CheckFormat.json:
+        print_json(result.to_json())
+    elif output_format is CheckFormat.markdown:
+        console.out(markdown(result))
+    else:
+        for line in text_lines(result):
+            console.out(line)
+    verdict = "passed" if result.passed else "failed"
+    console.note(f"tf check {verdict}: {len(result.validation.problems)} validation problems, "
+                 f"{result.failed_requirements} error requirements failed, "
+                 f"{result.warnings} warnings", "green" if result.passed else "red")
+    raise typer.Exit(result.exit_code)

@@ -1,0 +1,42 @@
+"""tf coverage: counts per bucket of every dimension, against params.yaml."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from tf_cli import console
+from tf_cli.commands.common import SignatureOption, print_json
+
+
+class CoverageFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+def command(
+    signature: SignatureOption = None,
+    gaps: Annotated[bool, typer.Option("--gaps", help="Only what is missing: buckets below "
+                                       "their minimum and under-filled grid cells, most "
+                                       "needed first.")] = False,
+    output_format: Annotated[CoverageFormat, typer.Option("--format", "-f")] =
+        CoverageFormat.table,
+) -> None:
+    """Show coverage per signature: bucket counts, requirements and gaps (DuckDB)."""
+    from tf_cli.coverage import measure, render
+
+    project = console.project()
+    coverages = measure(project, [signature] if signature else None)
+    if output_format is CoverageFormat.json:
+        data = render.to_json(coverages)
+        if gaps:
+            for entry in data["signatures"]:
+                entry.pop("dimensions"), entry.pop("requirements")
+        print_json(data)
+    elif output_format is CoverageFormat.markdown:
+        console.out(render.markdown(coverages, gaps_only=gaps))
+    else:
+        render.print_tables(coverages, gaps_only=gaps)

@@ -1,0 +1,117 @@
+"""Coverage for people: terminal tables, Markdown for pull requests, stable JSON for tools.
+
+JSON form (`tf coverage --format json`), version 1:
+    {"version": 1, "signatures": [{
+        "signature", "examples", "min_examples", "target_examples", "ready",
+        "by_source": {source: count}, "synthetic_share", "diversity",
+        "dimensions": {dimension: {bucket: count}},
+        "requirements": [{"label", "kind", "level", "passed", "actual", "expected", "detail"}],
+        "gaps": [{"kind", "need", "have", "level", "requirement",
+                  "cell": {dimension: bucket}?, "where": sql?, "avoid": {dimension: bucket}?}]
+    }]}
+Gaps are sorted error first, then by how many examples they need.
+"""
+
+from __future__ import annotations
+
+from tf_cli.coverage.engine import Gap, SignatureCoverage
+
+JSON_VERSION = 1
+
+
+def to_json(coverages: list[SignatureCoverage]) -> dict:
+    return {"version": JSON_VERSION, "signatures": [c.to_json() for c in coverages]}
+
+
+def gap_place(gap: Gap) -> str:
+    """Where the examples are needed, in words: "completion = full, difficulty = hard"."""
+    if gap.cell:
+        return ", ".join(f"{d} = {b}" for d, b in gap.cell.items())
+    if gap.where:
+        return f"where {gap.where}"
+    if gap.avoid:
+        return "outside " + ", ".join(f"{d} = {b}" for d, b in gap.avoid.items())
+    return "any"
+
+
+def status_word(passed: bool, level: str) -> str:
+    return "ok" if passed else ("FAIL" if level == "error" else "warn")
+
+
+def _requirements_by_bucket(cov: SignatureCoverage) -> dict[tuple[str, str], list[str]]:
+    """Short marks such as ">= 10 warn" for each (dimension, bucket) a requirement names."""
+    marks: dict[tuple[str, str], list[str]] = {}
+    for result in cov.requirements:
+        if result.bucket is None:
+            continue
+        bound = (f">= {int(result.expected)}" if result.kind == "bucket_min"
+                 else f"<= {result.expected:.0%}")
+        marks.setdefault((result.dimension, result.bucket), []).append(
+            f"{bound} {status_word(result.passed, result.level)}")
+    return marks
+
+
+def print_tables(coverages: list[SignatureCoverage], gaps_only: bool) -> None:
+    from rich.table import Table
+
+    from tf_cli.console import tables
+
+    console = tables()
+    for cov in coverages:
+        title = (f"{cov.signature}: {cov.examples} examples (min {cov.min_examples}, "
+                 f"target {cov.target_examples})")
+        if gaps_only:
+            table = Table(title=title, title_justify="left")
+            for column in ("needs", "where", "have", "level", "requirement"):
+                table.add_column(column, justify="right" if column in ("needs", "have")
+                                 else "left")
+            for gap in cov.gaps:
+                table.add_row(str(gap.need), gap_place(gap), str(gap.have), gap.level,
+                              gap.requirement)
+            if not cov.gaps:
+                table.add_row("-", "no gaps", "", "", "")
+            console.print(table)
+            continue
+        marks = _requirements_by_bucket(cov)
+        table = Table(title=title, title_justify="left")
+        for column in ("dimension", "bucket", "count", "share", "requirement"):
+            table.add_column(column, justify="right" if column in ("count", "share") else "left")
+        for dimension, counts in cov.dimensions.items():
+            for index, (bucket, count) in enumerate(counts.items()):
+                share = f"{count / cov.examples:.0%}" if cov.examples else "-"
+                table.add_row(dimension if index == 0 else "", bucket, str(count), share,
+                              ", ".join(marks.get((dimension, bucket), [])))
+            table.add_section()
+        console.print(table)
+        checks = Table(show_header=True, box=None, padding=(0, 2))
+        for column in ("status", "level", "requirement", "measured"):
+            checks.add_column(column)
+        for result in cov.requirements:
+            checks.add_row(status_word(result.passed, result.level), result.level,
+                           result.label, result.detail)
+        console.print(checks)
+        console.print(f"diversity (distinct word trigrams): {cov.diversity}\n")
+
+
+def markdown(coverages: list[SignatureCoverage], gaps_only: bool = False,
+             top_gaps: int = 5) -> str:
+    lines = []
+    for cov in coverages:
+        lines.append(f"### {cov.signature}: {cov.examples} / {cov.target_examples} examples"
+                     f" ({'ready' if cov.ready else f'not ready: min {cov.min_examples}'})")
+        lines.append("")
+        if not gaps_only:
+            lines += ["| requirement | level | measured | status |", "|---|---|---|---|"]
+            lines += [f"| {r.label} | {r.level} | {r.detail} | "
+                      f"{'✅' if r.passed else ('❌' if r.level == 'error' else '⚠️')} |"
+                      for r in cov.requirements]
+            lines.append("")
+        shown = cov.gaps if gaps_only else cov.gaps[:top_gaps]
+        if shown:
+            lines += ["| needs | where | have | level |", "|---|---|---|---|"]
+            lines += [f"| {g.need} | {gap_place(g)} | {g.have} | {g.level} |" for g in shown]
+            if len(cov.gaps) > len(shown):
+                lines.append(f"\n{len(cov.gaps) - len(shown)} more gaps: `tf coverage --gaps "
+                             f"--signature {cov.signature}`")
+            lines.append("")
+    return "\n".join(lines)

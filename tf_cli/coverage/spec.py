@@ -1,0 +1,108 @@
+"""The coverage section of params.yaml as value objects: dimensions and requirements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tf_cli.errors import ConfigError
+from tf_cli.params import PARAMS_FILE
+from tf_cli.problems import Problem
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    sql: str
+    buckets: tuple[str, ...] = ()  # every bucket expected, so empty ones show as gaps
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    kind: str  # min_examples, bucket_min, max_share, min_distinct, grid, where, synthetic_share
+    level: str  # error | warn
+    label: str
+    value: float  # the minimum count, or the maximum share
+    dimension: str | None = None
+    bucket: str | None = None
+    grid: tuple[str, ...] = ()
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class CoverageSpec:
+    signature: str
+    min_examples: int
+    target_examples: int
+    dimensions: dict[str, Dimension]
+    requirements: tuple[Requirement, ...]
+
+
+def coverage_specs(params: dict, signatures: list[str]) -> list[CoverageSpec]:
+    """One spec per signature with a schema; signatures missing from params get defaults."""
+    coverage = params.get("coverage", {})
+    defaults = coverage.get("defaults", {})
+    configured = coverage.get("signatures", {})
+    unknown = sorted(set(configured) - set(signatures))
+    if unknown:
+        raise ConfigError([Problem(PARAMS_FILE, f'coverage for unknown signature "{name}": '
+                                   "no schema for it in schemas/", config=True,
+                                   pointer=f"$.coverage.signatures.{name}")
+                           for name in unknown])
+    return [_spec(name, defaults, configured.get(name, {})) for name in signatures]
+
+
+def _spec(name: str, defaults: dict, own: dict) -> CoverageSpec:
+    dimensions = {}
+    for source in (defaults.get("dimensions", {}), own.get("dimensions", {})):
+        for dim_name, value in source.items():
+            if isinstance(value, str):
+                value = {"sql": value}
+            dimensions[dim_name] = Dimension(dim_name, value["sql"],
+                                             tuple(value.get("buckets", ())),
+                                             value.get("description", ""))
+    requirements = [Requirement("min_examples", "error",
+                                f"at least {own.get('min_examples', 0)} examples",
+                                own.get("min_examples", 0))]
+    listed = [*defaults.get("requirements", []), *own.get("requirements", [])]
+    for index, raw in enumerate(listed):
+        requirement = _requirement(raw)
+        missing = [d for d in (requirement.dimension, *requirement.grid)
+                   if d and d not in dimensions]
+        if missing:
+            origin = (f"coverage.defaults.requirements[{index}]" if index <
+                      len(defaults.get("requirements", [])) else
+                      f"coverage.signatures.{name}.requirements"
+                      f"[{index - len(defaults.get('requirements', []))}]")
+            raise ConfigError([Problem(PARAMS_FILE, f'{name}: requirement "{requirement.label}"'
+                                       f' uses dimension "{missing[0]}", which is not declared '
+                                       "under dimensions", pointer=f"$.{origin}", config=True)])
+        requirements.append(requirement)
+    return CoverageSpec(name, own.get("min_examples", 0), own.get("target_examples", 0),
+                        dimensions, tuple(requirements))
+
+
+def _requirement(raw: dict) -> Requirement:
+    level, name = raw["level"], raw.get("name")
+    if "synthetic_max_share" in raw:
+        share = raw["synthetic_max_share"]
+        return Requirement("synthetic_share", level, name or f"synthetic share at most "
+                           f"{share:.0%}", share)
+    if "where" in raw:
+        return Requirement("where", level, name or f"where {raw['where']}: at least "
+                           f"{raw['min']}", raw["min"], where=raw["where"])
+    if "grid" in raw:
+        grid = tuple(raw["grid"])
+        return Requirement("grid", level, name or f"{' x '.join(grid)}: at least "
+                           f"{raw['min_per_cell']} per cell", raw["min_per_cell"], grid=grid)
+    dimension, bucket = raw["dimension"], raw.get("bucket")
+    if "min_distinct" in raw:
+        return Requirement("min_distinct", level, name or f"{dimension}: at least "
+                           f"{raw['min_distinct']} distinct", raw["min_distinct"],
+                           dimension=dimension)
+    if "max_share" in raw:
+        what = f"{dimension} = {bucket}" if bucket else f"{dimension}: any bucket"
+        return Requirement("max_share", level, name or f"{what} at most {raw['max_share']:.0%}",
+                           raw["max_share"], dimension=dimension, bucket=bucket)
+    return Requirement("bucket_min", level, name or f"{dimension} = {bucket}: at least "
+                       f"{raw['min']}", raw["min"], dimension=dimension, bucket=bucket)

@@ -1,0 +1,94 @@
+"""params.yaml: read with ruamel.yaml, checked against schemas/params.schema.json.
+
+Every problem names params.yaml, the line and the key path, so a bad key or value is found
+without reading the schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tf_cli.errors import ConfigError
+from tf_cli.problems import Problem, json_path
+from tf_cli.project import Project
+
+PARAMS_FILE = "params.yaml"
+
+
+def load_params(project: Project) -> dict:
+    """params.yaml as plain Python data, validated; {} when the file does not exist."""
+    path = project.root / PARAMS_FILE
+    if not path.is_file():
+        return {}
+    document = _read_yaml(path, project)
+    schema_path = project.schemas_dir / "params.schema.json"
+    if schema_path.is_file():
+        _check(document, path, schema_path, project)
+    return _plain(document)
+
+
+def _read_yaml(path: Path, project: Project):
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = yaml.load(f)
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError([Problem(project.display(path), f"invalid YAML: {exc.problem}",
+                                   line=line, config=True)]) from None
+    except (YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(project.display(path), f"invalid YAML: {exc}",
+                                   config=True)]) from None
+    return document if document is not None else {}
+
+
+def _check(document, path: Path, schema_path: Path, project: Project) -> None:
+    from tf_cli.schemas import SchemaLoader
+
+    loader = SchemaLoader(project)
+    validator = loader.compile(loader.document(schema_path), schema_path)
+    problems = []
+    for error in validator.iter_errors(_plain(document)):
+        where = list(error.instance_path)
+        message = error.message
+        if len(where) == 4 and where[2] == "requirements" and "oneOf" in str(
+                list(error.schema_path)):
+            message = ("not a valid requirement: give a level and exactly one of "
+                       "{dimension, bucket, min}, {dimension, max_share}, "
+                       "{dimension, min_distinct}, {grid, min_per_cell}, {where, min}, "
+                       "{synthetic_max_share} (README.md, \"Coverage\")")
+        problems.append(Problem(project.display(path), message, line=_line_of(document, where),
+                                pointer=json_path(where), config=True))
+    if problems:
+        raise ConfigError(problems)
+
+
+def _line_of(document, where: list) -> int | None:
+    """The 1-based line of the value at `where` in a ruamel round-trip document."""
+    node, line = document, None
+    for key in where:
+        try:
+            position = node.lc.key(key) if isinstance(key, str) else node.lc.item(key)
+            line = position[0] + 1
+            node = node[key]
+        except (AttributeError, KeyError, IndexError, TypeError):
+            break
+    return line
+
+
+def _plain(node):
+    """ruamel's CommentedMap/CommentedSeq -> dict/list, scalars as plain Python values."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return str(node)

@@ -1,0 +1,31 @@
+"""`tf status`: readiness of every signature and what to add next."""
+
+from __future__ import annotations
+
+from tf_cli.coverage import Gap, SignatureCoverage
+from tf_cli.coverage.render import gap_place
+
+
+def recommendation(cov: SignatureCoverage, gap: Gap) -> str:
+    """One concrete next step, e.g. "add 4 more examples with completion = full to X"."""
+    examples = f"{gap.need} more example{'s' if gap.need != 1 else ''}"
+    if gap.kind == "total":
+        return f"add {examples} to {cov.signature} ({gap.requirement})"
+    if gap.kind in ("share", "synthetic"):
+        return f"add {examples} {gap_place(gap)} to {cov.signature} ({gap.requirement})"
+    if gap.where:
+        return f"add {examples} matching {gap.where} to {cov.signature}"
+    return f"add {examples} with {gap_place(gap)} to {cov.signature}"
+
+
+def recommendations(coverages: list[SignatureCoverage], per_signature: int = 3) -> list[str]:
+    """The most needed gaps of each signature, error-level first.
+
+    The distance to the target is in the status table already, so it is recommended only
+    when it is all that is left (or when min_examples is not reached: an error gap).
+    """
+    out = []
+    for cov in coverages:
+        specific = [g for g in cov.gaps if g.kind != "total" or g.level == "error"]
+        out += [recommendation(cov, gap) for gap in (specific or cov.gaps)[:per_signature]]
+    return out
