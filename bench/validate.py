@@ -14,60 +14,16 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SIGNATURE = "validate_completeness"
+from common import REPO, SIGNATURE, make_examples, one_core, run_measured
+
 BASELINE_MAX = 20_000  # the jsonschema loop is timed on at most this many lines
-WORDS = ("cache token request retry index user order session limit queue lock audit "
-         "header page export import email invoice tenant shard replica timeout").split()
-
-
-def make_examples(n: int, seed: int = 7) -> list[bytes]:
-    rng = random.Random(seed)
-    lines = []
-    for i in range(n):
-        reqs = [" ".join(rng.choices(WORDS, k=rng.randint(4, 9))).capitalize()
-                for _ in range(rng.randint(2, 5))]
-        missing = rng.sample(reqs, rng.randint(0, len(reqs) - 1))
-        example = {
-            "id": f"01K{i:023d}",
-            "inputs": {"implementation": "def handler(req):\n    " +
-                       " ".join(rng.choices(WORDS, k=rng.randint(20, 60))),
-                       "requirements": reqs},
-            "outputs": {"is_complete": not missing, "missing_requirements": missing,
-                        "explanation": " ".join(rng.choices(WORDS, k=rng.randint(10, 30)))},
-            "metadata": {"source": "synthetic", "difficulty": rng.choice(["easy", "medium",
-                                                                          "hard"]),
-                         "category": rng.choice(["api", "database", "caching", "security"]),
-                         "created_at": "2026-11-23T10:00:00Z"},
-        }
-        lines.append(json.dumps(example, sort_keys=True, separators=(",", ":")).encode())
-    return lines
-
-
-def one_core(command: list[str]) -> list[str]:
-    return ["taskset", "-c", "0", *command] if shutil.which("taskset") else command
-
-
-def run_measured(command: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall time and peak RSS (KiB) of one command, measured from a fresh parent."""
-    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-             "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
-             "print(time.perf_counter() - t, "
-             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)")
-    out = subprocess.run([sys.executable, "-c", probe, *command], cwd=cwd, check=True,
-                         capture_output=True, text=True).stdout.split()
-    if out[2] != "0":
-        raise SystemExit(f"{' '.join(command)} exited {out[2]}")
-    return float(out[0]), int(out[1])
 
 
 def jsonschema_loop(project: Path, lines: list[bytes]) -> float:

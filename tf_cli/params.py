@@ -54,9 +54,12 @@ def _check(document, path: Path, schema_path: Path, project: Project) -> None:
     for error in validator.iter_errors(_plain(document)):
         where = list(error.instance_path)
         message = error.message
-        if len(where) == 4 and where[2] == "requirements" and "oneOf" in str(
-                list(error.schema_path)):
-            message = ("not a valid requirement: give a level and exactly one of "
+        unexpected = getattr(error.kind, "unexpected", None)
+        if unexpected and isinstance(unexpected, list):  # point at the stray key itself
+            where.append(str(unexpected[0]))
+            message = f'unknown key "{unexpected[0]}" (see schemas/params.schema.json)'
+        elif where[-2:-1] == ["requirements"] and type(error.kind).__name__ == "OneOfNotValid":
+            message = ("not a valid requirement: give a level (error or warn) and exactly one of "
                        "{dimension, bucket, min}, {dimension, max_share}, "
                        "{dimension, min_distinct}, {grid, min_per_cell}, {where, min}, "
                        "{synthetic_max_share} (README.md, \"Coverage\")")

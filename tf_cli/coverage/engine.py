@@ -171,16 +171,18 @@ def _diversity(con, loader, signature, files, types, total: int, sample: int) ->
         return None
     every = max(1, math.ceil(total / sample))
     text = duck.text_sql(loader, signature)
-    value = con.execute(f"""
-        WITH texts AS (
-            SELECT list_filter(regexp_split_to_array(lower({text}), '[^[:alnum:]]+'),
-                               lambda w: w <> '') AS w
-            FROM {duck.source_sql(files, types)} WHERE hash(id) % {every} = 0),
-        grams AS (
+    # Materialized first: DuckDB plans the trigram expansion poorly over a file scan.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE diversity_sample AS
+        SELECT list_filter(regexp_split_to_array(lower({text}), '[^[:alnum:]]+'),
+                           lambda w: w <> '') AS w
+        FROM {duck.source_sql(files, types)} WHERE hash(id) % {every} = 0""")
+    value = con.execute("""
+        WITH grams AS (
             SELECT unnest(list_transform(range(1, len(w) - 1),
                                          lambda i: w[i] || ' ' || w[i + 1] || ' ' || w[i + 2]))
                    AS g
-            FROM texts WHERE len(w) >= 3)
+            FROM diversity_sample WHERE len(w) >= 3)
         SELECT count(DISTINCT g)::DOUBLE / nullif(count(*), 0) FROM grams""").fetchone()[0]
     return round(value, 4) if value is not None else None
 

@@ -1,0 +1,242 @@
+"""Coverage requirements through `tf check` and `tf coverage`: each kind, both outcomes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_tf
+from tf_cli.records import write_records
+
+INTENT = "datasets/validate_intent/examples.jsonl"
+
+
+def intent_example(i: int, *, matches=True, difficulty="easy", category="api",
+                   source="manual") -> dict:
+    return {
+        "id": f"01JDQ7Z8K3M2N4P5Q6R7S{i:05d}",
+        "inputs": {"user_intent": f"Intent number {i}", "implementation": f"def f{i}(): ..."},
+        "outputs": {"intent_matches": matches,
+                    "explanation": f"Explanation {i} that is long enough to pass the rule."},
+        "metadata": {"source": source, "difficulty": difficulty, "category": category,
+                     "created_at": "2026-11-20T10:00:00Z"},
+    }
+
+
+def setup(project: Path, requirements: list[str], examples: list[dict], extra: str = "",
+          min_examples: int = 1) -> None:
+    """params.yaml with validate_intent's dimensions and the given requirement lines."""
+    listed = "\n".join(f"        - {r}" for r in requirements) or "        []"
+    (project / "params.yaml").write_text(f"""\
+coverage:
+  signatures:
+    validate_intent:
+      min_examples: {min_examples}
+      target_examples: 10
+      dimensions:
+        difficulty: {{sql: metadata.difficulty, buckets: [easy, medium, hard]}}
+        category: metadata.category
+        verdict: "CASE WHEN outputs.intent_matches THEN 'matches' ELSE 'diverges' END"
+{extra}      requirements:
+{listed}
+""")
+    write_records(project / INTENT, examples)
+
+
+def check(project: Path):
+    return run_tf("check", cwd=project)
+
+
+MIXED = [intent_example(1, difficulty="easy", category="api"),
+         intent_example(2, difficulty="easy", category="ui", matches=False),
+         intent_example(3, difficulty="medium", category="database"),
+         intent_example(4, difficulty="hard", category="api", source="synthetic")]
+
+CASES = [
+    # (requirement, passes on MIXED, words the failure names)
+    ("{dimension: difficulty, bucket: easy, min: 2, level: error}", True, None),
+    ("{dimension: difficulty, bucket: hard, min: 2, level: error}", False,
+     "difficulty = hard: at least 2: 1 in difficulty = hard"),
+    ("{dimension: difficulty, max_share: 0.5, level: error}", True, None),
+    ("{dimension: category, max_share: 0.4, level: error}", False,
+     "category: any bucket at most 40%: category = api is 50% (2 of 4)"),
+    ("{dimension: verdict, bucket: diverges, max_share: 0.25, level: error}", True, None),
+    ("{dimension: verdict, bucket: matches, max_share: 0.5, level: error}", False,
+     "verdict = matches at most 50%: verdict = matches is 75% (3 of 4)"),
+    ("{dimension: category, min_distinct: 3, level: error}", True, None),
+    ("{dimension: category, min_distinct: 4, level: error}", False,
+     "category: at least 4 distinct: 3 distinct: api, database, ui"),
+    ("{grid: [verdict, difficulty], min_per_cell: 1, level: error}", False,
+     "verdict x difficulty: at least 1 per cell: 4 of 6 cells filled"),
+    ("{where: \"metadata.category = 'api'\", min: 2, level: error}", True, None),
+    ("{where: \"metadata.category = 'api'\", min: 3, level: error, name: api examples}", False,
+     "api examples: 2 match"),
+    ("{synthetic_max_share: 0.25, level: error}", True, None),
+    ("{synthetic_max_share: 0.2, level: error}", False,
+     "synthetic share at most 20%: synthetic is 25% (1 of 4)"),
+]
+
+
+@pytest.mark.parametrize(("requirement", "passes", "named"), CASES)
+def test_each_requirement_kind_passes_or_fails_tf_check(project, requirement, passes, named):
+    setup(project, [requirement], MIXED)
+    result = check(project)
+    if passes:
+        assert result.exit_code == 0, result.stdout
+        assert "FAIL" not in result.stdout
+    else:
+        assert result.exit_code == 1
+        assert "FAIL validate_intent" in result.stdout
+        assert f"FAIL {named}" in result.stdout
+
+
+@pytest.mark.parametrize(("requirement", "passes", "named"),
+                         [c for c in CASES if not c[1]])
+def test_a_warn_requirement_is_reported_but_passes(project, requirement, passes, named):
+    setup(project, [requirement.replace("level: error", "level: warn")], MIXED)
+    result = check(project)
+    assert result.exit_code == 0
+    assert f"warn {named}" in result.stdout
+
+
+def test_min_examples_gates_and_target_is_only_a_gap(project):
+    setup(project, [], MIXED, min_examples=5)
+    result = check(project)
+    assert result.exit_code == 1
+    assert "FAIL at least 5 examples: 4 examples" in result.stdout
+    setup(project, [], MIXED, min_examples=4)
+    passed = check(project)
+    assert passed.exit_code == 0
+    coverage = json.loads(run_tf("coverage", "--format", "json", cwd=project).stdout)
+    gaps = coverage["signatures"][-1]["gaps"]
+    assert {"kind": "total", "need": 6, "have": 4, "level": "warn",
+            "requirement": "target of 10 examples"} in gaps
+
+
+def test_validation_problems_fail_check_too(project):
+    setup(project, [], MIXED)
+    with open(project / INTENT, "ab") as f:
+        f.write(b"{not json}\n")
+    result = check(project)
+    assert result.exit_code == 1
+    assert f"{INTENT}:5: column 2: invalid JSON" in result.stdout
+
+
+def test_gaps_of_a_grid_name_the_empty_cells_most_needed_first(project):
+    setup(project, ["{grid: [verdict, difficulty], min_per_cell: 2, level: warn}"], MIXED)
+    result = run_tf("coverage", "--gaps", "--format", "json", cwd=project)
+    entry = json.loads(result.stdout)["signatures"][-1]
+    assert entry["signature"] == "validate_intent" and "dimensions" not in entry
+    cells = [(g["cell"], g["need"]) for g in entry["gaps"] if g["kind"] == "cell"]
+    assert cells[:2] == [({"verdict": "diverges", "difficulty": "medium"}, 2),
+                         ({"verdict": "diverges", "difficulty": "hard"}, 2)]
+    assert len(cells) == 6
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
+     "      target_examples: 2\n      colour: blue\n",
+     'params.yaml:6: $.coverage.signatures.validate_intent.colour: unknown key "colour"'),
+    ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
+     "      target_examples: 2\n      requirements:\n"
+     "        - {dimension: difficulty, min_distinct: 2, level: fatal}\n",
+     "params.yaml:7: $.coverage.signatures.validate_intent.requirements[0]: not a valid "
+     "requirement"),
+    ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
+     "      target_examples: 2\n      dimensions:\n        size: len(outputs.nope)\n",
+     "params.yaml: $.coverage.signatures.validate_intent.dimensions.size: validate_intent: "
+     "dimension size: DuckDB rejects the SQL: Binder Error"),
+    ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
+     "      target_examples: 2\n      requirements:\n"
+     "        - {dimension: colour, min_distinct: 2, level: warn}\n",
+     'validate_intent: requirement "colour: at least 2 distinct" uses dimension "colour", '
+     "which is not declared"),
+    ("coverage:\n  signatures:\n    summarize: {min_examples: 1, target_examples: 2}\n",
+     'coverage for unknown signature "summarize"'),
+    ("coverage: [1\n", "params.yaml:2: invalid YAML"),
+])
+def test_bad_params_are_configuration_errors_naming_the_place(project, params, message):
+    write_records(project / INTENT, MIXED)
+    (project / "params.yaml").write_text(params)
+    for command in (("check",), ("coverage",)):
+        result = run_tf(*command, cwd=project)
+        assert result.exit_code == 2
+        assert message in " ".join(result.stderr.split())
+
+
+def test_shipped_data_passes_check_and_breaking_it_fails(tmp_path):
+    for name in ("schemas", "datasets"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    assert check(tmp_path).exit_code == 0
+
+    # Below min_examples: keep 10 of validate_completeness's examples.
+    path = tmp_path / "datasets/validate_completeness/examples.jsonl"
+    original = path.read_bytes()
+    path.write_bytes(b"".join(original.splitlines(keepends=True)[:10]))
+    result = check(tmp_path)
+    assert result.exit_code == 1
+    assert "FAIL validate_completeness" in result.stdout
+    assert "FAIL at least 20 examples: 10 examples" in result.stdout
+    path.write_bytes(original)
+
+    # Break a max-share requirement: most support_response examples become baseline.
+    path = tmp_path / "datasets/support_response/examples.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for record in records[:8]:
+        record["inputs"]["complexity_type"] = "baseline"
+    write_records(path, records)
+    result = check(tmp_path)
+    assert result.exit_code == 1
+    assert "FAIL complexity = baseline at most 30%: complexity = baseline is" in result.stdout
+
+
+def test_gaps_on_support_response_name_concrete_cells():
+    result = run_tf("coverage", "--signature", "support_response", "--gaps", "--format", "json",
+                    cwd=REPO)
+    gaps = json.loads(result.stdout)["signatures"][0]["gaps"]
+    cells = [g["cell"] for g in gaps if g["kind"] == "cell"]
+    assert cells and all(set(c) in ({"capacity", "complexity"}, {"capacity", "authenticity"})
+                         for c in cells)
+    assert all(g["need"] >= 1 and g["have"] == 0 for g in gaps if g["kind"] == "cell")
+    table = run_tf("coverage", "--signature", "support_response", "--gaps", cwd=REPO).stdout
+    first = cells[0]
+    assert f"capacity = {first['capacity']}" in table
+
+
+def test_check_markdown_is_a_pr_summary(project):
+    setup(project, ["{dimension: category, min_distinct: 4, level: error}",
+                    "{grid: [verdict, difficulty], min_per_cell: 1, level: warn}"], MIXED)
+    result = run_tf("check", "--format", "markdown", cwd=project)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("## tf check: ❌ failed")
+    assert "| validate_intent | 4 | 10 | yes | category: at least 4 distinct |" in result.stdout
+    assert "| category: at least 4 distinct | error | 3 distinct: api, database, ui | ❌ |" \
+        in result.stdout
+
+
+def test_status_recommends_concrete_next_steps(project):
+    setup(project, ["{dimension: difficulty, bucket: hard, min: 3, level: warn}"], MIXED)
+    result = run_tf("status", cwd=project)
+    assert result.exit_code == 0
+    assert "add 2 more examples with difficulty = hard to validate_intent" in result.stdout
+    assert "validate_intent" in result.stdout and "4/10" in result.stdout
+
+
+def test_sample_is_seeded_filtered_and_shows_where_each_example_is(project):
+    examples = [intent_example(i, difficulty="hard" if i % 2 else "easy") for i in range(40)]
+    setup(project, [], examples)
+    first = run_tf("sample", "-s", "validate_intent", "-n", "3", "--seed", "5",
+                   "--where", "metadata.difficulty = 'hard'", cwd=project)
+    again = run_tf("sample", "-s", "validate_intent", "-n", "3", "--seed", "5",
+                   "--where", "metadata.difficulty = 'hard'", cwd=project)
+    other = run_tf("sample", "-s", "validate_intent", "-n", "3", "--seed", "6",
+                   "--where", "metadata.difficulty = 'hard'", cwd=project)
+    assert first.exit_code == 0 and first.stdout == again.stdout != other.stdout
+    assert first.stdout.count(f"# {INTENT}:") == 3
+    assert first.stdout.count('"difficulty": "hard"') == 3
+    bad = run_tf("sample", "-s", "validate_intent", "--where", "nope(", cwd=project)
+    assert bad.exit_code == 2 and "--where: DuckDB rejects the SQL" in bad.stderr
