@@ -44,10 +44,14 @@ def _requirements_by_bucket(cov: SignatureCoverage) -> dict[tuple[str, str], lis
     for result in cov.requirements:
         if result.bucket is None:
             continue
-        bound = (f">= {int(result.expected)}" if result.kind == "bucket_min"
-                 else f"<= {result.expected:.0%}")
+        if result.kind == "bucket_min":
+            mark = f">= {int(result.expected)}"
+            if not result.passed:
+                mark += f": needs {int(result.expected - result.actual)}"
+        else:
+            mark = f"<= {result.expected:.0%}"
         marks.setdefault((result.dimension, result.bucket), []).append(
-            f"{bound} {status_word(result.passed, result.level)}")
+            f"{mark} ({status_word(result.passed, result.level)})")
     return marks
 
 
