@@ -198,8 +198,7 @@ def _check_file(path: Path, shown: str, signature: Signature, id_hashes: array,
 
 def _check_lines(path: Path, shown: str, signature: Signature, id_hashes: array,
                  problems: list[Problem], max_line_bytes: int) -> int:
-    validator = signature.validator
-    is_valid, add_hash = validator.is_valid, id_hashes.append
+    is_valid, add_hash = signature.validator.is_valid, id_hashes.append
     checks = tuple(rule.check for rule in signature.rules)
     count = 0
     for number, record, problem, _, _ in read_lines(path, max_line_bytes):
@@ -207,27 +206,34 @@ def _check_lines(path: Path, shown: str, signature: Signature, id_hashes: array,
             problems.append(Problem(shown, problem, line=number))
             continue
         count += 1
+        # Fast path: a valid record costs one is_valid call and one call per rule.
         if is_valid(record):
             for check in checks:
                 if check(record) is not None:
-                    problems.extend(_rule_problems(shown, number, record, signature))
+                    problems.extend(example_problems(signature, record, shown, number))
                     break
         else:
-            for error in validator.iter_errors(record):
-                problems.append(Problem(shown, error.message, line=number,
-                                        pointer=json_path(error.instance_path)))
+            problems.extend(example_problems(signature, record, shown, number))
         record_id = record.get("id")
         if type(record_id) is str:
             add_hash(hash(record_id))
     return count
 
 
-def _rule_problems(shown: str, number: int, record: dict, signature: Signature):
+def example_problems(signature: Signature, record: dict, path: str = "<example>",
+                     line: int | None = None) -> list[Problem]:
+    """Every schema problem of one example; if it has none, every rule it breaks."""
+    problems = [Problem(path, error.message, line=line, pointer=json_path(error.instance_path))
+                for error in signature.validator.iter_errors(record)]
+    if problems:
+        return problems
     for rule in signature.rules:
         failure = rule.check(record)
         if failure is not None:
-            yield Problem(shown, f"rule {rule.name}: {failure.detail} (rule: {rule.description})",
-                          line=number, pointer=failure.pointer, rule=rule.name)
+            problems.append(Problem(
+                path, f"rule {rule.name}: {failure.detail} (rule: {rule.description})",
+                line=line, pointer=failure.pointer, rule=rule.name))
+    return problems
 
 
 def _duplicate_hashes(id_hashes: array) -> set[int]:
