@@ -32,7 +32,7 @@ def columns(loader: SchemaLoader, signature: Signature) -> dict[str, str]:
 
 
 def _duck_type(loader: SchemaLoader, node: dict, signature: Signature, depth: int = 0) -> str:
-    node = _resolve(loader, node, signature)
+    node = loader.resolve(node, signature)
     if depth > 8:
         return "JSON"
     kind = node.get("type")
@@ -51,28 +51,12 @@ def _duck_type(loader: SchemaLoader, node: dict, signature: Signature, depth: in
     return "JSON"
 
 
-def _resolve(loader: SchemaLoader, node: dict, signature: Signature) -> dict:
-    """Follow a local $ref (this schema or a file in schemas/); sibling keywords win."""
-    ref = node.get("$ref")
-    if not isinstance(ref, str):
-        return node
-    file_part, _, pointer = ref.partition("#")
-    document = (loader.document(loader.project.schemas_dir / file_part) if file_part
-                else signature.schema)
-    target = document
-    for key in filter(None, pointer.split("/")):
-        target = target[key.replace("~1", "/").replace("~0", "~")]
-    merged = {**_resolve(loader, target, signature), **node}
-    merged.pop("$ref")
-    return merged
-
-
 def text_sql(loader: SchemaLoader, signature: Signature) -> str:
     """SQL concatenating every text field of inputs and outputs, for diversity measures."""
     pieces = []
     for part in ("inputs", "outputs"):
         for name, node in signature.fields(part).items():
-            resolved = _resolve(loader, node, signature)
+            resolved = loader.resolve(node, signature)
             column = f'{part}."{name}"'
             if resolved.get("type") == "string":
                 pieces.append(f"coalesce({column}, '')")

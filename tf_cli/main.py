@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
-from tf_cli.commands import check, coverage, fmt, sample, status, validate
+from tf_cli.commands import add_example, check, coverage, fmt, import_, sample, status, validate
 from tf_cli.errors import EXIT_USAGE, TfError
 
 app = typer.Typer(
@@ -46,6 +46,8 @@ app.command("check")(check.command)
 app.command("coverage")(coverage.command)
 app.command("status")(status.command)
 app.command("sample")(sample.command)
+app.command("add-example")(add_example.command)
+app.command("import")(import_.command)
 
 
 def run(argv: list[str] | None = None) -> int:

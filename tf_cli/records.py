@@ -231,3 +231,49 @@ def write_records(path: Path, records: Iterable[dict]) -> None:
         for record in records:
             out.write(canonical_bytes(record))
             out.write(b"\n")
+
+
+def lock_for(path: Path):
+    """The inter-process lock every writer of `path` holds (a .lock file beside it)."""
+    from filelock import FileLock
+
+    return FileLock(path.with_name(f"{path.name}.lock"), timeout=60)
+
+
+def append_records(path: Path, records: Iterable[dict], *, atomic: bool = False) -> int:
+    """Append records in canonical form under the file's lock; returns how many.
+
+    Plain mode writes all lines with one write() on a file opened for appending, so
+    concurrent writers never interleave. `atomic` copies the file and the new lines to a
+    temporary file and renames it, so even a process killed mid-write leaves the old file
+    or the new one; use it for large batches.
+    """
+    payload = b"".join(canonical_bytes(r) + b"\n" for r in records)
+    if not payload:
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_for(path):
+        separator = b"\n" if _lacks_final_newline(path) else b""
+        if atomic:
+            with atomic_writer(path) as out:
+                if path.exists():
+                    with open(path, "rb") as existing:
+                        while chunk := existing.read(_CHUNK):
+                            out.write(chunk)
+                out.write(separator + payload)
+        else:
+            with open(path, "ab") as out:
+                out.write(separator + payload)
+                out.flush()
+                os.fsync(out.fileno())
+    return payload.count(b"\n")
+
+
+def _lacks_final_newline(path: Path) -> bool:
+    """A hand-edited file may end without "\\n": appending must not glue two lines."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+    except OSError:  # missing or empty
+        return False

@@ -112,6 +112,21 @@ class SchemaLoader:
         target = (self.project.schemas_dir / unquote(parsed.path)).resolve()
         return target.is_relative_to(self.project.schemas_dir.resolve())
 
+    def resolve(self, node: dict, signature: Signature) -> dict:
+        """Follow a local $ref (in the signature's schema or a file in schemas/); sibling
+        keywords win over the referenced ones."""
+        ref = node.get("$ref")
+        if not isinstance(ref, str):
+            return node
+        file_part, _, pointer = ref.partition("#")
+        target = self.document(self.project.schemas_dir / file_part) if file_part \
+            else signature.schema
+        for key in filter(None, pointer.split("/")):
+            target = target[key.replace("~1", "/").replace("~0", "~")]
+        merged = {**self.resolve(target, signature), **node}
+        merged.pop("$ref")
+        return merged
+
     def compile(self, schema: dict, path: Path) -> jsonschema_rs.Validator:
         """Check `schema` against the draft 2020-12 metaschema and compile it."""
         declared = schema.get("$schema", DRAFT_2020_12)

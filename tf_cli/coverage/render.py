@@ -31,7 +31,7 @@ def gap_place(gap: Gap) -> str:
         return f"where {gap.where}"
     if gap.avoid:
         return "outside " + ", ".join(f"{d} = {b}" for d, b in gap.avoid.items())
-    return "any"
+    return "any kind"
 
 
 def status_word(passed: bool, level: str) -> str:

@@ -1,0 +1,166 @@
+"""`tf add-example --from-json`: add examples given as JSON, with the same checks as typing them.
+
+All or nothing: if any example fails, none is added, and every problem is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from tf_cli.errors import UsageError
+from tf_cli.examples import Existing, append, check_new, complete, git_commit
+from tf_cli.problems import Problem
+from tf_cli.project import Project
+from tf_cli.schemas import SchemaLoader
+
+
+@dataclass
+class AddResult:
+    ids: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    path: Path | None = None
+    commit: str | None = None
+
+
+def parse_examples(text: bytes, where: str) -> list[dict]:
+    """A JSON object, a JSON array of objects, or JSONL."""
+    stripped = text.strip()
+    if not stripped:
+        raise UsageError(f"{where}: no examples given")
+    try:
+        value = orjson.loads(stripped)
+        items = value if isinstance(value, list) else [value]
+    except orjson.JSONDecodeError:
+        items = []
+        for number, line in enumerate(stripped.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                items.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                raise UsageError(f"{where}:{number}: invalid JSON: {exc.msg} (give one JSON "
+                                 "object, a JSON array of objects, or one object per line)"
+                                 ) from None
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise UsageError(f"{where}: example {index + 1} is not a JSON object")
+    return items
+
+
+def add_examples(project: Project, signature_name: str, items: list[dict],
+                 where: str = "<input>", commit: bool = False) -> AddResult:
+    """Complete, check and append `items` to datasets/<signature>/examples.jsonl."""
+    if signature_name not in project.signatures():
+        raise UsageError(f'unknown signature "{signature_name}"',
+                         hint="known signatures: " + ", ".join(project.signatures()))
+    signature = SchemaLoader(project).signature(signature_name)
+    existing = Existing.read(project, signature_name)
+    result = AddResult()
+    records = []
+    for index, item in enumerate(items, 1):
+        record = complete(item, source="manual")
+        problems = check_new(signature, record, existing, f"{where} example {index}")
+        result.problems.extend(problems)
+        if not problems:
+            existing.add(record)
+            records.append(record)
+    if result.problems:
+        return result
+    result.path = append(project, signature_name, records)
+    result.ids = [r["id"] for r in records]
+    if commit:
+        result.commit = git_commit(project, result.path, signature_name, result.ids)
+    return result
+
+
+def interactive_session(project: Project, signature_name: str, ask, say,
+                        commit: bool = False) -> AddResult:
+    """Ask for examples one at a time until the contributor stops; save each on yes.
+
+    Nothing is written before the contributor confirms an example, so Ctrl-C or the end of
+    input at any question leaves the dataset as it was.
+    """
+    from tf_cli.coverage import measure
+    from tf_cli.interview import Interview, fields_at
+
+    if signature_name not in project.signatures():
+        raise UsageError(f'unknown signature "{signature_name}"',
+                         hint="known signatures: " + ", ".join(project.signatures()))
+    loader = SchemaLoader(project)
+    signature = loader.signature(signature_name)
+    before = measure(project, [signature_name])[0]
+    say(f"{signature_name}: {signature.instructions}\n")
+    say(f"{before.examples} examples; target {before.target_examples}.")
+    wanted = [g for g in before.gaps if g.kind != "total"][:3]
+    if wanted:
+        from tf_cli.coverage.render import gap_place
+
+        say("Most needed: " + "; ".join(f"{g.need} with {gap_place(g)}" for g in wanted))
+    interview = Interview(loader, signature, ask, say)
+    result = AddResult()
+    while True:
+        record = complete(interview.example(), source="manual")
+        while problems := check_new(signature, record, Existing.read(project, signature_name)):
+            say("\nThe example breaks these checks:")
+            for problem in problems:
+                say(f"  {problem.pointer}: {problem.message}")
+            to_ask = {fields_at(p.pointer) for p in problems} - {None}
+            if not to_ask:
+                say("Starting the example again.")
+                record = complete(interview.example(), source="manual")
+                continue
+            for part, name in sorted(to_ask):
+                node = signature.schema["properties"][part]
+                fields = loader.resolve(node, signature).get("properties", {})
+                record[part][name] = interview.field(f"{part}.{name}", fields[name])
+        say("\n" + orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+            .decode())
+        if _yes(ask, "Save this example?"):
+            result.path = append(project, signature_name, [record])
+            result.ids.append(record["id"])
+            after = measure(project, [signature_name])[0]
+            say(f"Saved {record['id']}: {after.examples} examples (was {before.examples}).")
+            for line in coverage_moves(before, after):
+                say(f"  {line}")
+            before = after
+        else:
+            say("Not saved.")
+        if not _yes(ask, "Add another example?"):
+            break
+    if commit and result.ids:
+        result.commit = git_commit(project, result.path, signature_name, result.ids)
+    return result
+
+
+def _yes(ask, question: str) -> bool:
+    while True:
+        answer = ask(f"{question} [y/n] ").strip().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("n", "no"):
+            return False
+
+
+def coverage_moves(before, after) -> list[str]:
+    """How the buckets and gaps of one signature changed, in words."""
+    from tf_cli.coverage.render import gap_place
+
+    lines = []
+    for dimension, counts in after.dimensions.items():
+        for bucket, count in counts.items():
+            old = before.dimensions.get(dimension, {}).get(bucket, 0)
+            if count != old:
+                lines.append(f"{dimension} = {bucket}: {old} -> {count}")
+    old_gaps = {(g.requirement, gap_place(g)): g.need for g in before.gaps}
+    new_gaps = {(g.requirement, gap_place(g)): g.need for g in after.gaps}
+    for key, need in old_gaps.items():
+        if key[0].startswith("target"):
+            continue
+        if key not in new_gaps:
+            lines.append(f"gap closed: {key[1]} ({key[0]})")
+        elif new_gaps[key] < need:
+            lines.append(f"gap {key[1]}: needs {new_gaps[key]} (was {need})")
+    return lines

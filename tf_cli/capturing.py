@@ -1,0 +1,80 @@
+"""`tf_cli.capture`: record an example from a running application.
+
+    from tf_cli import capture
+    result = capture("generate_problem", inputs, outputs, quality=0.92)
+    if not result.accepted:
+        log.info("not captured: %s", result.reason)
+
+It validates the example, drops it when `quality` is below `capture.min_quality` in
+params.yaml, and appends it to datasets/<signature>/captured.jsonl with review: pending,
+for `tf review` to accept or reject. It never raises into the application for a
+rejected example or a broken project: the reason comes back instead. Schemas and params
+are read once per process; each call is one validation and one locked append.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from tf_cli.errors import TfError
+
+CAPTURED_FILE = "captured.jsonl"
+_lock = threading.Lock()  # one append at a time per process (the file lock is per process)
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    accepted: bool
+    id: str | None = None
+    reason: str | None = None
+
+
+def capture(signature: str, inputs: dict, outputs: dict, *, quality: float | None = None,
+            source: str = "production", metadata: dict | None = None,
+            project: str | os.PathLike | None = None) -> CaptureResult:
+    """Validate and append one example; returns whether it was kept, and why not."""
+    from tf_cli.examples import complete
+
+    try:
+        project_obj, loader, min_quality = _context(str(project) if project else None)
+        if quality is not None and min_quality is not None and quality < min_quality:
+            return CaptureResult(False, reason=f"quality {quality} is below capture."
+                                 f"min_quality {min_quality}")
+        compiled = loader.signature(signature)
+        meta = {"difficulty": "medium", "category": "production", **(metadata or {})}
+        meta["review"] = {"status": "pending"}
+        if quality is not None:
+            meta["quality"] = {**meta.get("quality", {}), "score": quality}
+        record = complete({"inputs": inputs, "outputs": outputs, "metadata": meta},
+                          source=source)
+        from tf_cli.validate import example_problems
+
+        problems = example_problems(compiled, record)
+        if problems:
+            return CaptureResult(False, reason="; ".join(
+                f"{p.pointer}: {p.message}" for p in problems))
+        from tf_cli.records import append_records
+
+        with _lock:
+            append_records(project_obj.dataset_dir(signature) / CAPTURED_FILE, [record])
+        return CaptureResult(True, id=record["id"])
+    except TfError as exc:
+        return CaptureResult(False, reason=str(exc))
+    except OSError as exc:
+        return CaptureResult(False, reason=f"cannot write the example: {exc}")
+
+
+@cache
+def _context(project_dir: str | None):
+    """Project, schema loader and min_quality, read once per process and project."""
+    from tf_cli.params import load_params
+    from tf_cli.project import find_project
+    from tf_cli.schemas import SchemaLoader
+
+    project = find_project(Path(project_dir) if project_dir else None)
+    params = load_params(project)
+    return project, SchemaLoader(project), params.get("capture", {}).get("min_quality")

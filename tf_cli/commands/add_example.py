@@ -1,0 +1,59 @@
+"""tf add-example: add an example interactively, or from JSON."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tf_cli import console
+from tf_cli.errors import EXIT_CHECK_FAILED, TfError
+
+
+def command(
+    signature: Annotated[str, typer.Option("--signature", "-s", help="The signature.")],
+    from_json: Annotated[Path | None, typer.Option(
+        "--from-json", help="Add examples from FILE (or - for stdin) instead of asking: a "
+        "JSON object, a JSON array, or JSONL. ids are assigned when missing.",
+        allow_dash=True)] = None,
+    commit: Annotated[bool, typer.Option("--commit", help="Commit the new examples with a "
+                                         "message naming the signature and ids.")] = False,
+) -> None:
+    """Add examples to datasets/<signature>/examples.jsonl, checked like tf validate.
+
+    Without --from-json, asks for every field in schema order, checks each answer at once,
+    and saves only when you confirm. Ctrl-C or end of input leaves the dataset untouched.
+    """
+    from tf_cli.add import add_examples, interactive_session, parse_examples
+
+    project = console.project()
+    if from_json is not None:
+        where = "stdin" if str(from_json) == "-" else str(from_json)
+        try:
+            text = sys.stdin.buffer.read() if where == "stdin" else from_json.read_bytes()
+        except OSError as exc:
+            raise TfError(f"{from_json}: cannot read: {exc.strerror}") from None
+        result = add_examples(project, signature, parse_examples(text, where), where, commit)
+        if result.problems:
+            for problem in result.problems:
+                console.out(str(problem))
+            console.note(f"nothing added: {len(result.problems)} problems", "red")
+            raise typer.Exit(EXIT_CHECK_FAILED)
+    else:
+        try:
+            result = interactive_session(project, signature, _ask, console.out, commit)
+        except EOFError:
+            console.error("input ended before the example was saved; nothing was written")
+            raise typer.Exit(EXIT_CHECK_FAILED) from None
+    for example_id in result.ids:
+        console.out(f"added {example_id}")
+    if result.path is not None:
+        console.note(f"{len(result.ids)} examples added to {project.display(result.path)}")
+    if result.commit:
+        console.note(f"committed: {result.commit}")
+
+
+def _ask(prompt: str) -> str:
+    return input(prompt)

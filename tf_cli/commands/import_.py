@@ -1,0 +1,77 @@
+"""tf import: seed a signature's examples from CSV, JSON, JSONL or YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tf_cli import console
+from tf_cli.errors import EXIT_CHECK_FAILED
+
+
+def command(
+    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSON, JSONL or YAML file.",
+                                         show_default=False)],
+    signature: Annotated[str, typer.Option("--signature", "-s", help="The signature.")],
+    mapping: Annotated[list[str] | None, typer.Option(
+        "--map", help="SRC=DEST: source column or key SRC fills field DEST "
+        "(e.g. code=inputs.implementation). Repeatable.")] = None,
+    sets: Annotated[list[str] | None, typer.Option(
+        "--set", help="FIELD=VALUE for every row, e.g. metadata.category=api. "
+        "Repeatable.")] = None,
+    file_format: Annotated[str | None, typer.Option(
+        "--format", help="csv, tsv, json, jsonl or yaml (default: from the extension).")]
+        = None,
+    rejects: Annotated[Path | None, typer.Option(
+        "--rejects", help="Write rejected rows (row number, row, every reason) to this "
+        "JSONL file.")] = None,
+    all_or_nothing: Annotated[bool, typer.Option(
+        "--all-or-nothing", help="Import nothing if any row is rejected.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write "
+                                          "nothing.")] = False,
+    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of FILE.")] =
+        "utf-8",
+) -> None:
+    """Import examples: valid rows are appended (atomically), rejected rows reported.
+
+    Exit 0 when every row was imported or skipped as a duplicate, 1 when rows were
+    rejected, 2 when the file or an option is unusable (then nothing is written).
+    """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from tf_cli.importing import ImportOptions, import_file, parse_assignments
+
+    options = ImportOptions(
+        format=file_format, mapping=parse_assignments(mapping or [], "--map"),
+        sets=parse_assignments(sets or [], "--set"), all_or_nothing=all_or_nothing,
+        dry_run=dry_run, encoding=encoding, rejects=rejects)
+    project = console.project()
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TimeRemainingColumn(), console=console.err(), transient=True) as bar:
+        task = bar.add_task(f"importing {file.name}", total=None)
+        result = import_file(project, file, signature, options,
+                             progress=lambda done, total: bar.update(task, completed=done,
+                                                                     total=total))
+    for reject in result.rejected[:20]:
+        console.out(f"{file}:{reject.row}: rejected: {'; '.join(reject.reasons)}")
+    if len(result.rejected) > 20:
+        console.out(f"... {len(result.rejected) - 20} more rejected rows"
+                    + (f" in {rejects}" if rejects else ": pass --rejects FILE to see all"))
+    if result.ignored_columns:
+        console.note("ignored columns (no field of that name; use --map NAME=FIELD): "
+                     + ", ".join(sorted(result.ignored_columns)))
+    where = project.display(result.path)
+    if dry_run:
+        summary = f"{result.accepted:,} would be imported (dry run: nothing written)"
+    elif all_or_nothing and result.rejected:
+        summary = "nothing imported (--all-or-nothing)"
+    else:
+        summary = f"{len(result.imported):,} imported into {where}"
+    console.note(f"{result.rows:,} rows: {summary}; {len(result.rejected):,} rejected, "
+                 f"{len(result.duplicates):,} duplicates skipped",
+                 "red" if result.rejected else "green")
+    if result.rejected:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+

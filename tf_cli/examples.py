@@ -1,0 +1,106 @@
+"""New examples: completing them (id, created_at, source), checking them, appending them.
+
+Shared by `tf add-example`, `tf import` and `tf_cli.capture`, so every way data enters
+the repository applies the same schema, rules and duplicate checks.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from tf_cli.errors import TfError
+from tf_cli.ids import new_id, now
+from tf_cli.problems import Problem
+from tf_cli.project import Project
+from tf_cli.records import append_records, read_lines
+from tf_cli.schemas import Signature
+from tf_cli.validate import example_problems
+
+EXAMPLES_FILE = "examples.jsonl"
+
+
+def complete(record: dict, *, source: str) -> dict:
+    """Fill what a new example gets once, at creation: id, created_at and source."""
+    record = dict(record)
+    record.setdefault("id", new_id())
+    metadata = dict(record.get("metadata") or {})
+    metadata.setdefault("source", source)
+    metadata.setdefault("created_at", now())
+    record["metadata"] = metadata
+    return record
+
+
+def input_key(record: dict) -> bytes:
+    """Identity of an example's inputs with case and spacing ignored, for duplicates."""
+    return orjson.dumps(_normalized(record.get("inputs")), option=orjson.OPT_SORT_KEYS)
+
+
+def _normalized(value):
+    if isinstance(value, str):
+        return " ".join(value.split()).casefold()
+    if isinstance(value, dict):
+        return {k: _normalized(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    return value
+
+
+@dataclass
+class Existing:
+    """What a signature's data already holds: its ids and the keys of its inputs."""
+
+    ids: set[str] = field(default_factory=set)
+    inputs: set[bytes] = field(default_factory=set)
+
+    @classmethod
+    def read(cls, project: Project, signature: str) -> Existing:
+        existing = cls()
+        for path in project.dataset_files(signature):
+            for line in read_lines(path):
+                if line.record is not None:
+                    existing.add(line.record)
+        return existing
+
+    def add(self, record: dict) -> None:
+        if isinstance(record.get("id"), str):
+            self.ids.add(record["id"])
+        self.inputs.add(input_key(record))
+
+
+def check_new(signature: Signature, record: dict, existing: Existing,
+              where: str = "<example>", line: int | None = None) -> list[Problem]:
+    """Schema, rules, and a fresh id: everything a new example must pass."""
+    problems = example_problems(signature, record, where, line)
+    if record.get("id") in existing.ids:
+        problems.append(Problem(where, f'id "{record["id"]}" is already used in '
+                                f"datasets/{signature.name}/: leave id out to get a new one",
+                                line=line, pointer="$.id"))
+    return problems
+
+
+def dataset_file(project: Project, signature: str, name: str = EXAMPLES_FILE) -> Path:
+    return project.dataset_dir(signature) / name
+
+
+def append(project: Project, signature: str, records: list[dict], *,
+           name: str = EXAMPLES_FILE, atomic: bool = False) -> Path:
+    path = dataset_file(project, signature, name)
+    append_records(path, records, atomic=atomic)
+    return path
+
+
+def git_commit(project: Project, path: Path, signature: str, ids: list[str]) -> str:
+    """Commit `path` alone, with a message naming the signature and the new ids."""
+    noun = "example" if len(ids) == 1 else "examples"
+    message = f"Add {len(ids)} {noun} to {signature}\n\n" + "\n".join(f"id: {i}" for i in ids)
+    for command in (["git", "add", "--", str(path)],
+                    ["git", "commit", "--quiet", "-m", message, "--", str(path)]):
+        done = subprocess.run(command, cwd=project.root, capture_output=True, text=True)
+        if done.returncode:
+            raise TfError(f"{' '.join(command[:2])} failed: {done.stderr.strip()}",
+                          hint="the examples were added; commit them yourself")
+    return message.splitlines()[0]
