@@ -15,7 +15,7 @@ import typer
 
 from tf_cli import console
 from tf_cli.commands import add_example, check, coverage, fmt, import_, sample, status, validate
-from tf_cli.errors import EXIT_USAGE, TfError
+from tf_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, TfError
 
 app = typer.Typer(
     name="tf",
@@ -64,8 +64,8 @@ def run(argv: list[str] | None = None) -> int:
         exc.show()
         return EXIT_USAGE
     except (KeyboardInterrupt, typer.Abort):
-        console.error("interrupted; nothing was written")
-        return 130
+        console.error("interrupted")
+        return EXIT_INTERRUPTED
     return code if isinstance(code, int) else 0
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
-from tf_cli.errors import EXIT_CHECK_FAILED, TfError
+from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED, TfError
 
 
 def command(
@@ -47,6 +47,9 @@ def command(
         except EOFError:
             console.error("input ended before the example was saved; nothing was written")
             raise typer.Exit(EXIT_CHECK_FAILED) from None
+        except KeyboardInterrupt:
+            console.error("interrupted; nothing was written")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
     for example_id in result.ids:
         console.out(f"added {example_id}")
     if result.path is not None:

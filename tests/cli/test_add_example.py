@@ -1,0 +1,210 @@
+"""tf add-example: the interactive session in a real pseudo-terminal, --from-json, --commit,
+and concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.conftest import REPO, run_tf
+
+COMPLETENESS = "datasets/validate_completeness/examples.jsonl"
+INTENT = "datasets/validate_intent/examples.jsonl"
+
+
+@pytest.fixture
+def repo_project(project: Path) -> Path:
+    shutil_copy(REPO / "params.yaml", project / "params.yaml")
+    return project
+
+
+def shutil_copy(source: Path, target: Path) -> None:
+    target.write_bytes(source.read_bytes())
+
+
+def spawn(project: Path, *args: str) -> pexpect.spawn:
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
+    return pexpect.spawn(sys.executable, ["-m", "tf_cli", "add-example", *args], cwd=project,
+                         env=env, encoding="utf-8", timeout=60)
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_interactive_session_asks_checks_and_saves(repo_project: Path):
+    child = spawn(repo_project, "--signature", "validate_completeness")
+    child.expect("Check an implementation against a list of requirements")
+    child.expect("0 examples; target 50")
+    child.expect("inputs.implementation")
+    child.expect("e.g. def reset_password")  # the schema's example as help
+    child.expect("> ")
+    child.sendline('"""')
+    child.sendline("def reset(email):")
+    child.sendline("    send_mail(email, link())")
+    child.sendline('"""')
+    child.expect(r"inputs.requirements\[0\] > ")
+    child.sendline("Send a reset link")
+    child.expect(r"\[1\] > ")
+    child.sendline("Links expire after one hour")
+    child.expect(r"\[2\] > ")
+    child.sendline("")
+    child.expect(r"outputs.is_complete.*\[y/n\] > ")
+    child.sendline("perhaps")
+    child.expect("answer y or n")
+    child.sendline("n")
+    child.expect(r"missing_requirements\[0\] > ")
+    child.sendline("Links expire after 1 hour")  # not copied exactly: the rule will object
+    child.expect(r"\[1\] > ")
+    child.sendline("")
+    child.expect("outputs.explanation")
+    child.expect("> ")
+    child.sendline("The link never expires: no expiry is stored or checked.")
+    child.expect(r"metadata.difficulty.*1\) easy  2\) medium  3\) hard\r?\n> ")
+    child.sendline("4")  # a wrong answer is asked again, with the reason
+    child.expect('not accepted: "4" is not one of "easy", "medium" or "hard". Try again.')
+    child.sendline("2")
+    child.expect("metadata.category")
+    child.expect("> ")
+    child.sendline("Auth!")
+    child.expect("not accepted")
+    child.sendline("authentication")
+    child.expect(r"metadata.notes \(optional")
+    child.expect("> ")
+    child.sendline("")
+    child.expect(r"metadata.tags\[0\] > ")
+    child.sendline("")
+    child.expect("rule missing_are_listed_requirements")
+    child.expect(r"missing_requirements\[0\] > ")
+    child.sendline("Links expire after one hour")
+    child.expect(r"\[1\] > ")
+    child.sendline("")
+    child.expect(r"Save this example\? \[y/n\] ")
+    child.sendline("y")
+    child.expect(r"Saved (\w{26}): 1 examples \(was 0\)")
+    saved_id = child.match.group(1)
+    child.expect("completion = partial: 0 -> 1")
+    child.expect(r"Add another example\? \[y/n\] ")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    [record] = lines(repo_project / COMPLETENESS)
+    assert record["id"] == saved_id
+    assert record["inputs"]["implementation"] == "def reset(email):\n    send_mail(email, link())"
+    assert record["outputs"]["missing_requirements"] == ["Links expire after one hour"]
+    assert record["metadata"]["source"] == "manual" and record["metadata"]["created_at"]
+    assert "notes" not in record["metadata"]
+    assert run_tf("validate", cwd=repo_project).exit_code == 0
+    assert run_tf("fmt", "--check", cwd=repo_project).exit_code == 0
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "eof"])
+def test_stopping_at_any_question_leaves_the_dataset_untouched(repo_project: Path, stop):
+    path = repo_project / INTENT
+    run_tf("add-example", "-s", "validate_intent", "--from-json", "-", cwd=repo_project,
+           input=json.dumps(_intent(1)))
+    before = path.read_bytes()
+    child = spawn(repo_project, "--signature", "validate_intent")
+    child.expect("inputs.user_intent")
+    child.expect("> ")
+    child.sendline("Users stay logged in")
+    child.expect("inputs.implementation")
+    child.expect("> ")
+    if stop == "ctrl-c":
+        child.sendintr()
+    else:
+        child.sendeof()
+    child.expect("nothing was written")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == (130 if stop == "ctrl-c" else 1)
+    assert path.read_bytes() == before
+
+
+def _intent(i: int, **metadata) -> dict:
+    return {"inputs": {"user_intent": f"Intent {i}", "implementation": f"impl {i}"},
+            "outputs": {"intent_matches": bool(i % 2),
+                        "explanation": f"Explanation {i}, long enough for the rule to accept."},
+            "metadata": {"difficulty": "easy", "category": "api", **metadata}}
+
+
+def test_from_json_accepts_object_array_and_jsonl_and_assigns_ids(project: Path):
+    one = run_tf("add-example", "-s", "validate_intent", "--from-json", "-", cwd=project,
+                 input=json.dumps(_intent(1)))
+    assert one.exit_code == 0
+    (project / "two.json").write_text(json.dumps([_intent(2), _intent(3)]))
+    two = run_tf("add-example", "-s", "validate_intent", "--from-json", "two.json", cwd=project)
+    assert two.exit_code == 0
+    jsonl = "\n".join(json.dumps(_intent(i)) for i in (4, 5)) + "\n"
+    three = run_tf("add-example", "-s", "validate_intent", "--from-json", "-", cwd=project,
+                   input=jsonl)
+    assert three.exit_code == 0
+    records = lines(project / INTENT)
+    assert [r["inputs"]["user_intent"] for r in records] == [f"Intent {i}" for i in range(1, 6)]
+    ids = [r["id"] for r in records]
+    assert len(set(ids)) == 5 and ids == sorted(ids)  # ULIDs: time-ordered
+    assert one.stdout == f"added {ids[0]}\n"
+    assert all(r["metadata"]["source"] == "manual" for r in records)
+    assert run_tf("validate", cwd=project).exit_code == 0
+    assert run_tf("fmt", "--check", cwd=project).exit_code == 0
+
+
+def test_from_json_adds_nothing_when_any_example_is_invalid(project: Path):
+    bad = _intent(2)
+    bad["outputs"]["explanation"] = "too short"
+    taken = {**_intent(3), "id": "01JDQ7Z8K3M2N4P5Q6R7S8T901"}
+    run_tf("add-example", "-s", "validate_intent", "--from-json", "-", cwd=project,
+           input=json.dumps(taken))
+    result = run_tf("add-example", "-s", "validate_intent", "--from-json", "-", cwd=project,
+                    input=json.dumps([_intent(1), bad, taken]))
+    assert result.exit_code == 1
+    assert "stdin example 2: $.outputs.explanation: rule explanation_not_a_restatement" in \
+        result.stdout
+    assert 'stdin example 3: $.id: id "01JDQ7Z8K3M2N4P5Q6R7S8T901" is already used' in \
+        result.stdout
+    assert len(lines(project / INTENT)) == 1
+    garbage = run_tf("add-example", "-s", "validate_intent", "--from-json", "-", cwd=project,
+                     input="{not json")
+    assert garbage.exit_code == 2 and "stdin:1: invalid JSON" in garbage.stderr
+
+
+def test_commit_makes_a_commit_naming_the_signature_and_ids(project: Path):
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit",
+                    "-q", "--allow-empty", "-m", "start"], cwd=project, check=True)
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    result = run_tf("add-example", "-s", "validate_intent", "--from-json", "-", "--commit",
+                    cwd=project, input=json.dumps([_intent(1), _intent(2)]), env=env)
+    assert result.exit_code == 0
+    ids = [r["id"] for r in lines(project / INTENT)]
+    message = subprocess.run(["git", "log", "-1", "--format=%B"], cwd=project, check=True,
+                             capture_output=True, text=True).stdout
+    assert message.startswith("Add 2 examples to validate_intent")
+    assert all(f"id: {i}" in message for i in ids)
+    changed = subprocess.run(["git", "show", "--name-only", "--format="], cwd=project,
+                             capture_output=True, text=True).stdout.split()
+    assert changed == [INTENT]
+
+
+def test_twenty_concurrent_writers_add_exactly_twenty_valid_lines(project: Path):
+    def add(i: int):
+        return run_tf("add-example", "-s", "validate_intent", "--from-json", "-",
+                      cwd=project, input=json.dumps(_intent(i)))
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(add, range(20)))
+    assert all(r.exit_code == 0 for r in results), [r.stderr for r in results]
+    records = lines(project / INTENT)
+    assert sorted(r["inputs"]["user_intent"] for r in records) == sorted(
+        f"Intent {i}" for i in range(20))
+    assert run_tf("validate", cwd=project).exit_code == 0
