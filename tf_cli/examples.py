@@ -6,6 +6,7 @@ the repository applies the same schema, rules and duplicate checks.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +36,10 @@ def complete(record: dict, *, source: str) -> dict:
 
 
 def input_key(record: dict) -> bytes:
-    """Identity of an example's inputs with case and spacing ignored, for duplicates."""
-    return orjson.dumps(_normalized(record.get("inputs")), option=orjson.OPT_SORT_KEYS)
+    """Identity of an example's inputs with case and spacing ignored, for duplicates:
+    a 16-byte digest, so a set of them stays small for large imports."""
+    normalized = orjson.dumps(_normalized(record.get("inputs")), option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(normalized, digest_size=16).digest()
 
 
 def _normalized(value):

@@ -9,19 +9,21 @@ reason, and rows whose inputs already exist are skipped.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
 from tf_cli.errors import TfError, UsageError
-from tf_cli.examples import Existing, append, check_new, dataset_file, input_key
+from tf_cli.examples import Existing, check_new, dataset_file, input_key
 from tf_cli.ids import new_id, now
 from tf_cli.project import Project
-from tf_cli.records import write_records
+from tf_cli.records import append_lines, canonical_bytes, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl",
@@ -81,7 +83,7 @@ def import_file(project: Project, source: Path, signature_name: str, options: Im
     mapper = _Mapper(loader, signature, options, origin=source.name)
     existing = Existing.read(project, signature_name)
     result = ImportResult()
-    accepted = []
+    accepted: list[bytes] = []  # canonical lines: far smaller than the records
     for number, row, error in _rows(source, fmt, options.encoding, progress):
         result.rows += 1
         if error or not isinstance(row, dict):
@@ -100,18 +102,20 @@ def import_file(project: Project, source: Path, signature_name: str, options: Im
             result.rejected.append(Reject(number, row, reasons))
             continue
         existing.add(record)
-        accepted.append(record)
+        # + "\n" also copies orjson's output, whose buffer keeps 4 KiB per line otherwise.
+        accepted.append(canonical_bytes(record) + b"\n")
+        result.imported.append(record["id"])
     if options.rejects is not None and result.rejected and not options.dry_run:
         write_records(options.rejects, ({"row": r.row, "data": r.data, "reasons": r.reasons}
                                         for r in result.rejected))
     result.path = dataset_file(project, signature_name)
     result.accepted = len(accepted)
     if options.dry_run or (options.all_or_nothing and result.rejected):
+        result.imported = []
         return result
     if accepted:
-        append(project, signature_name, accepted, atomic=True)
+        append_lines(result.path, accepted, atomic=True)
         result.written = True
-    result.imported = [r["id"] for r in accepted]
     return result
 
 
@@ -154,13 +158,26 @@ def _not_encoded(source: Path, line: int, encoding: str,
         "as UTF-8, or pass --encoding with the file's encoding (for example latin-1)")
 
 
+def _check_encoding(source: Path, encoding: str) -> None:
+    """Decode the file line by line first, so a wrong encoding names its exact line."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open(source, "rb") as raw:
+        for number, line in enumerate(raw, 1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as exc:
+                raise _not_encoded(source, number, encoding, exc) from None
+
+
 def _csv_rows(source: Path, delimiter: str, encoding: str, progress):
+    _check_encoding(source, encoding)
     csv.field_size_limit(1 << 24)
     total = source.stat().st_size
     with open(source, "rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
                                 newline="")
         reader = csv.reader(text, delimiter=delimiter, strict=True)
+        start = 1
         try:
             header = next(reader, None)
             if not header:
@@ -169,21 +186,18 @@ def _csv_rows(source: Path, delimiter: str, encoding: str, progress):
             repeated = sorted({h for h in header if header.count(h) > 1})
             if repeated:
                 raise ImportFileError(f"{source}:1: column {repeated[0]!r} appears twice")
+            start = reader.line_num + 1  # the line a row starts on (cells may hold newlines)
             for row in reader:
                 if progress and reader.line_num % 1000 == 0:
                     progress(raw.tell(), total)
-                if not row:
-                    continue
-                if len(row) != len(header):
-                    yield reader.line_num, {}, (f"{len(row)} cells, but the header has "
-                                                f"{len(header)}")
-                    continue
-                yield reader.line_num, dict(zip(header, row, strict=True)), None
+                if row and len(row) != len(header):
+                    yield start, {}, f"{len(row)} cells, but the header has {len(header)}"
+                elif row:
+                    yield start, dict(zip(header, row, strict=True)), None
+                start = reader.line_num + 1
         except csv.Error as exc:
-            raise ImportFileError(f"{source}:{reader.line_num}: bad CSV: {exc}: check the "
-                                  "quoting of that line") from None
-        except UnicodeDecodeError as exc:  # decoded in blocks: the line is approximate
-            raise _not_encoded(source, reader.line_num + 1, encoding, exc) from None
+            raise ImportFileError(f"{source}:{start}: bad CSV: {exc}: check the quoting of "
+                                  "that line") from None
 
 
 def _jsonl_rows(source: Path, encoding: str, progress):
@@ -247,44 +261,63 @@ def _items(source: Path, value) -> list:
     raise ImportFileError(f"{source}: expected a list of examples")
 
 
+class _Field(NamedTuple):
+    path: str  # "inputs.implementation", or "id"
+    part: str | None
+    name: str
+    kind: str  # the JSON Schema type the text of a cell is converted to
+    item_kind: str | None  # for arrays
+
+
 class _Mapper:
     """Turns one source row into an example of the signature."""
 
     def __init__(self, loader: SchemaLoader, signature: Signature, options: ImportOptions,
                  origin: str):
-        self.loader, self.signature, self.origin = loader, signature, origin
-        self.fields: dict[str, dict] = {}  # "inputs.x" -> resolved field schema
+        self.origin = origin
+        self.fields: dict[str, _Field] = {"id": _Field("id", None, "id", "string", None)}
         for part in PARTS:
             node = loader.resolve(signature.schema["properties"][part], signature)
             for name, sub in node.get("properties", {}).items():
-                self.fields[f"{part}.{name}"] = loader.resolve(sub, signature)
-        by_leaf: dict[str, str] = {}
-        for path in self.fields:
-            by_leaf.setdefault(path.split(".", 1)[1], path)
-        self.by_leaf = by_leaf
+                sub = loader.resolve(sub, signature)
+                items = loader.resolve(sub.get("items", {}), signature).get("type")
+                self.fields[f"{part}.{name}"] = _Field(f"{part}.{name}", part, name,
+                                                       sub.get("type", "string"), items)
         for dest in [*options.mapping.values(), *options.sets]:
-            if dest != "id" and dest not in self.fields:
+            if dest not in self.fields:
                 raise UsageError(f"{dest}: no such field in {signature.name}",
-                                 hint="fields: id, " + ", ".join(self.fields))
-        self.mapping = options.mapping
-        self.sets = {dest: self.convert(dest, value)[0] for dest, value in options.sets.items()}
+                                 hint="fields: " + ", ".join(self.fields))
+        self.routes: dict[str, _Field | None] = {
+            source: self.fields[dest] for source, dest in options.mapping.items()}
+        self.sets = [(self.fields[dest], self.convert(self.fields[dest], value)[0])
+                     for dest, value in options.sets.items()]
         self.created_at = now()
+
+    def route(self, name: str) -> _Field | None:
+        """The field a source column fills: mapped, or named like the field (or its leaf)."""
+        if name not in self.routes:
+            leaf = next((f for f in self.fields.values() if f.name == name), None)
+            self.routes[name] = self.fields.get(name) or leaf
+        return self.routes[name]
 
     def example(self, row: dict, ignored: set[str]) -> tuple[dict, list[str]]:
         record: dict = {part: {} for part in PARTS}
         reasons: list[str] = []
         for name, value in row.items():
-            dest = self.mapping.get(name) or self._destination(name)
-            if dest is None:
-                if name in PARTS and isinstance(value, dict):  # already nested
-                    for sub, sub_value in value.items():
-                        self._put(record, f"{name}.{sub}", sub_value, reasons)
-                else:
-                    ignored.add(name)
-                continue
-            self._put(record, dest, value, reasons)
-        for dest, value in self.sets.items():
-            self._place(record, dest, value)
+            target = self.route(name)
+            if target is not None:
+                self._put(record, target, value, reasons)
+            elif name in PARTS and isinstance(value, dict):  # already nested
+                for sub, sub_value in value.items():
+                    field = self.fields.get(f"{name}.{sub}")
+                    if field is None:
+                        record[name][sub] = sub_value  # the schema will name it
+                    else:
+                        self._put(record, field, sub_value, reasons)
+            else:
+                ignored.add(name)
+        for field, value in self.sets:
+            self._place(record, field, value)
         metadata = record["metadata"]
         metadata.setdefault("source", "imported")
         metadata.setdefault("created_at", self.created_at)
@@ -292,39 +325,35 @@ class _Mapper:
         record.setdefault("id", new_id())
         return record, reasons
 
-    def _destination(self, name: str) -> str | None:
-        if name == "id" or name in self.fields:
-            return name
-        return self.by_leaf.get(name)
-
-    def _put(self, record: dict, dest: str, value, reasons: list[str]) -> None:
-        converted, problem = self.convert(dest, value)
+    def _put(self, record: dict, field: _Field, value, reasons: list[str]) -> None:
+        converted, problem = self.convert(field, value)
         if problem:
-            reasons.append(f"{dest}: {problem}")
+            reasons.append(f"{field.path}: {problem}")
         elif converted is not None:
-            self._place(record, dest, converted)
+            self._place(record, field, converted)
 
     @staticmethod
-    def _place(record: dict, dest: str, value) -> None:
-        if dest == "id":
-            record["id"] = value
-            return
-        part, name = dest.split(".", 1)
-        record[part][name] = value
+    def _place(record: dict, field: _Field, value) -> None:
+        if field.part is None:
+            record[field.name] = value
+        else:
+            record[field.part][field.name] = value
 
-    def convert(self, dest: str, value):
+    @staticmethod
+    def convert(field: _Field, value):
         """(value converted to the field's type, or None to leave it out; a problem)."""
         if not isinstance(value, str):
             return value, None
-        kind = self.fields.get(dest, {}).get("type", "string")
+        kind = field.kind
+        if kind == "string":
+            return (value if value else None), None
         text = value.strip()
-        if kind == "array" and not text:
-            return [], None
-        if kind != "string" and not text:
-            return None, None  # an empty cell: the field is absent
+        if not text:
+            return ([] if kind == "array" else None), None  # an empty cell
         if kind == "boolean":
-            if text.lower() in _TRUE | _FALSE:
-                return text.lower() in _TRUE, None
+            lowered = text.lower()
+            if lowered in _TRUE or lowered in _FALSE:
+                return lowered in _TRUE, None
             return None, f"{value!r} is not a boolean (true/false, yes/no, 1/0)"
         if kind in ("integer", "number"):
             try:
@@ -332,25 +361,25 @@ class _Mapper:
             except ValueError:
                 return None, f"{value!r} is not {'an integer' if kind == 'integer' else 'a number'}"
         if kind == "array":
-            return self._list(dest, text)
-        return (value if value else None), None
+            return _list(field, text)
+        return value, None
 
-    def _list(self, dest: str, text: str):
-        if text.startswith("["):
-            try:
-                items = orjson.loads(text)
-            except orjson.JSONDecodeError as exc:
-                return None, f"invalid JSON array: {exc.msg}"
-        else:
-            items = [item.strip() for item in text.split(";") if item.strip()]
-        item_kind = self.loader.resolve(self.fields[dest].get("items", {}),
-                                        self.signature).get("type")
-        if item_kind in ("integer", "number"):
-            try:
-                items = [int(i) if item_kind == "integer" else float(i) for i in items]
-            except (TypeError, ValueError):
-                return None, f"{text!r} is not a list of numbers"
-        return items, None
+
+def _list(field: _Field, text: str):
+    """A cell holding a list: a JSON array, or items separated by ";"."""
+    if text.startswith("["):
+        try:
+            items = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            return None, f"invalid JSON array: {exc.msg}"
+    else:
+        items = [item for item in map(str.strip, text.split(";")) if item]
+    if field.item_kind in ("integer", "number"):
+        try:
+            items = [int(i) if field.item_kind == "integer" else float(i) for i in items]
+        except (TypeError, ValueError):
+            return None, f"{text!r} is not a list of numbers"
+    return items, None
 
 
 def parse_assignments(pairs: list[str], option: str) -> dict[str, str]:

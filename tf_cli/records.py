@@ -241,16 +241,21 @@ def lock_for(path: Path):
 
 
 def append_records(path: Path, records: Iterable[dict], *, atomic: bool = False) -> int:
-    """Append records in canonical form under the file's lock; returns how many.
+    """Append records in canonical form under the file's lock; returns how many."""
+    return append_lines(path, [canonical_bytes(r) + b"\n" for r in records], atomic=atomic)
+
+
+def append_lines(path: Path, lines: list[bytes], *, atomic: bool = False) -> int:
+    """Append canonical lines, each ending in "\n", under the file's lock.
 
     Plain mode writes all lines with one write() on a file opened for appending, so
     concurrent writers never interleave. `atomic` copies the file and the new lines to a
     temporary file and renames it, so even a process killed mid-write leaves the old file
     or the new one; use it for large batches.
     """
-    payload = b"".join(canonical_bytes(r) + b"\n" for r in records)
-    if not payload:
+    if not lines:
         return 0
+    payload = b"".join(lines)
     path.parent.mkdir(parents=True, exist_ok=True)
     with lock_for(path):
         separator = b"\n" if _lacks_final_newline(path) else b""
@@ -260,13 +265,14 @@ def append_records(path: Path, records: Iterable[dict], *, atomic: bool = False)
                     with open(path, "rb") as existing:
                         while chunk := existing.read(_CHUNK):
                             out.write(chunk)
-                out.write(separator + payload)
+                out.write(separator)
+                out.write(payload)
         else:
             with open(path, "ab") as out:
                 out.write(separator + payload)
                 out.flush()
                 os.fsync(out.fileno())
-    return payload.count(b"\n")
+    return len(lines)
 
 
 def _lacks_final_newline(path: Path) -> bool:

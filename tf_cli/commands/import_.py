@@ -49,7 +49,8 @@ def command(
         dry_run=dry_run, encoding=encoding, rejects=rejects)
     project = console.project()
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TimeRemainingColumn(), console=console.err(), transient=True) as bar:
+                  TimeRemainingColumn(), console=console.err(), transient=True,
+                  disable=not console.err().is_terminal) as bar:
         task = bar.add_task(f"importing {file.name}", total=None)
         result = import_file(project, file, signature, options,
                              progress=lambda done, total: bar.update(task, completed=done,
