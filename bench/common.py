@@ -53,3 +53,16 @@ def run_measured(command: list[str], cwd: Path) -> tuple[float, int]:
     if out[2] != "0":
         raise SystemExit(f"{' '.join(command)} exited {out[2]}")
     return float(out[0]), int(out[1])
+
+
+def new_project(root: Path, lines: list[bytes] = (), params: bool = False) -> Path:
+    """A tf project at `root` with the repository's schemas (and params.yaml), holding
+    `lines` as the examples of SIGNATURE; returns the data file."""
+    shutil.copytree(REPO / "schemas", root / "schemas")
+    if params:
+        shutil.copy(REPO / "params.yaml", root / "params.yaml")
+    data = root / "datasets" / SIGNATURE / "examples.jsonl"
+    data.parent.mkdir(parents=True)
+    if lines:
+        data.write_bytes(b"\n".join(lines) + b"\n")
+    return data

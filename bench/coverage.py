@@ -11,13 +11,12 @@ computes the same bucket counts with groupby, on up to 100,000 examples. Goal (i
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, SIGNATURE, make_examples, run_measured
+from common import SIGNATURE, make_examples, new_project, run_measured
 
 BASELINE_MAX = 100_000
 
@@ -49,12 +48,8 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
-        shutil.copytree(REPO / "schemas", project / "schemas")
-        shutil.copy(REPO / "params.yaml", project / "params.yaml")
-        data = project / "datasets" / SIGNATURE / "examples.jsonl"
-        data.parent.mkdir(parents=True)
         lines = make_examples(n)
-        data.write_bytes(b"\n".join(lines) + b"\n")
+        data = new_project(project, lines, params=True)
         size_mb = data.stat().st_size / 1e6
         baseline_n = min(n, BASELINE_MAX)
         subset = project / "subset.jsonl"

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, SIGNATURE, run_measured
+from common import SIGNATURE, new_project, run_measured
 
 HEADER = ["code", "reqs", "complete", "missing", "why", "difficulty", "category"]
 MAP = {"code": "inputs.implementation", "reqs": "inputs.requirements",
@@ -52,8 +51,7 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
-        shutil.copytree(REPO / "schemas", project / "schemas")
-        (project / "datasets").mkdir()
+        new_project(project)
         source = project / "rows.csv"
         write_csv(source, n)
         mapping = [arg for src, dest in MAP.items() for arg in ("--map", f"{src}={dest}")]

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, SIGNATURE, make_examples, one_core, run_measured
+from common import SIGNATURE, make_examples, new_project, one_core, run_measured
 
 BASELINE_MAX = 20_000  # the jsonschema loop is timed on at most this many lines
 
@@ -51,22 +50,13 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     tf = [sys.executable, "-m", "tf_cli", "validate"]
     with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp)
-        shutil.copytree(REPO / "schemas", project / "schemas")
-        data = project / "datasets" / SIGNATURE / "examples.jsonl"
-        data.parent.mkdir(parents=True)
+        project = Path(tmp) / "full"
         lines = make_examples(n)
-        data.write_bytes(b"\n".join(lines) + b"\n")
+        data = new_project(project, lines)
         size_mb = data.stat().st_size / 1e6
-
-        small = project / "small"
-        shutil.copytree(project / "schemas", small / "schemas")
-        (small / "datasets" / SIGNATURE).mkdir(parents=True)
-        (small / "datasets" / SIGNATURE / "examples.jsonl").write_bytes(
-            b"\n".join(lines[: n // 4]) + b"\n")
-
-        empty = project / "empty"
-        shutil.copytree(project / "schemas", empty / "schemas")
+        small, empty = Path(tmp) / "small", Path(tmp) / "empty"
+        new_project(small, lines[: n // 4])
+        new_project(empty)
         startup = min(run_measured(one_core(tf), empty)[0] for _ in range(3))
         tf_seconds, tf_rss = min(run_measured(one_core(tf), project) for _ in range(3))
         _, small_rss = run_measured(one_core(tf), small)
