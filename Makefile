@@ -6,9 +6,14 @@ BIN := $(VENV)/bin
 
 .PHONY: repro test hooks lint bench
 
+# dvc runs each stage's `python -m stages...` through the shell: the venv's python first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export DVC_NO_ANALYTICS := 1
+
 repro: $(VENV)/.installed
 	$(BIN)/tf check
 	$(BIN)/tf fmt --check
+	$(BIN)/dvc repro
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q

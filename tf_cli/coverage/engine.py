@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from tf_cli import duck
 from tf_cli.coverage.spec import CoverageSpec, Requirement, coverage_specs
@@ -84,8 +85,10 @@ class SignatureCoverage:
         return data
 
 
-def measure(project: Project, only: list[str] | None = None) -> list[SignatureCoverage]:
-    """Coverage of every signature (or of `only`), as params.yaml defines it."""
+def measure(project: Project, only: list[str] | None = None,
+            files: dict[str, list[Path]] | None = None) -> list[SignatureCoverage]:
+    """Coverage of every signature (or of `only`), as params.yaml defines it, over the
+    signature's dataset files (or over `files[signature]`, e.g. a train split)."""
     loader = SchemaLoader(project)
     params = load_params(project)
     specs = coverage_specs(params, project.signatures())
@@ -94,18 +97,20 @@ def measure(project: Project, only: list[str] | None = None) -> list[SignatureCo
     sample = params.get("coverage", {}).get("diversity_sample", DEFAULT_DIVERSITY_SAMPLE)
     connection = duck.connect()
     try:
-        return [_measure_one(connection, project, loader, spec, sample) for spec in specs]
+        return [_measure_one(connection, project, loader, spec, sample,
+                             (files or {}).get(spec.signature)) for spec in specs]
     finally:
         connection.close()
 
 
 def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec,
-                 sample: int) -> SignatureCoverage:
+                 sample: int, files: list[Path] | None) -> SignatureCoverage:
     signature = loader.signature(spec.signature)
     types = duck.columns(loader, signature)
     wheres = [r.where for r in spec.requirements if r.kind == "where"]
     _check_sql(con, spec, types, wheres)
-    files = project.dataset_files(spec.signature)
+    if files is None:
+        files = project.dataset_files(spec.signature)
     selects = [f'CAST(({d.sql}) AS VARCHAR) AS "d_{name}"' for name, d in spec.dimensions.items()]
     selects += [f"coalesce(({w}), false) AS w_{i}" for i, w in enumerate(wheres)]
     selects.append("metadata.source AS source")

@@ -1,0 +1,1 @@
+"""DVC stage entry points: `python -m stages.<step> <signature>` (see dvc.yaml)."""

@@ -1,0 +1,16 @@
+"""validate: datasets/<sig>/*.jsonl -> data/<sig>/pool.jsonl, rejects.jsonl."""
+
+from stages._run import run
+
+
+def main(argv: list[str]) -> None:
+    from tf_cli.params import load_params
+    from tf_cli.pipeline.pool import PoolOptions, build_pool
+    from tf_cli.project import find_project
+
+    project = find_project()
+    print(build_pool(project, argv[0], PoolOptions.from_params(load_params(project))))
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,202 @@
+"""From the JSON Schema to DSPy: the signature, dspy.Example records, the metric, programs.
+
+The schema is the single source of truth: field names, Python types (Literal for enums,
+list[...] for arrays), descriptions and the instructions (the schema's description) all
+come from it, so a saved program can be rebuilt from the schema and its state loaded.
+
+The convert stage writes each signature's data set as JSON:
+    {"signature": name, "instructions": str, "input_keys": [...], "output_keys": [...],
+     "train": [{"id": ..., field: value, ...}], "dev": [...]}
+so `input_keys` survive (dspy.Example.toDict() drops them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+
+from tf_cli.errors import ConfigError, TfError
+from tf_cli.problems import Problem
+from tf_cli.schemas import SchemaLoader, Signature
+
+PROGRAMS = ("predict", "chain_of_thought")
+
+
+def python_type(loader: SchemaLoader, node: dict, signature: Signature, name: str = "Field"):
+    node = loader.resolve(node, signature)
+    if "enum" in node:
+        return Literal[tuple(node["enum"])]
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    simple = {"string": str, "integer": int, "number": float, "boolean": bool}
+    if kind in simple:
+        return simple[kind]
+    if kind == "array":
+        return list[python_type(loader, node.get("items", {}), signature, name)]
+    if kind == "object" and node.get("properties"):
+        import pydantic
+
+        required = set(node.get("required", ()))
+        fields = {key: (python_type(loader, sub, signature, key) if key in required else
+                        python_type(loader, sub, signature, key) | None,
+                        ... if key in required else None)
+                  for key, sub in node["properties"].items()}
+        return pydantic.create_model(name.title().replace("_", ""), **fields)
+    return Any if kind is None else dict[str, Any]
+
+
+def dspy_signature(loader: SchemaLoader, signature: Signature):
+    """The dspy.Signature class described by the schema."""
+    import dspy
+
+    fields = {}
+    for part, make in (("inputs", dspy.InputField), ("outputs", dspy.OutputField)):
+        schema = loader.resolve(signature.schema["properties"][part], signature)
+        required = set(schema.get("required", ()))
+        for name, node in schema.get("properties", {}).items():
+            resolved = loader.resolve(node, signature)
+            kind = python_type(loader, resolved, signature, name)
+            if part == "inputs" and name not in required:
+                kind = kind | None
+            fields[name] = (kind, make(desc=resolved.get("description", "")))
+    return dspy.Signature(fields, signature.instructions or signature.name)
+
+
+def keys(signature: Signature, part: str) -> list[str]:
+    return list(signature.fields(part))
+
+
+def flatten(record: dict, signature: Signature) -> dict:
+    """A stored example as DSPy's flat record: id, then input and output fields."""
+    flat = {"id": record["id"]}
+    for name in keys(signature, "inputs"):
+        flat[name] = record["inputs"].get(name)
+    for name in keys(signature, "outputs"):
+        flat[name] = record["outputs"].get(name)
+    return flat
+
+
+def to_examples(flat_records: list[dict], input_keys: list[str]) -> list:
+    import dspy
+
+    return [dspy.Example(**flat).with_inputs(*input_keys) for flat in flat_records]
+
+
+def check_examples(examples: list, loader: SchemaLoader, signature: Signature) -> list[Problem]:
+    """Every example has every required field, of the type the DSPy signature declares."""
+    import pydantic
+
+    problems = []
+    adapters = {}
+    for part in ("inputs", "outputs"):
+        schema = loader.resolve(signature.schema["properties"][part], signature)
+        required = set(schema.get("required", ()))
+        for name, node in schema.get("properties", {}).items():
+            kind = python_type(loader, node, signature, name)
+            if name not in required:
+                kind = kind | None
+            adapters[name] = pydantic.TypeAdapter(kind)
+    for example in examples:
+        for name, adapter in adapters.items():
+            try:
+                adapter.validate_python(example.get(name), strict=True)
+            except pydantic.ValidationError as exc:
+                problems.append(Problem(f"{signature.name}:{example.get('id')}",
+                                        exc.errors()[0]["msg"], pointer=f"$.{name}"))
+    return problems
+
+
+# ---- the metric -------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+")
+
+
+def _tokens(text: str) -> list[str]:
+    return _WORD.findall(str(text).lower())
+
+
+def _f1(predicted: list, expected: list) -> float:
+    if not predicted and not expected:
+        return 1.0
+    if not predicted or not expected:
+        return 0.0
+    from collections import Counter
+
+    common = sum((Counter(predicted) & Counter(expected)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _normalized(text: Any) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+def field_scorer(node: dict, tolerance: float) -> Callable[[Any, Any], float]:
+    """How one output field is scored: exact for booleans and enums, set F1 for lists of
+    strings, closeness for numbers, token F1 for free text."""
+    kind = node.get("type")
+    if "enum" in node or kind == "boolean":
+        return lambda got, want: float(got == want)
+    if kind in ("integer", "number"):
+        low, high = node.get("minimum"), node.get("maximum")
+        span = (high - low) if low is not None and high is not None else 1.0
+        allowed = max(tolerance * span, 1e-9)
+
+        def closeness(got, want):
+            try:
+                return max(0.0, 1.0 - abs(float(got) - float(want)) / allowed)
+            except (TypeError, ValueError):
+                return 0.0
+
+        return closeness
+    if kind == "array":
+        item_kind = node.get("items", {}).get("type")
+        if item_kind == "string" or "$ref" in node.get("items", {}):
+            return lambda got, want: _f1(sorted({_normalized(x) for x in got or []}),
+                                         sorted({_normalized(x) for x in want or []}))
+        return lambda got, want: float(list(got or []) == list(want or []))
+    return lambda got, want: _f1(_tokens(got or ""), _tokens(want or ""))
+
+
+def make_metric(loader: SchemaLoader, signature: Signature, options: dict):
+    """metric(example, prediction, trace=None): weighted mean of the field scores; a bool
+    (score >= pass_threshold) while bootstrapping, as DSPy expects."""
+    schema = loader.resolve(signature.schema["properties"]["outputs"], signature)
+    excluded = set(options.get("exclude", ()))
+    weights = options.get("weights", {})
+    tolerance = float(options.get("tolerance", 0.1))
+    threshold = float(options.get("pass_threshold", 0.7))
+    unknown = (excluded | set(weights)) - set(schema.get("properties", {}))
+    if unknown:
+        raise ConfigError([Problem("params.yaml", f"optimize.metric names unknown output field "
+                                   f'"{sorted(unknown)[0]}" of {signature.name}', config=True)])
+    scorers = {name: (field_scorer(loader.resolve(node, signature), tolerance),
+                      float(weights.get(name, 1.0)))
+               for name, node in schema.get("properties", {}).items() if name not in excluded}
+    total = sum(w for _, w in scorers.values()) or 1.0
+
+    def metric(example, prediction, trace=None):
+        score = 0.0
+        for name, (scorer, weight) in scorers.items():
+            try:
+                got = prediction[name]
+            except (KeyError, AttributeError):
+                got = None
+            score += weight * scorer(got, example[name])
+        score /= total
+        return score >= threshold if trace is not None else score
+
+    return metric
+
+
+def make_program(signature_class, kind: str):
+    import dspy
+
+    if kind not in PROGRAMS:
+        raise TfError(f'optimize.program "{kind}" is not one of {", ".join(PROGRAMS)}')
+    return dspy.ChainOfThought(signature_class) if kind == "chain_of_thought" \
+        else dspy.Predict(signature_class)

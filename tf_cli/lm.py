@@ -1,0 +1,98 @@
+"""The language model: `lm` in params.yaml, overridden by TF_LM_MODEL, TF_LM_API_BASE and
+TF_LM_API_KEY. Keys come from the environment only and are never written anywhere.
+
+With no model configured, everything that needs no LM works, and the stages that would
+call one say so and still leave valid outputs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from tf_cli.errors import TfError
+
+# DSPy asks LiteLLM for a price map over the network on first use unless told not to.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+class LMError(TfError):
+    """The model cannot be reached or answers with an error."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class LMSettings:
+    model: str | None = None
+    api_base: str | None = None
+    temperature: float = 0.0
+    max_tokens: int = 1000
+    num_threads: int = 2
+    cache: bool = True
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.model)
+
+    def describe(self) -> dict:
+        """What may go into reports and logs: never the key."""
+        return {"model": self.model, "api_base": self.api_base,
+                "temperature": self.temperature, "max_tokens": self.max_tokens}
+
+
+def settings(params: dict) -> LMSettings:
+    section = dict(params.get("lm") or {})
+    model = os.environ.get("TF_LM_MODEL") or section.get("model")
+    api_base = os.environ.get("TF_LM_API_BASE") or section.get("api_base")
+    return LMSettings(
+        model=model or None, api_base=api_base or None,
+        temperature=float(section.get("temperature", 0.0)),
+        max_tokens=int(section.get("max_tokens", 1000)),
+        num_threads=int(section.get("num_threads", 2)),
+        cache=bool(section.get("cache", True)))
+
+
+def make_lm(lm: LMSettings):
+    """A dspy.LM for the settings; the key is read from the environment here, and only here."""
+    import dspy
+
+    if not lm.configured:
+        raise TfError("no language model configured",
+                      hint="set lm.model in params.yaml or TF_LM_MODEL (e.g. "
+                           "openai/gpt-4o-mini, or ollama_chat/llama3.2 with TF_LM_API_BASE="
+                           "http://localhost:11434/v1)")
+    key = os.environ.get("TF_LM_API_KEY")
+    if key is None and lm.api_base and lm.model.startswith("openai/"):
+        key = "local"  # OpenAI-compatible local servers want some key
+    kwargs = {"api_base": lm.api_base} if lm.api_base else {}
+    if key is not None:
+        kwargs["api_key"] = key
+    return dspy.LM(lm.model, temperature=lm.temperature, max_tokens=lm.max_tokens,
+                   cache=lm.cache, num_retries=1, **kwargs)
+
+
+def check(lm: LMSettings) -> dict:
+    """One short request: the model, its latency, and whether structured output parses."""
+    import time
+
+    import dspy
+
+    client = make_lm(lm)
+    probe = dspy.Predict(dspy.Signature({
+        "question": (str, dspy.InputField()),
+        "answer": (int, dspy.OutputField(desc="a whole number")),
+        "sure": (bool, dspy.OutputField())}, "Answer the arithmetic question."))
+    start = time.perf_counter()
+    try:
+        with dspy.context(lm=client, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)):
+            prediction = probe(question="What is 2 + 3?")
+        parsed, detail = True, f"answer={prediction.answer!r} sure={prediction.sure!r}"
+    except Exception as exc:  # a parse failure or any transport error, reported plainly
+        message = str(exc).splitlines()[0][:300]
+        if "parse" not in message.lower() and "adapter" not in message.lower():
+            raise LMError(f"{lm.model} at {lm.api_base or 'its default endpoint'}: {message}",
+                          hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY") from None
+        parsed, detail = False, message
+    return {**lm.describe(), "latency_s": round(time.perf_counter() - start, 3),
+            "structured_output": parsed, "detail": detail}

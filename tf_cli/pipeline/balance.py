@@ -1,0 +1,113 @@
+"""balance stage: cap over-represented coverage cells and the synthetic share, then split
+train/dev by a hash of the id.
+
+The split depends on the id alone, so adding examples never moves an existing example
+between train and dev. Within a capped cell, human-sourced and higher-quality examples
+are kept first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+from tf_cli.coverage import measure
+from tf_cli.coverage.spec import coverage_specs
+from tf_cli.errors import ConfigError
+from tf_cli.params import PARAMS_FILE
+from tf_cli.pipeline import HUMAN_SOURCES, data_dir, report_path, write_json
+from tf_cli.problems import Problem
+from tf_cli.project import Project
+from tf_cli.records import read_lines, write_records
+
+SPLIT_BUCKETS = 10_000
+
+
+@dataclass(frozen=True)
+class BalanceOptions:
+    dev_fraction: float = 0.25
+    cell_dimensions: tuple[str, ...] = ("difficulty",)
+    max_per_cell: int | None = None
+    max_synthetic_share: float = 0.5
+
+    @classmethod
+    def from_params(cls, params: dict) -> BalanceOptions:
+        section = params.get("balance") or {}
+        return cls(float(section.get("dev_fraction", 0.25)),
+                   tuple(section.get("cell_dimensions", ("difficulty",))),
+                   section.get("max_per_cell"),
+                   float(section.get("max_synthetic_share", 0.5)))
+
+
+def is_dev(example_id: str, dev_fraction: float) -> bool:
+    """Stable split: a hash of the id alone decides, whatever else is in the data."""
+    digest = hashlib.blake2b(example_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % SPLIT_BUCKETS < dev_fraction * SPLIT_BUCKETS
+
+
+def _preference(record: dict):
+    metadata = record["metadata"]
+    return (metadata["source"] not in HUMAN_SOURCES,
+            -float(metadata.get("quality", {}).get("score", 1.0)), record["id"])
+
+
+def balance(project: Project, signature: str, params: dict, options: BalanceOptions) -> dict:
+    folder = data_dir(project, signature)
+    pool = [line.record for line in read_lines(folder / "pool.jsonl")]
+    cells = _cells(project, params, signature, options, folder / "pool.jsonl")
+    kept = sorted(pool, key=_preference)
+    dropped_cap = 0
+    if options.max_per_cell:
+        per_cell: dict[tuple, int] = defaultdict(int)
+        capped = []
+        for record in kept:
+            cell = cells.get(record["id"], ())
+            if per_cell[cell] < options.max_per_cell:
+                per_cell[cell] += 1
+                capped.append(record)
+        dropped_cap, kept = len(kept) - len(capped), capped
+    synthetic = [r for r in kept if r["metadata"]["source"] == "synthetic"]
+    limit = int(options.max_synthetic_share * (len(kept) - len(synthetic)) /
+                max(1e-9, 1 - options.max_synthetic_share)) if options.max_synthetic_share < 1 \
+        else len(synthetic)
+    excess = {r["id"] for r in synthetic[limit:]}  # lowest preference last
+    kept = [r for r in kept if r["id"] not in excess]
+    order = {r["id"]: i for i, r in enumerate(pool)}
+    kept.sort(key=lambda r: order[r["id"]])  # back to file order
+    train = [r for r in kept if not is_dev(r["id"], options.dev_fraction)]
+    dev = [r for r in kept if is_dev(r["id"], options.dev_fraction)]
+    write_records(folder / "train.jsonl", train)
+    write_records(folder / "dev.jsonl", dev)
+    coverage = measure(project, [signature], files={signature: [folder / "train.jsonl"]})[0]
+    metrics = {"train": len(train), "dev": len(dev), "dropped_over_cell_cap": dropped_cap,
+               "dropped_synthetic_share": len(excess),
+               "train_coverage": coverage.dimensions,
+               "train_diversity": coverage.diversity}
+    write_json(report_path(project, signature, "coverage"), metrics)
+    return metrics
+
+
+def _cells(project: Project, params: dict, signature: str, options: BalanceOptions,
+           pool_file) -> dict[str, tuple]:
+    """id -> the example's cell (bucket per cell dimension), computed by DuckDB."""
+    from tf_cli import duck
+    from tf_cli.schemas import SchemaLoader
+
+    spec = next(s for s in coverage_specs(params, project.signatures()) if s.signature ==
+                signature)
+    missing = [d for d in options.cell_dimensions if d not in spec.dimensions]
+    if missing:
+        raise ConfigError([Problem(PARAMS_FILE, f'balance.cell_dimensions: "{missing[0]}" is '
+                                   f"not a coverage dimension of {signature}", config=True)])
+    loader = SchemaLoader(project)
+    types = duck.columns(loader, loader.signature(signature))
+    columns = ", ".join(f"CAST(({spec.dimensions[d].sql}) AS VARCHAR)"
+                        for d in options.cell_dimensions) or "NULL"
+    connection = duck.connect()
+    try:
+        rows = connection.execute(f"SELECT id, {columns} FROM "
+                                  f"{duck.source_sql([pool_file], types)}").fetchall()
+    finally:
+        connection.close()
+    return {row[0]: tuple(row[1:]) for row in rows}

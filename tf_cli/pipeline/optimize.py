@@ -1,0 +1,168 @@
+"""optimize stage: a DSPy program per signature, compiled by the optimizer in params.yaml.
+
+Records in reports/<sig>/optimize.json: the optimizer actually used and why, baseline and
+optimized dev scores (percent), demos chosen, LM calls, tokens, cost and wall time; the
+program goes to programs/<sig>.json (DVC cache).
+
+A signature below its min_examples gets labeled_fewshot (no LM needed) with the reason,
+and switches to the configured optimizer by itself once its data reaches the threshold.
+With no LM configured, labeled_fewshot is used and nothing is evaluated. Too few examples
+for the chosen optimizer is refused here, with the numbers, before DSPy runs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from tf_cli import dspy_io, lm
+from tf_cli.coverage.spec import coverage_specs
+from tf_cli.errors import CheckFailed, TfError
+from tf_cli.pipeline import data_dir, program_path, read_json, report_path, write_json
+from tf_cli.project import Project
+from tf_cli.schemas import SchemaLoader
+
+OPTIMIZERS = ("mipro_v2", "bootstrap_fewshot", "bootstrap_random_search", "labeled_fewshot")
+# The fewest train and dev examples each optimizer can work with here.
+MINIMUM_SIZES = {"labeled_fewshot": (1, 0), "bootstrap_fewshot": (1, 1),
+                 "bootstrap_random_search": (2, 1), "mipro_v2": (2, 2)}
+
+
+@dataclass(frozen=True)
+class OptimizeOptions:
+    optimizer: str = "mipro_v2"
+    program: str = "predict"
+    auto: str | None = "light"
+    max_bootstrapped_demos: int = 2
+    max_labeled_demos: int = 4
+    num_candidates: int | None = None
+    num_trials: int | None = None
+    seed: int = 9
+    metric: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, params: dict) -> OptimizeOptions:
+        section = dict(params.get("optimize") or {})
+        options = cls(**{k: v for k, v in section.items() if k in cls.__dataclass_fields__})
+        if options.optimizer not in OPTIMIZERS:
+            raise TfError(f'optimize.optimizer "{options.optimizer}" is not one of '
+                          f"{', '.join(OPTIMIZERS)}")
+        return options
+
+
+def optimize(project: Project, signature_name: str, params: dict,
+             options: OptimizeOptions) -> dict:
+    import dspy
+
+    loader = SchemaLoader(project)
+    signature = loader.signature(signature_name)
+    data = read_json(data_dir(project, signature_name) / "dspy.json")
+    train = dspy_io.to_examples(data["train"], data["input_keys"])
+    dev = dspy_io.to_examples(data["dev"], data["input_keys"])
+    settings = lm.settings(params)
+    spec = next(s for s in coverage_specs(params, project.signatures())
+                if s.signature == signature_name)
+    chosen, reason = _choose(options, settings, len(train) + len(dev), spec.min_examples)
+    _check_sizes(chosen, len(train), len(dev), signature_name)
+    metric = dspy_io.make_metric(loader, signature, options.metric)
+    student = dspy_io.make_program(dspy_io.dspy_signature(loader, signature), options.program)
+    report = {"signature": signature_name, "requested_optimizer": options.optimizer,
+              "optimizer": chosen, "reason": reason, "program": options.program,
+              "train": len(train), "dev": len(dev), "lm": settings.describe()}
+    started = time.perf_counter()
+    if not settings.configured:
+        compiled = dspy.LabeledFewShot(k=options.max_labeled_demos).compile(student,
+                                                                            trainset=train)
+        report.update(evaluated=False, baseline_score=None, optimized_score=None,
+                      lm_calls=0, prompt_tokens=0, completion_tokens=0, cost=0.0)
+    else:
+        client = lm.make_lm(settings)
+        with dspy.context(lm=client):
+            evaluate = dspy.Evaluate(devset=dev, metric=metric, num_threads=settings.num_threads,
+                                     display_progress=False, max_errors=len(dev) + 1)
+            baseline = _score(evaluate, student, settings)
+            compiled = _compile(chosen, options, student, train, dev, metric, settings)
+            optimized = _score(evaluate, compiled, settings)
+        report.update(evaluated=bool(dev), baseline_score=baseline, optimized_score=optimized,
+                      **_usage(client))
+    demos = [demo for predictor in compiled.predictors() for demo in predictor.demos]
+    report.update(demos=len(demos),
+                  demos_chosen=[d.get("id") for d in demos if d.get("id")],
+                  wall_time_s=round(time.perf_counter() - started, 3))
+    path = program_path(project, signature_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    compiled.save(str(path))
+    write_json(report_path(project, signature_name, "optimize"), report)
+    return report
+
+
+def _choose(options: OptimizeOptions, settings, examples: int, min_examples: int):
+    if not settings.configured:
+        return "labeled_fewshot", "no language model configured (lm.model or TF_LM_MODEL)"
+    if examples < min_examples:
+        return "labeled_fewshot", (f"{examples} examples, below min_examples {min_examples}: "
+                                   f"{options.optimizer} starts when the data reaches it")
+    return options.optimizer, None
+
+
+def _check_sizes(optimizer: str, train: int, dev: int, signature: str) -> None:
+    need_train, need_dev = MINIMUM_SIZES[optimizer]
+    if train < need_train or dev < need_dev:
+        raise CheckFailed(f"{signature}: {optimizer} needs at least {need_train} train and "
+                          f"{need_dev} dev examples; the split has {train} and {dev}",
+                          hint="add examples, lower balance.dev_fraction, or choose "
+                               "optimize.optimizer: labeled_fewshot")
+
+
+def _score(evaluate, program, settings) -> float | None:
+    if not evaluate.devset:
+        return None
+    try:
+        return round(float(evaluate(program).score), 2)
+    except Exception as exc:  # transport failures surface here first
+        raise lm.LMError(f"{settings.model}: evaluation failed: {str(exc).splitlines()[0]}",
+                         hint="run tf lm check") from None
+
+
+def _compile(chosen: str, options: OptimizeOptions, student, train, dev, metric, settings):
+    import dspy
+
+    if chosen == "labeled_fewshot":
+        return dspy.LabeledFewShot(k=options.max_labeled_demos).compile(student, trainset=train)
+    if chosen == "bootstrap_fewshot":
+        optimizer = dspy.BootstrapFewShot(
+            metric=metric, max_bootstrapped_demos=options.max_bootstrapped_demos,
+            max_labeled_demos=options.max_labeled_demos)
+        return optimizer.compile(student, trainset=train)
+    if chosen == "bootstrap_random_search":
+        optimizer = dspy.BootstrapFewShotWithRandomSearch(
+            metric=metric, max_bootstrapped_demos=options.max_bootstrapped_demos,
+            max_labeled_demos=options.max_labeled_demos,
+            num_candidate_programs=options.num_candidates or 4,
+            num_threads=settings.num_threads)
+        return optimizer.compile(student, trainset=train, valset=dev)
+    manual = options.auto is None
+    optimizer = dspy.MIPROv2(
+        metric=metric, auto=options.auto, seed=options.seed,
+        num_candidates=options.num_candidates if manual else None,
+        max_bootstrapped_demos=options.max_bootstrapped_demos,
+        max_labeled_demos=options.max_labeled_demos, num_threads=settings.num_threads,
+        verbose=False)
+    minibatch_size = min(35, len(dev))
+    return optimizer.compile(
+        student, trainset=train, valset=dev,
+        num_trials=options.num_trials if manual else None,
+        minibatch=len(dev) > minibatch_size, minibatch_size=max(1, minibatch_size),
+        requires_permission_to_run=False)
+
+
+def _usage(client) -> dict:
+    prompt = completion = 0
+    cost = 0.0
+    for entry in client.history:
+        usage = entry.get("usage") or {}
+        prompt += int(usage.get("prompt_tokens") or 0)
+        completion += int(usage.get("completion_tokens") or 0)
+        cost += float(entry.get("cost") or 0.0)
+    return {"lm_calls": len(client.history), "prompt_tokens": prompt,
+            "completion_tokens": completion, "cost": round(cost, 6)}

@@ -1,0 +1,147 @@
+"""validate stage: merge a signature's sources into one pool of valid, distinct examples.
+
+Drops what fails the schema or rules, what a reviewer rejected, what scores below
+quality.reject_below, exact duplicates (same inputs, case and spacing ignored) and near
+duplicates (MinHash of word 3-grams over the text fields, rensa LSH, Jaccard threshold
+from params), keeping the human-sourced copy. Every drop is written with its reason and,
+for duplicates, the id of the example it matched.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from tf_cli.examples import input_key
+from tf_cli.pipeline import HUMAN_SOURCES, SOURCE_FILES, data_dir, report_path, write_json
+from tf_cli.project import Project
+from tf_cli.records import read_lines, write_records
+from tf_cli.schemas import SchemaLoader, Signature
+from tf_cli.validate import example_problems
+
+NUM_PERM = 128
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    near_duplicate_threshold: float = 0.85
+    reject_below: float = 0.0
+
+    @classmethod
+    def from_params(cls, params: dict) -> PoolOptions:
+        validate = params.get("validate") or {}
+        quality = params.get("quality") or {}
+        return cls(float(validate.get("near_duplicate_threshold", 0.85)),
+                   float(quality.get("reject_below", 0.0)))
+
+
+def build_pool(project: Project, signature_name: str, options: PoolOptions) -> dict:
+    loader = SchemaLoader(project)
+    signature = loader.signature(signature_name)
+    records = []
+    for name in SOURCE_FILES:
+        path = project.dataset_dir(signature_name) / name
+        if path.exists():
+            records += [(name, line) for line in read_lines(path)]
+    # Human-sourced first, so a machine-made duplicate is the one dropped.
+    records.sort(key=lambda item: item[1].record is None or
+                 item[1].record.get("metadata", {}).get("source") not in HUMAN_SOURCES)
+    accepted, rejects = [], []
+    seen_ids, seen_inputs = {}, {}
+    index = _NearDuplicates(options.near_duplicate_threshold)
+    for file_name, line in records:
+        record = line.record
+        reason, match = _reason(signature, record, line.problem, options, seen_ids, seen_inputs,
+                                index)
+        if reason:
+            rejects.append({"file": file_name, "line": line.number, "reason": reason,
+                            **({"matches": match} if match else {}),
+                            **({"id": record.get("id")} if record else {})})
+            continue
+        seen_ids[record["id"]] = True
+        seen_inputs[input_key(record)] = record["id"]
+        index.add(record, signature)
+        accepted.append(record)
+    out = data_dir(project, signature_name)
+    write_records(out / "pool.jsonl", accepted)
+    write_records(out / "rejects.jsonl", rejects)
+    by_reason = Counter(r["reason"].split(":")[0] for r in rejects)
+    metrics = {"accepted": len(accepted), "rejected": len(rejects),
+               "rejected_by_reason": dict(sorted(by_reason.items())),
+               "by_source": dict(Counter(r["metadata"]["source"] for r in accepted))}
+    write_json(report_path(project, signature_name, "validation"), metrics)
+    return metrics
+
+
+def _reason(signature: Signature, record, problem, options: PoolOptions, seen_ids,
+            seen_inputs, index) -> tuple[str | None, str | None]:
+    if record is None:
+        return f"unreadable: {problem}", None
+    problems = example_problems(signature, record)
+    if problems:
+        first = problems[0]
+        kind = f"rule:{first.rule}" if first.rule else "schema"
+        return f"{kind}: {first.pointer}: {first.message}", None
+    metadata = record["metadata"]
+    if metadata.get("review", {}).get("status") == "rejected":
+        return "review: rejected by a reviewer", None
+    score = metadata.get("quality", {}).get("score")
+    if score is not None and score < options.reject_below:
+        return f"quality: {score} is below quality.reject_below {options.reject_below}", None
+    if record["id"] in seen_ids:
+        return "duplicate_id", record["id"]
+    key = input_key(record)
+    if key in seen_inputs:
+        return "duplicate: the same inputs", seen_inputs[key]
+    match = index.match(record, signature)
+    if match:
+        return "near_duplicate: Jaccard similarity over the threshold", match
+    return None, None
+
+
+class _NearDuplicates:
+    """MinHash LSH over word 3-grams of an example's text fields (rensa)."""
+
+    def __init__(self, threshold: float):
+        from rensa import RMinHashLSH
+
+        self.threshold = threshold
+        self.lsh = RMinHashLSH(threshold=threshold, num_perm=NUM_PERM, num_bands=16)
+        self.hashes, self.ids = [], []
+        self._last = None  # (record id, minhash) of the last record match() looked at
+
+    def _minhash(self, record: dict, signature: Signature):
+        from rensa import RMinHash
+
+        words = " ".join(_texts(record.get("inputs", {})) + _texts(record.get("outputs", {})))
+        words = words.lower().split()
+        shingles = [" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))]
+        minhash = RMinHash(num_perm=NUM_PERM, seed=42)
+        minhash.update(shingles)
+        return minhash
+
+    def match(self, record: dict, signature: Signature) -> str | None:
+        minhash = self._minhash(record, signature)
+        self._last = (record["id"], minhash)
+        for key in self.lsh.query(minhash):
+            if self.hashes[key].jaccard(minhash) >= self.threshold:
+                return self.ids[key]
+        return None
+
+    def add(self, record: dict, signature: Signature) -> None:
+        last_id, minhash = self._last or (None, None)
+        if last_id != record["id"]:
+            minhash = self._minhash(record, signature)
+        self.lsh.insert(len(self.hashes), minhash)
+        self.hashes.append(minhash)
+        self.ids.append(record["id"])
+
+
+def _texts(values: dict) -> list[str]:
+    out = []
+    for value in values.values():
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, list):
+            out += [v for v in value if isinstance(v, str)]
+    return out

@@ -1,0 +1,55 @@
+"""report stage: reports/summary.md across signatures, and the data behind `dvc plots`."""
+
+from __future__ import annotations
+
+from tf_cli.pipeline import read_json, report_path
+from tf_cli.project import Project
+from tf_cli.records import atomic_writer
+
+
+def _score(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def summarize(project: Project, signatures: list[str]) -> str:
+    lines = ["# tf pipeline summary", "",
+             "| signature | pool | rejected | train | dev | diversity | optimizer | baseline |"
+             " optimized | demos | LM calls |",
+             "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
+    buckets, scores = [], []
+    for name in signatures:
+        validation = read_json(report_path(project, name, "validation"))
+        coverage = read_json(report_path(project, name, "coverage"))
+        result = read_json(report_path(project, name, "optimize"))
+        lines.append(
+            f"| {name} | {validation['accepted']} | {validation['rejected']} | "
+            f"{coverage['train']} | {coverage['dev']} | {coverage['train_diversity']} | "
+            f"{result['optimizer']} | {_score(result['baseline_score'])} | "
+            f"{_score(result['optimized_score'])} | {result['demos']} | {result['lm_calls']} |")
+        for dimension, counts in coverage["train_coverage"].items():
+            buckets += [{"signature": name, "cell": f"{name}/{dimension}={bucket}",
+                         "count": count} for bucket, count in counts.items()]
+        scores.append({"signature": name, "baseline": result["baseline_score"] or 0,
+                       "optimized": result["optimized_score"] or 0})
+    notes = [f"- {name}: {read_json(report_path(project, name, 'optimize'))['reason']}"
+             for name in signatures
+             if read_json(report_path(project, name, "optimize")).get("reason")]
+    if notes:
+        lines += ["", "Optimizer choices:", *notes]
+    text = "\n".join(lines) + "\n"
+    _write(project.root / "reports" / "summary.md", text)
+    _write_json_rows(project.root / "reports" / "plots" / "coverage.json", buckets)
+    _write_json_rows(project.root / "reports" / "plots" / "scores.json", scores)
+    return text
+
+
+def _write(path, text: str) -> None:
+    with atomic_writer(path) as out:
+        out.write(text.encode())
+
+
+def _write_json_rows(path, rows: list[dict]) -> None:
+    import orjson
+
+    with atomic_writer(path) as out:
+        out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
