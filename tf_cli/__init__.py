@@ -1,9 +1,12 @@
 """tf: DSPy training data managed as code.
 
-The public API is loaded on first use, so `import tf_cli` (and `tf --help`) stays light.
+The public API is loaded on first use, so `import tf_cli` (and `tf --help`) stays light:
+    tf_cli.capture(...)        record an example from a running application
+    tf_cli.load_examples(...)  the converted train/dev split as dspy.Example records
+    tf_cli.load_program(...)   the optimized program, ready to call
 """
 
-__all__ = ["capture"]
+__all__ = ["capture", "load_examples", "load_program"]
 
 
 def __getattr__(name: str):
@@ -11,4 +14,8 @@ def __getattr__(name: str):
         from tf_cli.capturing import capture
 
         return capture
+    if name in ("load_examples", "load_program"):
+        from tf_cli import api
+
+        return getattr(api, name)
     raise AttributeError(f"module 'tf_cli' has no attribute {name!r}")

@@ -14,7 +14,17 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
-from tf_cli.commands import add_example, check, coverage, fmt, import_, sample, status, validate
+from tf_cli.commands import (
+    add_example,
+    check,
+    coverage,
+    fmt,
+    import_,
+    lm,
+    sample,
+    status,
+    validate,
+)
 from tf_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, TfError
 
 app = typer.Typer(
@@ -48,6 +58,7 @@ app.command("status")(status.command)
 app.command("sample")(sample.command)
 app.command("add-example")(add_example.command)
 app.command("import")(import_.command)
+app.add_typer(lm.app, name="lm")
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -1,0 +1,59 @@
+"""Loading the pipeline's results in DSPy code.
+
+    import tf_cli
+    trainset = tf_cli.load_examples("validate_completeness", split="train")
+    program = tf_cli.load_program("validate_completeness")
+    with dspy.context(lm=dspy.LM("openai/gpt-4o-mini")):
+        print(program(implementation="...", requirements=["..."]).is_complete)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tf_cli.errors import TfError, UsageError
+
+SPLITS = ("train", "dev", "all")
+
+
+def _project(project: str | os.PathLike | None):
+    from tf_cli.project import find_project
+
+    return find_project(Path(project) if project else None)
+
+
+def load_examples(signature: str, split: str = "train", *,
+                  project: str | os.PathLike | None = None) -> list:
+    """The converted split as list[dspy.Example], inputs marked (run `dvc repro` first)."""
+    from tf_cli import dspy_io
+    from tf_cli.pipeline import data_dir, read_json
+
+    if split not in SPLITS:
+        raise UsageError(f'split "{split}" is not one of {", ".join(SPLITS)}')
+    path = data_dir(_project(project), signature) / "dspy.json"
+    if not path.exists():
+        raise TfError(f"{path} does not exist", hint="run `dvc repro` (or `make repro`)")
+    data = read_json(path)
+    records = data["train"] + data["dev"] if split == "all" else data[split]
+    return dspy_io.to_examples(records, data["input_keys"])
+
+
+def load_program(signature: str, *, project: str | os.PathLike | None = None):
+    """The optimized program: rebuilt from the schema-derived signature, state loaded."""
+    from tf_cli import dspy_io
+    from tf_cli.params import load_params
+    from tf_cli.pipeline import program_path
+    from tf_cli.pipeline.optimize import OptimizeOptions
+    from tf_cli.schemas import SchemaLoader
+
+    found = _project(project)
+    path = program_path(found, signature)
+    if not path.exists():
+        raise TfError(f"{path} does not exist", hint="run `dvc repro` (or `make repro`)")
+    loader = SchemaLoader(found)
+    options = OptimizeOptions.from_params(load_params(found))
+    program = dspy_io.make_program(dspy_io.dspy_signature(loader, loader.signature(signature)),
+                                   options.program)
+    program.load(str(path))
+    return program
