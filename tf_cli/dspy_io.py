@@ -68,13 +68,20 @@ def keys(signature: Signature, part: str) -> list[str]:
     return list(signature.fields(part))
 
 
-def flatten(record: dict, signature: Signature) -> dict:
+def number_fields(loader: SchemaLoader, signature: Signature) -> set[str]:
+    """Fields of JSON type "number": DSPy types them float, so 4 must arrive as 4.0."""
+    return {name for part in ("inputs", "outputs")
+            for name, node in signature.fields(part).items()
+            if loader.resolve(node, signature).get("type") == "number"}
+
+
+def flatten(record: dict, signature: Signature, floats: set[str] = frozenset()) -> dict:
     """A stored example as DSPy's flat record: id, then input and output fields."""
     flat = {"id": record["id"]}
-    for name in keys(signature, "inputs"):
-        flat[name] = record["inputs"].get(name)
-    for name in keys(signature, "outputs"):
-        flat[name] = record["outputs"].get(name)
+    for part in ("inputs", "outputs"):
+        for name in keys(signature, part):
+            value = record[part].get(name)
+            flat[name] = float(value) if name in floats and isinstance(value, int) else value
     return flat
 
 

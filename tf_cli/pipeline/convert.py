@@ -17,9 +17,10 @@ def convert(project: Project, signature_name: str) -> dict:
     dspy_io.dspy_signature(loader, signature)  # fails early if the schema cannot map
     folder = data_dir(project, signature_name)
     input_keys = dspy_io.keys(signature, "inputs")
+    floats = dspy_io.number_fields(loader, signature)
     splits = {}
     for split in ("train", "dev"):
-        flat = [dspy_io.flatten(line.record, signature)
+        flat = [dspy_io.flatten(line.record, signature, floats)
                 for line in read_lines(folder / f"{split}.jsonl")]
         problems = dspy_io.check_examples(dspy_io.to_examples(flat, input_keys), loader,
                                           signature)
