@@ -33,6 +33,30 @@ def run_tf(*args: str, cwd: Path, input: str | None = None, env: dict | None = N
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+GIT_ENV = {"GIT_AUTHOR_NAME": "tf tests", "GIT_AUTHOR_EMAIL": "tests@example.com",
+           "GIT_COMMITTER_NAME": "tf tests", "GIT_COMMITTER_EMAIL": "tests@example.com"}
+
+
+def clone_repository(target: Path) -> Path:
+    """A git clone of this repository as it is on disk now (uncommitted files included),
+    committed, with this Python's environment as .venv."""
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(target)],
+                   check=True, capture_output=True)
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                            cwd=REPO, check=True, capture_output=True, text=True).stdout
+    for name in listed.split():
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).write_bytes(source.read_bytes())
+    (target / ".venv").symlink_to(Path(sys.prefix))
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", "add", "-A"], cwd=target, check=True, env=env)
+    subprocess.run(["git", "commit", "--quiet", "--allow-empty", "-m", "test state"],
+                   cwd=target, check=True, env=env)
+    return target
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """An empty tf project with the repository's schemas and no data."""

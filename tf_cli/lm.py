@@ -72,13 +72,25 @@ def make_lm(lm: LMSettings):
                    cache=lm.cache, num_retries=1, **kwargs)
 
 
+def ensure_reachable(client, lm: LMSettings) -> None:
+    """One tiny request before real work, so an unreachable model is one clear error
+    rather than a failure per example deep inside an optimizer."""
+    try:  # uncached: an answer from the disk cache proves nothing about the server
+        client.copy(cache=False)(messages=[{"role": "user", "content": "Reply with OK."}])
+    except Exception as exc:  # any transport or provider error
+        raise LMError(f"{lm.model} at {lm.api_base or 'its default endpoint'}: "
+                      f"{str(exc).splitlines()[0][:300]}",
+                      hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY; "
+                           "`tf lm check` tries one request") from None
+
+
 def check(lm: LMSettings) -> dict:
     """One short request: the model, its latency, and whether structured output parses."""
     import time
 
     import dspy
 
-    client = make_lm(lm)
+    client = make_lm(lm).copy(cache=False)
     probe = dspy.Predict(dspy.Signature({
         "question": (str, dspy.InputField()),
         "answer": (int, dspy.OutputField(desc="a whole number")),

@@ -10,12 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import GIT_ENV, clone_repository
 
 
 def _git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout
+                          text=True, env={**os.environ, **GIT_ENV}).stdout
 
 
 def _pre_commit(cwd: Path, home: Path) -> subprocess.CompletedProcess:
@@ -25,16 +25,7 @@ def _pre_commit(cwd: Path, home: Path) -> subprocess.CompletedProcess:
 
 
 def test_hooks_pass_on_the_repository_and_fail_on_a_bad_line(tmp_path: Path):
-    clone = tmp_path / "clone"
-    _git("clone", "--quiet", "--no-hardlinks", str(REPO), str(clone), cwd=tmp_path)
-    # The working tree may hold files not committed yet; test what is there now.
-    for name in _git("ls-files", "--others", "--exclude-standard", "--cached", cwd=REPO).split():
-        source, target = REPO / name, clone / name
-        if source.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(source.read_bytes())
-    (clone / ".venv").symlink_to(Path(sys.prefix))
-    _git("add", "-A", cwd=clone)
+    clone = clone_repository(tmp_path / "clone")
 
     passed = _pre_commit(clone, tmp_path / "pc")
     assert passed.returncode == 0, passed.stdout + passed.stderr

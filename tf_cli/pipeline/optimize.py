@@ -47,6 +47,13 @@ class OptimizeOptions:
         if options.optimizer not in OPTIMIZERS:
             raise TfError(f'optimize.optimizer "{options.optimizer}" is not one of '
                           f"{', '.join(OPTIMIZERS)}")
+        manual = (options.num_candidates, options.num_trials)
+        if options.optimizer == "mipro_v2" and options.auto is None and None in manual:
+            raise TfError("optimize: mipro_v2 with auto: null needs num_candidates and "
+                          "num_trials", hint="set both, or auto: light | medium | heavy")
+        if options.optimizer == "mipro_v2" and options.auto and manual != (None, None):
+            raise TfError("optimize: mipro_v2 takes auto or num_candidates/num_trials, not "
+                          "both", hint="set auto: null to use num_candidates and num_trials")
         return options
 
 
@@ -77,9 +84,11 @@ def optimize(project: Project, signature_name: str, params: dict,
                       lm_calls=0, prompt_tokens=0, completion_tokens=0, cost=0.0)
     else:
         client = lm.make_lm(settings)
+        lm.ensure_reachable(client, settings)
         with dspy.context(lm=client):
             evaluate = dspy.Evaluate(devset=dev, metric=metric, num_threads=settings.num_threads,
-                                     display_progress=False, max_errors=len(dev) + 1)
+                                     display_progress=False, max_errors=len(dev) + 1,
+                                     provide_traceback=False)
             baseline = _score(evaluate, student, settings)
             compiled = _compile(chosen, options, student, train, dev, metric, settings)
             optimized = _score(evaluate, compiled, settings)

@@ -1,0 +1,169 @@
+"""The DVC pipeline end to end, in a clone of the repository: offline, and against the
+OpenAI-compatible test server on 127.0.0.1 with bootstrap_fewshot and mipro_v2."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GIT_ENV, clone_repository, run_tf
+from tests.lm_server import LMServer
+
+SIGNATURES = ["extract_requirements", "validate_intent", "validate_completeness",
+              "validate_correctness", "generate_guidance", "generate_problem",
+              "support_response"]
+SECRET = "sk-test-9f8e7d6c5b4a-never-written"
+
+
+def dvc(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+                "DSPY_CACHEDIR": str(cwd / ".dspy_cache"), **(env or {})}
+    for name in ("TF_LM_MODEL", "TF_LM_API_BASE", "TF_LM_API_KEY"):
+        if name not in (env or {}):
+            full_env.pop(name, None)
+    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=900)
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    return proc
+
+
+def set_params(clone: Path, **optimize) -> None:
+    """Change optimize.* in params.yaml as a user would, keeping its comments."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    path = clone / "params.yaml"
+    params = yaml.load(path)
+    params["optimize"].update(optimize)
+    yaml.dump(params, path)
+
+
+def report(clone: Path, signature: str, step: str) -> dict:
+    return json.loads((clone / "reports" / signature / f"{step}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def offline_clone(tmp_path_factory) -> Path:
+    clone = clone_repository(tmp_path_factory.mktemp("offline") / "repo")
+    result = dvc("repro", cwd=clone)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return clone
+
+
+def test_offline_repro_leaves_splits_programs_and_reports(offline_clone: Path):
+    for name in SIGNATURES:
+        folder = offline_clone / "data" / name
+        assert (folder / "train.jsonl").stat().st_size > 0
+        assert (folder / "dev.jsonl").exists()
+        converted = json.loads((folder / "dspy.json").read_text())
+        assert converted["input_keys"] and converted["train"]
+        assert (offline_clone / "programs" / f"{name}.json").exists()
+        result = report(offline_clone, name, "optimize")
+        assert result["optimizer"] == "labeled_fewshot" and result["evaluated"] is False
+        assert result["reason"].startswith("no language model configured")
+        assert result["demos"] == 4 and result["lm_calls"] == 0
+        validation = report(offline_clone, name, "validation")
+        assert validation["accepted"] + validation["rejected"] > 0
+    assert "| validate_intent |" in (offline_clone / "reports" / "summary.md").read_text()
+
+
+def splits(clone: Path, signature: str) -> dict[str, str]:
+    """id -> "train" or "dev"."""
+    found = {}
+    for split in ("train", "dev"):
+        for line in (clone / "data" / signature / f"{split}.jsonl").open():
+            found[json.loads(line)["id"]] = split
+    return found
+
+
+def test_an_edit_reruns_one_signature_and_moves_no_example_between_splits(
+        offline_clone: Path):
+    again = dvc("repro", cwd=offline_clone)
+    assert again.returncode == 0 and "Data and pipelines are up to date" in again.stdout
+    before = splits(offline_clone, "validate_intent")
+    added = run_tf("add-example", "-s", "validate_intent", "--from-json", "-",
+                   cwd=offline_clone, input=json.dumps({
+                       "inputs": {"user_intent": "Export invoices as CSV",
+                                  "implementation": "def export(): return to_pdf(invoices)"},
+                       "outputs": {"intent_matches": False,
+                                   "explanation": "It writes PDF files, but the user asked "
+                                                  "for CSV exports."},
+                       "metadata": {"difficulty": "easy", "category": "billing"}}))
+    assert added.exit_code == 0
+    rerun = dvc("repro", cwd=offline_clone)
+    assert rerun.returncode == 0
+    ran = set(re.findall(r"Running stage '([^']+)'", rerun.stdout))
+    assert ran == {"validate@validate_intent", "balance@validate_intent",
+                   "convert@validate_intent", "optimize@validate_intent", "report"}
+    after = splits(offline_clone, "validate_intent")
+    assert len(after) == len(before) + 1
+    assert all(after[example_id] == split for example_id, split in before.items())
+
+
+def test_an_unreachable_model_is_a_clear_error(offline_clone: Path):
+    env = {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": "http://127.0.0.1:9/v1"}
+    result = dvc("repro", "--force", "--single-item", "optimize@validate_intent",
+                 cwd=offline_clone, env=env)
+    assert result.returncode != 0
+    assert ("error: openai/test-model at http://127.0.0.1:9/v1: [openai/test-model] failed "
+            "to connect to 127.0.0.1:9") in result.stderr
+    assert "`tf lm check` tries one request" in result.stderr
+    check = run_tf("lm", "check", cwd=offline_clone, env=env)
+    assert check.exit_code == 1 and "Connection refused" in check.stderr
+
+
+def test_pipeline_against_the_test_server(tmp_path: Path):
+    clone = clone_repository(tmp_path / "repo")
+    with LMServer() as server:
+        env = {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base,
+               "TF_LM_API_KEY": SECRET}
+        run = dvc("exp", "run", "-S", "optimize.optimizer=bootstrap_fewshot",
+                  "-S", "lm.cache=false", cwd=clone, env=env)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        calls_after_bootstrap = server.state.requests
+        assert calls_after_bootstrap > 0
+        for name in SIGNATURES:
+            result = report(clone, name, "optimize")
+            assert result["optimizer"] == "bootstrap_fewshot" and result["evaluated"] is True
+            assert result["lm_calls"] > 0 and result["prompt_tokens"] > 0
+            assert isinstance(result["baseline_score"], float)
+        diff = dvc("metrics", "diff", "--md", cwd=clone)
+        assert "reports/validate_intent/optimize.json" in diff.stdout
+        assert "optimized_score" in diff.stdout
+
+        # The program loads from the schema and answers through the test server.
+        code = ("import dspy, tf_cli, os\n"
+                "program = tf_cli.load_program('validate_intent')\n"
+                "lm = dspy.LM('openai/test-model', api_base=os.environ['TF_LM_API_BASE'],"
+                " api_key='x', cache=False)\n"
+                "with dspy.context(lm=lm):\n"
+                "    out = program(user_intent='Stay logged in', implementation='cookie')\n"
+                "print(type(out.intent_matches).__name__, len(program.demos),"
+                " len(tf_cli.load_examples('validate_intent', split='all')))\n")
+        loaded = subprocess.run([sys.executable, "-c", code], cwd=clone, capture_output=True,
+                                text=True, env={**os.environ, **env}, check=True)
+        kind, demos, examples = loaded.stdout.split()
+        assert kind == "bool" and int(demos) == report(clone, "validate_intent",
+                                                        "optimize")["demos"]
+        assert int(examples) == 21
+
+        set_params(clone, optimizer="mipro_v2", auto=None, num_candidates=2, num_trials=2)
+        mipro = dvc("repro", "optimize@validate_intent", cwd=clone, env=env)
+        assert mipro.returncode == 0, mipro.stderr[-3000:]
+        result = report(clone, "validate_intent", "optimize")
+        assert result["optimizer"] == "mipro_v2" and result["evaluated"] is True
+        assert server.state.requests > calls_after_bootstrap
+
+    for folder in ("reports", "data", "programs"):
+        for path in (clone / folder).rglob("*"):
+            if path.is_file():
+                assert SECRET not in path.read_text(errors="replace"), path
+    for name in ("dvc.lock", "params.yaml"):
+        assert SECRET not in (clone / name).read_text()
