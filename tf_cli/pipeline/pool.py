@@ -9,6 +9,7 @@ for duplicates, the id of the example it matched.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from tf_cli.schemas import SchemaLoader, Signature
 from tf_cli.validate import example_problems
 
 NUM_PERM = 128
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,10 @@ class _NearDuplicates:
     def _minhash(self, record: dict, signature: Signature):
         from rensa import RMinHash
 
-        words = " ".join(_texts(record.get("inputs", {})) + _texts(record.get("outputs", {})))
-        words = words.lower().split()
-        shingles = [" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))]
+        shingles = []  # word 3-grams within each text field, never across two fields
+        for text in _texts(record.get("inputs", {})) + _texts(record.get("outputs", {})):
+            words = _WORD.findall(text.lower())
+            shingles += [" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))]
         minhash = RMinHash(num_perm=NUM_PERM, seed=42)
         minhash.update(shingles)
         return minhash
