@@ -309,15 +309,15 @@ class _Mapper:
                 self._put(record, target, value, reasons)
             elif name in PARTS and isinstance(value, dict):  # already nested
                 for sub, sub_value in value.items():
-                    field = self.fields.get(f"{name}.{sub}")
-                    if field is None:
+                    nested = self.fields.get(f"{name}.{sub}")
+                    if nested is None:
                         record[name][sub] = sub_value  # the schema will name it
                     else:
-                        self._put(record, field, sub_value, reasons)
+                        self._put(record, nested, sub_value, reasons)
             else:
                 ignored.add(name)
-        for field, value in self.sets:
-            self._place(record, field, value)
+        for target, value in self.sets:
+            self._place(record, target, value)
         metadata = record["metadata"]
         metadata.setdefault("source", "imported")
         metadata.setdefault("created_at", self.created_at)
@@ -325,26 +325,26 @@ class _Mapper:
         record.setdefault("id", new_id())
         return record, reasons
 
-    def _put(self, record: dict, field: _Field, value, reasons: list[str]) -> None:
-        converted, problem = self.convert(field, value)
+    def _put(self, record: dict, target: _Field, value, reasons: list[str]) -> None:
+        converted, problem = self.convert(target, value)
         if problem:
-            reasons.append(f"{field.path}: {problem}")
+            reasons.append(f"{target.path}: {problem}")
         elif converted is not None:
-            self._place(record, field, converted)
+            self._place(record, target, converted)
 
     @staticmethod
-    def _place(record: dict, field: _Field, value) -> None:
-        if field.part is None:
-            record[field.name] = value
+    def _place(record: dict, target: _Field, value) -> None:
+        if target.part is None:
+            record[target.name] = value
         else:
-            record[field.part][field.name] = value
+            record[target.part][target.name] = value
 
     @staticmethod
-    def convert(field: _Field, value):
+    def convert(target: _Field, value):
         """(value converted to the field's type, or None to leave it out; a problem)."""
         if not isinstance(value, str):
             return value, None
-        kind = field.kind
+        kind = target.kind
         if kind == "string":
             return (value if value else None), None
         text = value.strip()
@@ -361,11 +361,11 @@ class _Mapper:
             except ValueError:
                 return None, f"{value!r} is not {'an integer' if kind == 'integer' else 'a number'}"
         if kind == "array":
-            return _list(field, text)
+            return _list(target, text)
         return value, None
 
 
-def _list(field: _Field, text: str):
+def _list(target: _Field, text: str):
     """A cell holding a list: a JSON array, or items separated by ";"."""
     if text.startswith("["):
         try:
@@ -374,9 +374,9 @@ def _list(field: _Field, text: str):
             return None, f"invalid JSON array: {exc.msg}"
     else:
         items = [item for item in map(str.strip, text.split(";")) if item]
-    if field.item_kind in ("integer", "number"):
+    if target.item_kind in ("integer", "number"):
         try:
-            items = [int(i) if field.item_kind == "integer" else float(i) for i in items]
+            items = [int(i) if target.item_kind == "integer" else float(i) for i in items]
         except (TypeError, ValueError):
             return None, f"{text!r} is not a list of numbers"
     return items, None
