@@ -85,3 +85,20 @@ def test_balance_caps_the_synthetic_share_keeping_human_examples(tmp_path: Path)
     assert {r["id"] for r in synthetic} == {r["id"] for r in best}
     dev_ids = {line.record["id"] for line in read_lines(tmp_path / "data" / SIG / "dev.jsonl")}
     assert dev_ids == {r["id"] for r in kept if is_dev(r["id"], 0.25)}
+
+
+def test_balance_caps_over_represented_cells_keeping_the_best(tmp_path: Path):
+    project = make_project(tmp_path)
+    easy = [example(i, f"easy example number {i}", "synthetic", quality={"score": i / 10})
+            for i in range(1, 6)]
+    easy.append(example(9, "an easy example written by hand"))
+    hard = [example(20 + i, f"hard example number {i}", difficulty="hard") for i in range(2)]
+    write_records(tmp_path / "data" / SIG / "pool.jsonl", easy + hard)
+    options = BalanceOptions(dev_fraction=0.0, cell_dimensions=("difficulty",), max_per_cell=3,
+                             max_synthetic_share=1.0)
+    metrics = balance(project, SIG, load_params(project), options)
+    kept = [line.record["id"] for line in read_lines(tmp_path / "data" / SIG / "train.jsonl")]
+    # easy: the human example, then the two best synthetic ones; hard: both, under the cap
+    assert kept == [easy[3]["id"], easy[4]["id"], easy[5]["id"], hard[0]["id"], hard[1]["id"]]
+    assert metrics["dropped_over_cell_cap"] == 3
+    assert metrics["train_coverage"]["difficulty"]["easy"] == 3
