@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# Every process the tests start stays offline: DSPy would otherwise fetch a price map.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = Path(__file__).resolve().parent / "example-files"
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
+from tf_cli import lm as _lm  # noqa: F401  sets LITELLM_LOCAL_MODEL_COST_MAP before DSPy runs
 from tf_cli.errors import ConfigError, TfError
 from tf_cli.problems import Problem
 from tf_cli.schemas import SchemaLoader, Signature
