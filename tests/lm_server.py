@@ -9,8 +9,10 @@ requests and tokens. Nothing here reaches any other host.
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _FIELD = re.compile(r"^\d+\. `(\w+)` \((.+?)\)(?::|$)", re.MULTILINE)
@@ -35,6 +37,31 @@ def answer_for(type_name: str, field: str):
     return f"A deterministic answer for {field} from the test server."
 
 
+_WORDS = ("ledger invoice tenant shard cursor webhook token quota replica bucket cache "
+          "schema migration cron backoff queue mutex lease checksum snapshot payload "
+          "throttle session cookie header locale currency refund coupon audit export "
+          "import avatar thumbnail upload search index ranking feed digest badge").split()
+
+
+def completeness_example(n: int, cell: dict[str, str]) -> dict:
+    """A validate_completeness example in the given cell, its text unique to `n`."""
+    rng = random.Random(n)
+
+    def words(k: int) -> str:
+        return " ".join(rng.choice(_WORDS) for _ in range(k))
+
+    requirements = [f"Requirement {i + 1} of feature {n}: {words(5)}" for i in range(4)]
+    missing = {"full": 0, "partial": 1, "barely": 3}[cell.get("completion", "full")]
+    return {"inputs": {"implementation": f"def feature_{n}(request):\n    # {words(12)}\n"
+                                          f"    return handle_{n}(request)",
+                       "requirements": requirements},
+            "outputs": {"is_complete": missing == 0,
+                        "missing_requirements": requirements[4 - missing:],
+                        "explanation": f"Feature {n}: {words(14)}."},
+            "difficulty": cell.get("difficulty", "medium"),
+            "category": cell.get("category", "api")}
+
+
 class _State:
     def __init__(self):
         self.lock = threading.Lock()
@@ -42,6 +69,9 @@ class _State:
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.fail_with: int | None = None  # an HTTP status to answer every request with
+        self.faults: list[str] = []  # one per coming request: 429, 500, timeout, not_json,
+        #                               malformed_one (one example of a batch is broken)
+        self.generated = 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -55,16 +85,31 @@ class _Handler(BaseHTTPRequestHandler):
         if self.state.fail_with:
             self._send(self.state.fail_with, {"error": {"message": "test failure"}})
             return
+        with self.state.lock:
+            self.state.requests += 1
+            fault = self.state.faults.pop(0) if self.state.faults else None
+        if fault in ("429", "500"):
+            self._send(int(fault), {"error": {"message": f"injected {fault}"}},
+                       {"Retry-After": "1"} if fault == "429" else {})
+            return
+        if fault == "timeout":
+            time.sleep(4)  # longer than the client's timeout in the tests
         messages = body.get("messages", [])
+        prompt = str(messages[-1].get("content", "")) if messages else ""
+        if "TF-GENERATE" in prompt:
+            self._answer(body, self._generate(prompt, fault), messages)
+            return
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
         outputs = system.split("Your output fields are:", 1)[-1].split("All interactions", 1)[0]
         fields = _FIELD.findall(outputs)
         text = "".join(f"[[ ## {name} ## ]]\n{answer_for(kind, name)}\n\n"
                        for name, kind in fields) + "[[ ## completed ## ]]"
+        self._answer(body, text, messages)
+
+    def _answer(self, body: dict, text: str, messages: list) -> None:
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
         completion_tokens = len(text.split())
         with self.state.lock:
-            self.state.requests += 1
             self.state.prompt_tokens += prompt_tokens
             self.state.completion_tokens += completion_tokens
         choices = [{"index": i, "finish_reason": "stop",
@@ -76,13 +121,35 @@ class _Handler(BaseHTTPRequestHandler):
                                    "completion_tokens": completion_tokens,
                                    "total_tokens": prompt_tokens + completion_tokens}})
 
-    def _send(self, status: int, payload: dict):
+    def _generate(self, prompt: str, fault: str | None) -> str:
+        """tf generate's request: one validate_completeness example per target line."""
+        if fault == "not_json":
+            return "Sorry, I can't help with that."
+        examples = []
+        for line in re.findall(r"^Example \d+: .*?it must fall in: (.*)$", prompt, re.MULTILINE):
+            cell = dict(part.split(" = ", 1) for part in line.split(", ") if " = " in part)
+            with self.state.lock:
+                self.state.generated += 1
+                n = self.state.generated
+            examples.append(completeness_example(n, cell))
+        if fault == "malformed_one" and examples:
+            examples[0] = {"inputs": {"implementation": "x"}}
+        return "```json\n" + json.dumps({"examples": examples}) + "\n```"
+
+    def _send(self, status: int, payload: dict, headers: dict | None = None):
         data = json.dumps(payload).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # a client that gave up (timeout test)
+        pass
 
 
 class LMServer:
@@ -91,7 +158,7 @@ class LMServer:
     def __init__(self):
         self.state = _State()
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

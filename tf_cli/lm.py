@@ -30,6 +30,7 @@ class LMSettings:
     max_tokens: int = 1000
     num_threads: int = 2
     cache: bool = True
+    timeout: float = 60.0  # seconds per request; DSPy retries a timeout like a 5xx
 
     @property
     def configured(self) -> bool:
@@ -50,7 +51,8 @@ def settings(params: dict) -> LMSettings:
         temperature=float(section.get("temperature", 0.0)),
         max_tokens=int(section.get("max_tokens", 1000)),
         num_threads=int(section.get("num_threads", 2)),
-        cache=bool(section.get("cache", True)))
+        cache=bool(section.get("cache", True)),
+        timeout=float(section.get("timeout", 60.0)))
 
 
 def make_lm(lm: LMSettings):
@@ -69,7 +71,7 @@ def make_lm(lm: LMSettings):
     if key is not None:
         kwargs["api_key"] = key
     return dspy.LM(lm.model, temperature=lm.temperature, max_tokens=lm.max_tokens,
-                   cache=lm.cache, num_retries=1, **kwargs)
+                   cache=lm.cache, num_retries=3, timeout=lm.timeout, **kwargs)
 
 
 def ensure_reachable(client, lm: LMSettings) -> None:

@@ -19,6 +19,7 @@ from tf_cli.commands import (
     check,
     coverage,
     fmt,
+    generate,
     import_,
     lm,
     sample,
@@ -58,6 +59,7 @@ app.command("status")(status.command)
 app.command("sample")(sample.command)
 app.command("add-example")(add_example.command)
 app.command("import")(import_.command)
+app.command("generate")(generate.command)
 app.add_typer(lm.app, name="lm")
 
 

@@ -1,0 +1,52 @@
+"""tf generate: synthetic examples where coverage is missing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tf_cli import console
+from tf_cli.commands.common import TextOrJson, print_json
+
+
+def command(
+    signature: Annotated[str, typer.Option("--signature", "-s", help="The signature.")],
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="Examples to plan.")] = 10,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-k", min=1, max=20,
+                                            help="Examples asked for per LM call.")] = 5,
+    fill_gaps: Annotated[bool, typer.Option("--fill-gaps", help="Target the cells `tf coverage "
+                                            "--gaps` names, most needed first.")] = False,
+    output_format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+) -> None:
+    """Generate examples with the configured LM into datasets/<sig>/synthetic.jsonl
+    (review: pending). Exit 1 if no example was accepted."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+    from tf_cli.generate import GenerateOptions, generate
+
+    project = console.project()
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), console=console.err(), transient=True,
+                  disable=not console.err().is_terminal) as bar:
+        task = bar.add_task("generating (batches)", total=None)
+        summary = generate(project, signature, GenerateOptions(count, batch_size, fill_gaps),
+                           progress=lambda done, total: bar.update(task, completed=done,
+                                                                   total=total))
+    data = summary.to_json()
+    if output_format is TextOrJson.json:
+        print_json(data)
+    else:
+        for failure in summary.failures:
+            console.out(f"failed: {failure}")
+        console.out(f"accepted {data['accepted']} of {data['planned']} planned in "
+                    f"{data['calls']} LM calls ({data['calls_per_accepted']} calls per accepted "
+                    f"example); rejected: {data['rejected'] or 'none'}")
+        console.out(f"tokens: {data['prompt_tokens']} prompt, {data['completion_tokens']} "
+                    f"completion; cost {data['cost']}; synthetic share now "
+                    f"{data['synthetic_share']:.0%}")
+        console.out(f"diversity {data['diversity_before']} -> {data['diversity_after']}; "
+                    f"examples the gaps need: {data['gap_examples_needed_before']} -> "
+                    f"{data['gap_examples_needed_after']}")
+    if not summary.accepted:
+        raise typer.Exit(1)

@@ -1,0 +1,311 @@
+"""`tf generate` and the synthesize stage: synthetic examples where coverage is missing.
+
+1. Plan target cells (dimension -> bucket) from the coverage gaps, most needed first
+   (`fill_gaps`), or spread over the grid of declared buckets.
+2. Ask the LM for `batch_size` examples per call, one target cell each, under one set of
+   instructions, with curated demos from neighbouring cells and a rotating strategy.
+3. Check every example (schema, rules, its target cell, exact and near duplicates of the
+   corpus and of each other); keep the valid ones of a batch when others fail.
+4. Append accepted examples to datasets/<sig>/synthetic.jsonl as they are accepted, with
+   provenance and review: pending, so an interrupted run keeps its work; a re-run plans
+   from the coverage that now exists.
+LM faults are handled by DSPy's client (429 with Retry-After, 5xx, timeouts: bounded
+retries); what still fails is counted as a failure of that batch, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import tempfile
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from tf_cli import duck, lm
+from tf_cli.coverage import measure
+from tf_cli.coverage.spec import CoverageSpec, coverage_specs
+from tf_cli.errors import UsageError
+from tf_cli.examples import Existing, check_new, complete, input_key
+from tf_cli.params import load_params
+from tf_cli.pipeline.pool import _NearDuplicates
+from tf_cli.project import Project
+from tf_cli.records import append_records, read_lines, write_records
+from tf_cli.schemas import SchemaLoader, Signature
+
+SYNTHETIC_FILE = "synthetic.jsonl"
+STRATEGIES = ("fresh_scenario", "variation", "edge_case", "adversarial")
+_STRATEGY_TEXT = {
+    "fresh_scenario": "a fresh, realistic scenario unlike the demos",
+    "variation": "a variation of one demo with a different domain and different details",
+    "edge_case": "an edge case: boundary values, empty or unusual inputs",
+    "adversarial": "an ambiguous or adversarial case that is easy to label wrongly",
+}
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    count: int = 10
+    batch_size: int = 5
+    fill_gaps: bool = False
+
+
+@dataclass
+class GenerateSummary:
+    planned: int = 0
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    accepted: list[str] = field(default_factory=list)
+    rejected: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    synthetic_share: float = 0.0
+    diversity_before: float | None = None
+    diversity_after: float | None = None
+    gaps_before: int = 0
+    gaps_after: int = 0
+
+    def to_json(self) -> dict:
+        accepted = len(self.accepted)
+        return {"planned": self.planned, "calls": self.calls, "accepted": accepted,
+                "rejected": dict(self.rejected), "failures": self.failures,
+                "calls_per_accepted": round(self.calls / accepted, 3) if accepted else None,
+                "acceptance_rate": round(accepted / self.planned, 3) if self.planned else None,
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "cost": round(self.cost, 6), "synthetic_share": round(self.synthetic_share, 3),
+                "diversity_before": self.diversity_before,
+                "diversity_after": self.diversity_after,
+                "gap_examples_needed_before": self.gaps_before,
+                "gap_examples_needed_after": self.gaps_after}
+
+
+def plan_cells(spec: CoverageSpec, gaps, count: int, fill_gaps: bool) -> list[dict[str, str]]:
+    """Target cells for up to `count` examples: with `fill_gaps`, the gaps' cells, most
+    needed first, each as often as it needs (and no more than the gaps need); otherwise
+    round-robin over the grid of every declared bucket."""
+    cells: list[dict[str, str]] = []
+    if fill_gaps:
+        for gap in gaps:
+            if gap.cell and "(a new bucket)" not in gap.cell.values():
+                cells += [dict(gap.cell)] * gap.need
+        return cells[:count]
+    axes = {name: d.buckets for name, d in spec.dimensions.items() if d.buckets}
+    grid = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
+    spread = itertools.cycle(grid or [{}])
+    while len(cells) < count:
+        cells.append(next(spread))
+    return cells[:count]
+
+
+def generate(project: Project, signature_name: str, options: GenerateOptions,
+             progress=None) -> GenerateSummary:
+    if signature_name not in project.signatures():
+        raise UsageError(f'unknown signature "{signature_name}"',
+                         hint="known signatures: " + ", ".join(project.signatures()))
+    params = load_params(project)
+    settings = lm.settings(params)
+    client = lm.make_lm(settings)
+    lm.ensure_reachable(client, settings)
+    loader = SchemaLoader(project)
+    signature = loader.signature(signature_name)
+    spec = next(s for s in coverage_specs(params, project.signatures())
+                if s.signature == signature_name)
+    before = measure(project, [signature_name])[0]
+    summary = GenerateSummary(diversity_before=before.diversity,
+                              gaps_before=_gap_need(before))
+    cells = plan_cells(spec, before.gaps, _within_synthetic_share(spec, before, options.count),
+                       options.fill_gaps)
+    _spread_capped_dimensions(spec, before, cells)
+    summary.planned = len(cells)
+    run = _Run(project, loader, signature, spec, settings, summary)
+    batches = [cells[i:i + options.batch_size] for i in range(0, len(cells), options.batch_size)]
+    with ThreadPoolExecutor(max_workers=settings.num_threads) as pool:
+        for index, _ in enumerate(pool.map(lambda b: run.batch(client, b[0], b[1]),
+                                           enumerate(batches)), 1):
+            if progress:
+                progress(index, len(batches))
+    for entry in client.history:
+        usage = entry.get("usage") or {}
+        summary.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+        summary.completion_tokens += int(usage.get("completion_tokens") or 0)
+        summary.cost += float(entry.get("cost") or 0.0)
+    summary.calls = len(client.history)
+    after = measure(project, [signature_name])[0]
+    summary.diversity_after, summary.gaps_after = after.diversity, _gap_need(after)
+    summary.synthetic_share = after.synthetic_share
+    return summary
+
+
+def _spread_capped_dimensions(spec: CoverageSpec, coverage, cells: list[dict]) -> None:
+    """Give each planned cell a bucket for every dimension an error-level max_share caps
+    (e.g. difficulty), the least filled first, so new examples cannot break the cap."""
+    capped = {r.dimension for r in spec.requirements
+              if r.kind == "max_share" and r.level == "error" and r.dimension
+              and spec.dimensions[r.dimension].buckets}
+    for name in sorted(capped):
+        counts = Counter({b: coverage.dimensions.get(name, {}).get(b, 0)
+                          for b in spec.dimensions[name].buckets})
+        for cell in cells:
+            if name not in cell:
+                bucket = min(counts, key=lambda b: (counts[b], b))
+                cell[name] = bucket
+                counts[bucket] += 1
+
+
+def _within_synthetic_share(spec: CoverageSpec, coverage, count: int) -> int:
+    """No more examples than an error-level synthetic_max_share still allows."""
+    shares = [r.value for r in spec.requirements
+              if r.kind == "synthetic_share" and r.level == "error"]
+    if not shares or min(shares) >= 1:
+        return count
+    share = min(shares)
+    synthetic = coverage.by_source.get("synthetic", 0)
+    allowed = int(share * (coverage.examples - synthetic) / (1 - share)) - synthetic
+    return max(0, min(count, allowed))
+
+
+def _gap_need(coverage) -> int:
+    return sum(g.need for g in coverage.gaps if g.cell)
+
+
+class _Run:
+    """State shared by the batches of one run; appends and duplicate checks are serialized."""
+
+    def __init__(self, project, loader, signature: Signature, spec, settings, summary):
+        self.project, self.loader, self.signature, self.spec = project, loader, signature, spec
+        self.settings, self.summary = settings, summary
+        self.lock = threading.RLock()
+        self.existing = Existing.read(project, signature.name)
+        self.near = _NearDuplicates(float((load_params(project).get("validate") or {})
+                                          .get("near_duplicate_threshold", 0.8)))
+        for path in project.dataset_files(signature.name):
+            for line in read_lines(path):
+                if line.record is not None and line.record.get("id"):
+                    self.near.add(line.record, signature)
+        self.demos = _curated(project, signature.name)
+        self.path = project.dataset_dir(signature.name) / SYNTHETIC_FILE
+
+    def batch(self, client, number: int, cells: list[dict[str, str]]) -> None:
+        strategies = [STRATEGIES[(number + i) % len(STRATEGIES)] for i in range(len(cells))]
+        prompt = self.prompt(cells, strategies)
+        prompt_hash = hashlib.sha256(prompt.encode()).hexdigest()[:16]
+        try:
+            text = client(prompt)[0]
+        except Exception as exc:  # after DSPy's own retries: count it, go on
+            self.fail(f"batch {number + 1}: LM call failed: {str(exc).splitlines()[0][:200]}",
+                      "lm_error", len(cells))
+            return
+        try:
+            items = orjson.loads(_FENCE.sub("", text.strip()))["examples"]
+            assert isinstance(items, list)
+        except (orjson.JSONDecodeError, KeyError, TypeError, AssertionError):
+            self.fail(f"batch {number + 1}: the answer is not the JSON asked for",
+                      "malformed", len(cells))
+            return
+        candidates = []
+        for position, cell in enumerate(cells):
+            item = items[position] if position < len(items) else None
+            record = self.record(item, cell, strategies[position], prompt_hash)
+            if record is None:
+                self.reject("malformed")
+            else:
+                candidates.append((record, cell))
+        self.accept([c for c in candidates if self.in_cell(*c)])
+
+    def prompt(self, cells, strategies) -> str:
+        schema = {part: self.loader.resolve(self.signature.schema["properties"][part],
+                                            self.signature) for part in ("inputs", "outputs")}
+        dims = "\n".join(f"- {name}: {d.description} defined as SQL: {' '.join(d.sql.split())}"
+                         for name, d in self.spec.dimensions.items())
+        rules = "\n".join(f"- {rule.name}: {rule.description}" for rule in self.signature.rules)
+        targets = "\n".join(
+            f"Example {i + 1}: {_STRATEGY_TEXT[s]}; it must fall in: "
+            + (", ".join(f"{d} = {b}" for d, b in cell.items()) or "any bucket")
+            for i, (cell, s) in enumerate(zip(cells, strategies, strict=True)))
+        demos = [self.demos[(hash(orjson.dumps(c, option=orjson.OPT_SORT_KEYS)) + i)
+                            % len(self.demos)] for i, c in enumerate(cells[:2])] \
+            if self.demos else []
+        return (
+            "TF-GENERATE\nYou write training examples for the DSPy signature "
+            f"{self.signature.name}: {self.signature.instructions}\n\n"
+            f"Each example has inputs and outputs matching these JSON Schemas:\n"
+            f"{orjson.dumps(schema).decode()}\n\nRules every example must satisfy:\n{rules}\n\n"
+            f"Coverage dimensions (metadata.difficulty is easy|medium|hard; metadata.category "
+            f"is a snake_case subject area):\n{dims}\n\nWrite {len(cells)} examples, in this "
+            f"order:\n{targets}\n\nDemos of good examples:\n"
+            f"{orjson.dumps(demos).decode()}\n\n"
+            'Answer with one JSON object only: {"examples": [{"inputs": {...}, "outputs": '
+            '{...}, "difficulty": "...", "category": "..."}, ...]}')
+
+    def record(self, item, cell, strategy: str, prompt_hash: str) -> dict | None:
+        if not isinstance(item, dict):
+            return None
+        metadata = {"difficulty": item.get("difficulty") or cell.get("difficulty", "medium"),
+                    "category": item.get("category") or cell.get("category", "general"),
+                    "review": {"status": "pending"},
+                    "provenance": {"model": self.settings.model, "strategy": strategy,
+                                   "target_cell": dict(cell), "prompt_hash": prompt_hash}}
+        return complete({"inputs": item.get("inputs"), "outputs": item.get("outputs"),
+                         "metadata": metadata}, source="synthetic")
+
+    def in_cell(self, record: dict, cell: dict[str, str]) -> bool:
+        """Schema and rules first (DuckDB needs typed data), then the target cell."""
+        if check_new(self.signature, record, self.existing):
+            self.reject("invalid")
+            return False
+        if not cell:
+            return True
+        types = duck.columns(self.loader, self.signature)
+        columns = ", ".join(f'CAST(({self.spec.dimensions[d].sql}) AS VARCHAR)' for d in cell)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "one.jsonl"
+            write_records(path, [record])
+            connection = duck.connect()
+            try:
+                row = connection.execute(
+                    f"SELECT {columns} FROM {duck.source_sql([path], types)}").fetchone()
+            finally:
+                connection.close()
+        if row and list(row) == list(cell.values()):
+            return True
+        self.reject("wrong_cell")
+        return False
+
+    def accept(self, candidates) -> None:
+        with self.lock:
+            kept = []
+            for record, _ in candidates:
+                if input_key(record) in self.existing.inputs:
+                    self.reject("duplicate")
+                elif self.near.match(record, self.signature):
+                    self.reject("near_duplicate")
+                else:
+                    self.existing.add(record)
+                    self.near.add(record, self.signature)
+                    kept.append(record)
+            append_records(self.path, kept)
+            self.summary.accepted += [r["id"] for r in kept]
+
+    def reject(self, reason: str, n: int = 1) -> None:
+        with self.lock:
+            self.summary.rejected[reason] += n
+
+    def fail(self, message: str, reason: str, n: int) -> None:
+        with self.lock:
+            self.summary.failures.append(message)
+            self.reject(reason, n)
+
+
+def _curated(project: Project, signature: str) -> list[dict]:
+    path = project.dataset_dir(signature) / "examples.jsonl"
+    if not path.exists():
+        return []
+    return [{"inputs": line.record["inputs"], "outputs": line.record["outputs"]}
+            for line in read_lines(path) if line.record is not None][:20]
