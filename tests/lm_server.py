@@ -72,6 +72,7 @@ class _State:
         self.faults: list[str] = []  # one per coming request: 429, 500, timeout, not_json,
         #                               malformed_one (one example of a batch is broken)
         self.generated = 0
+        self.delay = 0.0  # seconds to wait before answering a generation request
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -88,7 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.requests += 1
             fault = self.state.faults.pop(0) if self.state.faults else None
-        if fault in ("429", "500"):
+        if fault in ("429", "500"):  # "none" in the list lets one request through
             self._send(int(fault), {"error": {"message": f"injected {fault}"}},
                        {"Retry-After": "1"} if fault == "429" else {})
             return
@@ -97,6 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
         messages = body.get("messages", [])
         prompt = str(messages[-1].get("content", "")) if messages else ""
         if "TF-GENERATE" in prompt:
+            time.sleep(self.state.delay)
             self._answer(body, self._generate(prompt, fault), messages)
             return
         system = next((m["content"] for m in messages if m["role"] == "system"), "")

@@ -1,0 +1,133 @@
+"""tf generate against the test server: gap filling, faults, and an interrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.conftest import REPO, run_tf
+from tests.lm_server import LMServer
+
+SIG = "validate_completeness"
+SYNTHETIC = f"datasets/{SIG}/synthetic.jsonl"
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    for name in ("schemas", "datasets"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    return tmp_path
+
+
+def set_lm(project: Path, **values) -> None:
+    yaml = YAML()
+    params = yaml.load(project / "params.yaml")
+    params["lm"].update(values)
+    yaml.dump(params, project / "params.yaml")
+
+
+def lm_env(server: LMServer, project: Path) -> dict:
+    return {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base,
+            "DSPY_CACHEDIR": str(project / ".dspy_cache")}
+
+
+def cell_gaps(project: Path) -> dict[str, int]:
+    result = run_tf("coverage", "-s", SIG, "--gaps", "--format", "json", cwd=project)
+    gaps = json.loads(result.stdout)["signatures"][0]["gaps"]
+    return {json.dumps(g["cell"], sort_keys=True): g["need"] for g in gaps if "cell" in g}
+
+
+def synthetic(project: Path) -> list[dict]:
+    path = project / SYNTHETIC
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_fill_gaps_adds_valid_examples_to_the_named_cells(repo_copy: Path):
+    before = cell_gaps(repo_copy)
+    assert before  # the shipped data has gaps
+    with LMServer() as server:
+        result = run_tf("generate", "-s", SIG, "--count", "30", "--fill-gaps", "--format",
+                        "json", cwd=repo_copy, env=lm_env(server, repo_copy))
+        requests = server.state.requests
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    added = synthetic(repo_copy)
+    assert summary["accepted"] == len(added) == sum(before.values())
+    assert summary["calls"] == requests - 1  # one reachability probe before the batches
+    assert summary["calls_per_accepted"] <= 0.25
+    targeted = {}
+    for record in added:
+        metadata = record["metadata"]
+        assert metadata["source"] == "synthetic" and metadata["review"] == {"status": "pending"}
+        assert metadata["provenance"]["model"] == "openai/test-model"
+        assert metadata["provenance"]["strategy"] in ("fresh_scenario", "variation",
+                                                      "edge_case", "adversarial")
+        cell = {k: v for k, v in metadata["provenance"]["target_cell"].items()
+                if k != "difficulty"}
+        key = json.dumps(cell, sort_keys=True)
+        targeted[key] = targeted.get(key, 0) + 1
+    assert targeted == before
+    assert cell_gaps(repo_copy) == {}
+    assert run_tf("validate", cwd=repo_copy).exit_code == 0
+    assert run_tf("check", cwd=repo_copy).exit_code == 0
+    assert summary["gap_examples_needed_after"] == 0
+
+
+def test_faults_are_retried_or_reported_and_valid_examples_kept(repo_copy: Path):
+    set_lm(repo_copy, timeout=2, num_threads=1)
+    with LMServer() as server:
+        server.state.faults = ["none", "429", "500", "timeout", "malformed_one", "not_json"]
+        result = run_tf("generate", "-s", SIG, "--count", "20", "--format", "json",
+                        cwd=repo_copy, env=lm_env(server, repo_copy))
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["planned"] == 20
+    assert summary["accepted"] == 14 == len(synthetic(repo_copy))
+    assert summary["rejected"] == {"invalid": 1, "malformed": 5}
+    assert len(summary["failures"]) == 1
+    assert "the answer is not the JSON asked for" in summary["failures"][0]
+    assert run_tf("validate", cwd=repo_copy).exit_code == 0
+
+
+def test_an_interrupted_run_loses_nothing_and_a_rerun_duplicates_nothing(repo_copy: Path):
+    set_lm(repo_copy, num_threads=1)
+    with LMServer() as server:
+        server.state.delay = 1.0
+        env = {**os.environ, **lm_env(server, repo_copy)}
+        proc = subprocess.Popen([sys.executable, "-m", "tf_cli", "generate", "-s", SIG,
+                                 "--count", "30", "--fill-gaps", "--batch-size", "2"],
+                                cwd=repo_copy, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while len(synthetic(repo_copy)) < 4 and time.time() < deadline:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kept = synthetic(repo_copy)
+        assert 4 <= len(kept) < sum(cell_gaps(repo_copy).values()) + len(kept)
+        assert run_tf("validate", cwd=repo_copy).exit_code == 0
+        server.state.delay = 0.0
+        rerun = run_tf("generate", "-s", SIG, "--count", "30", "--fill-gaps",
+                       cwd=repo_copy, env=lm_env(server, repo_copy))
+    assert rerun.exit_code == 0
+    final = synthetic(repo_copy)
+    assert [r["id"] for r in final[:len(kept)]] == [r["id"] for r in kept]
+    inputs = [json.dumps(r["inputs"], sort_keys=True) for r in final]
+    assert len(set(inputs)) == len(inputs)
+    assert cell_gaps(repo_copy) == {}
+    assert run_tf("validate", cwd=repo_copy).exit_code == 0
+
+
+def test_generate_without_a_model_says_how_to_configure_one(repo_copy: Path):
+    result = run_tf("generate", "-s", SIG, cwd=repo_copy)
+    assert result.exit_code == 2 and "no language model configured" in result.stderr
