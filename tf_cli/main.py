@@ -22,6 +22,7 @@ from tf_cli.commands import (
     generate,
     import_,
     lm,
+    review,
     sample,
     status,
     validate,
@@ -60,6 +61,7 @@ app.command("sample")(sample.command)
 app.command("add-example")(add_example.command)
 app.command("import")(import_.command)
 app.command("generate")(generate.command)
+app.command("review")(review.command)
 app.add_typer(lm.app, name="lm")
 
 

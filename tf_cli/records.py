@@ -283,3 +283,11 @@ def _lacks_final_newline(path: Path) -> bool:
             return f.read(1) != b"\n"
     except OSError:  # missing or empty
         return False
+
+
+def rewrite_records(path: Path, change) -> None:
+    """Replace every record of `path` with change(record) (None drops it), atomically and
+    under the file's lock, keeping line order."""
+    with lock_for(path):
+        records = [line.record for line in read_lines(path) if line.record is not None]
+        write_records(path, [r for r in map(change, records) if r is not None])

@@ -1,0 +1,98 @@
+"""tf review through a pseudo-terminal, and --approve-all."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+
+from tests.conftest import GIT_ENV, run_tf
+from tests.lm_server import completeness_example
+from tf_cli.records import write_records
+
+SIG = "validate_completeness"
+SYNTHETIC = f"datasets/{SIG}/synthetic.jsonl"
+EXAMPLES = f"datasets/{SIG}/examples.jsonl"
+
+
+def pending_examples(project: Path, n: int) -> list[dict]:
+    records = []
+    for i in range(n):
+        made = completeness_example(i + 1, {"completion": ("full", "partial", "barely")[i % 3]})
+        records.append({
+            "id": f"01JDQ7Z8K3M2N4P5Q6R7S{i:05d}", "inputs": made["inputs"],
+            "outputs": made["outputs"],
+            "metadata": {"source": "synthetic", "difficulty": "medium", "category": "api",
+                         "created_at": "2026-11-20T10:00:00Z",
+                         "review": {"status": "pending"},
+                         "provenance": {"model": "openai/test", "strategy": "edge_case"}}})
+    write_records(project / SYNTHETIC, records)
+    return records
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_review_session_approves_rejects_edits_and_skips(project: Path, tmp_path: Path):
+    records = pending_examples(project, 4)
+    editor = tmp_path / "editor.py"  # stands in for $EDITOR: rewrites the explanation
+    editor.write_text("import json, sys\np = sys.argv[1]\nd = json.load(open(p))\n"
+                      "d['outputs']['explanation'] = 'Edited by the reviewer.'\n"
+                      "json.dump(d, open(p, 'w'))\n")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "TERM": "dumb",
+           "EDITOR": f"{sys.executable} {editor}", "GIT_CONFIG_GLOBAL": str(tmp_path / "gc")}
+    (tmp_path / "gc").write_text("[user]\n\tname = Rita Reviewer\n")
+    child = pexpect.spawn(sys.executable, ["-m", "tf_cli", "review", "-s", SIG], cwd=project,
+                          env=env, encoding="utf-8", timeout=60)
+    child.expect("4 pending examples of validate_completeness; reviewer: Rita Reviewer")
+    child.expect(r"\[1/4\] synthetic.jsonl")
+    child.expect(r"\[s\]kip, \[q\]uit\? ")
+    child.sendline("a")
+    child.expect(r"\[2/4\]")
+    child.expect(r"\[q\]uit\? ")
+    child.sendline("x")
+    child.expect("answer a, r, e, s or q")
+    child.expect(r"\[q\]uit\? ")
+    child.sendline("r")
+    child.expect("reason: ")
+    child.sendline("the label is wrong: nothing is missing")
+    child.expect(r"\[3/4\]")
+    child.expect(r"\[q\]uit\? ")
+    child.sendline("e")
+    child.expect("Edited by the reviewer.")
+    child.expect(r"\[q\]uit\? ")
+    child.sendline("a")
+    child.expect(r"\[4/4\]")
+    child.expect(r"\[q\]uit\? ")
+    child.sendline("s")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    approved = lines(project / EXAMPLES)
+    assert [r["id"] for r in approved] == [records[0]["id"], records[2]["id"]]
+    assert approved[0]["metadata"]["review"]["status"] == "approved"
+    assert approved[0]["metadata"]["review"]["reviewer"] == "Rita Reviewer"
+    assert approved[1]["outputs"]["explanation"] == "Edited by the reviewer."
+    left = {r["id"]: r["metadata"]["review"] for r in lines(project / SYNTHETIC)}
+    assert left[records[1]["id"]]["status"] == "rejected"
+    assert left[records[1]["id"]]["reason"] == "the label is wrong: nothing is missing"
+    assert left[records[3]["id"]] == {"status": "pending"}
+    assert run_tf("validate", cwd=project).exit_code == 0
+    assert run_tf("fmt", "--check", cwd=project).exit_code == 0
+
+
+def test_approve_all_with_where(project: Path):
+    records = pending_examples(project, 6)
+    result = run_tf("review", "-s", SIG, "--approve-all", "--where",
+                    "outputs.is_complete", cwd=project)
+    assert result.exit_code == 0
+    full = [r["id"] for r in records if r["outputs"]["is_complete"]]
+    assert [r["id"] for r in lines(project / EXAMPLES)] == full
+    assert len(lines(project / SYNTHETIC)) == 6 - len(full)
+    missing_where = run_tf("review", "-s", SIG, "--approve-all", cwd=project)
+    assert missing_where.exit_code == 2 and "--approve-all needs --where" in missing_where.stderr

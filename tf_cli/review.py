@@ -1,0 +1,170 @@
+"""`tf review`: decide on pending synthetic, bootstrap and captured examples.
+
+Approve moves the example into examples.jsonl with review: approved, the reviewer (git
+config user.name) and the date; reject keeps it where it is with review: rejected and the
+reason, so the pipeline drops it and the generator never makes the same content again;
+edit opens $EDITOR and re-validates; skip leaves it pending. Every decision is written at
+once, so a session can stop anywhere; the result is a Git diff a pull request shows.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from tf_cli.errors import UsageError
+from tf_cli.examples import EXAMPLES_FILE
+from tf_cli.ids import now
+from tf_cli.project import Project
+from tf_cli.records import append_records, read_lines, rewrite_records
+from tf_cli.schemas import SchemaLoader
+from tf_cli.validate import example_problems
+
+PENDING_FILES = ("synthetic.jsonl", "bootstrap.jsonl", "captured.jsonl")
+
+
+@dataclass(frozen=True)
+class Pending:
+    path: Path
+    record: dict
+
+
+def pending(project: Project, signature: str) -> list[Pending]:
+    found = []
+    for name in PENDING_FILES:
+        path = project.dataset_dir(signature) / name
+        if path.exists():
+            found += [Pending(path, line.record) for line in read_lines(path)
+                      if line.record is not None and line.record.get("metadata", {})
+                      .get("review", {}).get("status") == "pending"]
+    return found
+
+
+def reviewer() -> str:
+    done = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True)
+    return done.stdout.strip() or os.environ.get("USER", "unknown")
+
+
+def approve(project: Project, item: Pending, who: str) -> None:
+    record = _decided(item.record, "approved", who)
+    rewrite_records(item.path, lambda r: None if r["id"] == record["id"] else r)
+    append_records(project.dataset_dir(item.path.parent.name) / EXAMPLES_FILE, [record])
+
+
+def reject(item: Pending, who: str, reason: str) -> None:
+    record = _decided(item.record, "rejected", who, reason)
+    rewrite_records(item.path, lambda r: record if r["id"] == record["id"] else r)
+
+
+def replace(item: Pending, record: dict) -> Pending:
+    rewrite_records(item.path, lambda r: record if r["id"] == record["id"] else r)
+    return Pending(item.path, record)
+
+
+def _decided(record: dict, status: str, who: str, reason: str | None = None) -> dict:
+    review = {"status": status, "reviewer": who, "date": now()}
+    if reason:
+        review["reason"] = reason
+    return {**record, "metadata": {**record["metadata"], "review": review}}
+
+
+def approve_where(project: Project, signature: str, where: str) -> list[str]:
+    """Approve every pending example matching the SQL filter; returns their ids."""
+    import duckdb
+
+    from tf_cli import duck
+
+    items = pending(project, signature)
+    if not items:
+        return []
+    loader = SchemaLoader(project)
+    types = duck.columns(loader, loader.signature(signature))
+    files = sorted({item.path for item in items})
+    connection = duck.connect()
+    try:
+        matching = {row[0] for row in connection.execute(
+            f"SELECT id FROM {duck.source_sql(files, types)} WHERE {where}").fetchall()}
+    except duckdb.Error as exc:
+        raise UsageError(f"--where: DuckDB rejects the SQL: {str(exc).splitlines()[0]}") \
+            from None
+    finally:
+        connection.close()
+    who = reviewer()
+    chosen = [item for item in items if item.record["id"] in matching]
+    for item in chosen:
+        approve(project, item, who)
+    return [item.record["id"] for item in chosen]
+
+
+def session(project: Project, signature: str, ask, say) -> dict[str, int]:
+    """Walk the pending examples one at a time; returns how many got each decision."""
+    if signature not in project.signatures():
+        raise UsageError(f'unknown signature "{signature}"',
+                         hint="known signatures: " + ", ".join(project.signatures()))
+    compiled = SchemaLoader(project).signature(signature)
+    items = pending(project, signature)
+    counts = {"approved": 0, "rejected": 0, "edited": 0, "skipped": 0}
+    who = reviewer()
+    say(f"{len(items)} pending examples of {signature}; reviewer: {who}")
+    for index, item in enumerate(items, 1):
+        while True:
+            say(f"\n[{index}/{len(items)}] {item.path.name}  id {item.record['id']}")
+            say(orjson.dumps(item.record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+                .decode())
+            answer = ask("[a]pprove, [r]eject, [e]dit, [s]kip, [q]uit? ").strip().lower()
+            if answer == "a":
+                approve(project, item, who)
+                counts["approved"] += 1
+                break
+            if answer == "r":
+                reason = ask("reason: ").strip() or "no reason given"
+                reject(item, who, reason)
+                counts["rejected"] += 1
+                break
+            if answer == "e":
+                edited = _edit(item.record, say)
+                if edited is not None:
+                    problems = example_problems(compiled, edited)
+                    if problems:
+                        say("not saved, the edit breaks these checks:")
+                        for problem in problems:
+                            say(f"  {problem.pointer}: {problem.message}")
+                    else:
+                        item = replace(item, edited)
+                        counts["edited"] += 1
+                continue
+            if answer == "s":
+                counts["skipped"] += 1
+                break
+            if answer == "q":
+                return counts
+            say("answer a, r, e, s or q")
+    return counts
+
+
+def _edit(record: dict, say) -> dict | None:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as tmp:
+        tmp.write(orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    try:
+        done = subprocess.run([*shlex.split(editor), tmp.name])
+        if done.returncode:
+            say(f"the editor exited with {done.returncode}; nothing changed")
+            return None
+        try:
+            edited = orjson.loads(Path(tmp.name).read_bytes())
+        except orjson.JSONDecodeError as exc:
+            say(f"not saved: invalid JSON at line {exc.lineno}: {exc.msg}")
+            return None
+    finally:
+        Path(tmp.name).unlink(missing_ok=True)
+    if edited.get("id") != record["id"]:
+        say("not saved: the id cannot change")
+        return None
+    return edited
