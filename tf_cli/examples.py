@@ -60,9 +60,11 @@ class Existing:
     inputs: set[bytes] = field(default_factory=set)
 
     @classmethod
-    def read(cls, project: Project, signature: str) -> Existing:
+    def read(cls, project: Project, signature: str, prompts: bool = False) -> Existing:
+        """From the signature's example files, or from its prompts.jsonl."""
         existing = cls()
-        for path in project.dataset_files(signature):
+        files = project.prompt_files(signature) if prompts else project.dataset_files(signature)
+        for path in files:
             for line in read_lines(path):
                 if line.record is not None:
                     existing.add(line.record)

@@ -20,9 +20,9 @@ from typing import NamedTuple
 import orjson
 
 from tf_cli.errors import TfError, UsageError
-from tf_cli.examples import Existing, check_new, dataset_file, input_key
+from tf_cli.examples import EXAMPLES_FILE, Existing, check_new, dataset_file, input_key
 from tf_cli.ids import new_id, now
-from tf_cli.project import Project
+from tf_cli.project import PROMPTS_FILE, Project
 from tf_cli.records import append_lines, canonical_bytes, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 
@@ -64,6 +64,7 @@ class ImportOptions:
     dry_run: bool = False
     encoding: str = "utf-8"
     rejects: Path | None = None
+    inputs_only: bool = False  # rows are prompts for bootstrap labelling: prompts.jsonl
 
 
 def import_file(project: Project, source: Path, signature_name: str, options: ImportOptions,
@@ -81,7 +82,9 @@ def import_file(project: Project, source: Path, signature_name: str, options: Im
     loader = SchemaLoader(project)
     signature = loader.signature(signature_name)
     mapper = _Mapper(loader, signature, options, origin=source.name)
-    existing = Existing.read(project, signature_name)
+    if options.inputs_only:
+        signature = loader.prompt_signature(signature_name)
+    existing = Existing.read(project, signature_name, prompts=options.inputs_only)
     result = ImportResult()
     accepted: list[bytes] = []  # canonical lines: far smaller than the records
     for number, row, error in _rows(source, fmt, options.encoding, progress):
@@ -91,6 +94,9 @@ def import_file(project: Project, source: Path, signature_name: str, options: Im
                                           {"value": row}, [error or "not an object"]))
             continue
         record, reasons = mapper.example(row, result.ignored_columns)
+        if options.inputs_only:
+            record = {"id": record["id"], "inputs": record["inputs"],
+                      "metadata": record["metadata"]}
         if not reasons:
             key = input_key(record)
             if key in existing.inputs:
@@ -108,7 +114,8 @@ def import_file(project: Project, source: Path, signature_name: str, options: Im
     if options.rejects is not None and result.rejected and not options.dry_run:
         write_records(options.rejects, ({"row": r.row, "data": r.data, "reasons": r.reasons}
                                         for r in result.rejected))
-    result.path = dataset_file(project, signature_name)
+    result.path = dataset_file(project, signature_name,
+                               PROMPTS_FILE if options.inputs_only else EXAMPLES_FILE)
     result.accepted = len(accepted)
     if options.dry_run or (options.all_or_nothing and result.rejected):
         result.imported = []

@@ -16,6 +16,7 @@ import typer
 from tf_cli import console
 from tf_cli.commands import (
     add_example,
+    bootstrap,
     check,
     coverage,
     fmt,
@@ -62,6 +63,7 @@ app.command("add-example")(add_example.command)
 app.command("import")(import_.command)
 app.command("generate")(generate.command)
 app.command("review")(review.command)
+app.command("bootstrap")(bootstrap.command)
 app.add_typer(lm.app, name="lm")
 
 

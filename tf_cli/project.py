@@ -15,6 +15,8 @@ from tf_cli.errors import UsageError
 
 SCHEMA_SUFFIX = ".schema.json"
 RULES_SUFFIX = ".rules.json"
+# Input-only records (e.g. from production logs) for bootstrap labelling: not examples.
+PROMPTS_FILE = "prompts.jsonl"
 # Schemas in schemas/ that describe something other than one signature's examples.
 SHARED_SCHEMAS = frozenset({"common", "params"})
 
@@ -54,8 +56,15 @@ class Project:
         return sorted(p.name for p in self.datasets_dir.iterdir() if p.is_dir())
 
     def dataset_files(self, signature: str) -> list[Path]:
+        """The example files of a signature (every *.jsonl but prompts.jsonl)."""
         folder = self.dataset_dir(signature)
-        return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.glob("*.jsonl") if p.name != PROMPTS_FILE)
+
+    def prompt_files(self, signature: str) -> list[Path]:
+        path = self.dataset_dir(signature) / PROMPTS_FILE
+        return [path] if path.is_file() else []
 
     def display(self, path: Path) -> str:
         """A path as the user would type it: relative to the working directory when inside it."""

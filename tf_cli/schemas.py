@@ -52,6 +52,20 @@ class SchemaLoader:
             self._signatures[name] = self._load_signature(name)
         return self._signatures[name]
 
+    def prompt_signature(self, name: str) -> Signature:
+        """What one line of prompts.jsonl is: an id and the signature's inputs, no rules."""
+        key = f"{name}#prompts"
+        if key not in self._signatures:
+            full = self.signature(name)
+            props = full.schema["properties"]
+            schema = {"$schema": DRAFT_2020_12, "type": "object",
+                      "required": ["id", "inputs"], "additionalProperties": False,
+                      "properties": {"id": props["id"], "inputs": props["inputs"],
+                                     "metadata": {"type": "object"}}}
+            path = self.project.schema_path(name)
+            self._signatures[key] = Signature(name, schema, self.compile(schema, path), ())
+        return self._signatures[key]
+
     def _error(self, path: Path, message: str, **where) -> ConfigError:
         return ConfigError([Problem(self.project.display(path), message, config=True, **where)])
 

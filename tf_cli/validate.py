@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
 from tf_cli.problems import Problem, json_path
-from tf_cli.project import RULES_SUFFIX, SCHEMA_SUFFIX, SHARED_SCHEMAS, Project
+from tf_cli.project import PROMPTS_FILE, RULES_SUFFIX, SCHEMA_SUFFIX, SHARED_SCHEMAS, Project
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES, read_lines
 from tf_cli.schemas import SchemaLoader, Signature
 
@@ -81,7 +81,8 @@ def validate(
             report.problems.extend(exc.problems)
             continue
         report.signatures += 1
-        _validate_signature(project, compiled, plan.checked[name], report, max_line_bytes)
+        _validate_signature(project, loader, compiled, plan.checked[name], report,
+                            max_line_bytes)
     report.problems.sort(key=lambda p: (not p.config, p.path, p.line or 0))
     return report
 
@@ -103,7 +104,7 @@ def _plan(project: Project, paths: list[Path] | None, signature: str | None) -> 
                          hint="known signatures: " + ", ".join(project.signatures()))
     if not paths:
         for name in [signature] if signature else project.signatures():
-            plan.add(name, project.dataset_files(name))
+            plan.add(name, project.dataset_files(name) + project.prompt_files(name))
         if not signature:
             _add_orphans(project, plan)
         return plan
@@ -123,9 +124,9 @@ def _plan_file(project: Project, plan: _Plan, file: Path, signature: str | None)
         name = file.name.removesuffix(SCHEMA_SUFFIX).removesuffix(RULES_SUFFIX)
         if name in SHARED_SCHEMAS:  # shared definitions: every signature depends on them
             for each in project.signatures():
-                plan.add(each, project.dataset_files(each))
+                plan.add(each, project.dataset_files(each) + project.prompt_files(each))
         elif name in project.signatures():
-            plan.add(name, project.dataset_files(name))
+            plan.add(name, project.dataset_files(name) + project.prompt_files(name))
         return
     if signature:
         plan.add(signature, [file])
@@ -146,16 +147,28 @@ def _add_orphans(project: Project, plan: _Plan) -> None:
         plan.orphans.extend(sorted(project.datasets_dir.glob("*.jsonl")))
     for name in project.dataset_signatures():
         if name not in known:
-            plan.orphans.extend(project.dataset_files(name))
+            plan.orphans.extend(project.dataset_files(name) + project.prompt_files(name))
 
 
 def _is_within(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
-def _validate_signature(project: Project, signature: Signature, checked: set[Path],
-                        report: ValidationReport, max_line_bytes: int) -> None:
-    files = sorted(set(project.dataset_files(signature.name)) | checked)
+def _validate_signature(project: Project, loader: SchemaLoader, signature: Signature,
+                        checked: set[Path], report: ValidationReport,
+                        max_line_bytes: int) -> None:
+    """Examples against the signature; prompts.jsonl, with ids of its own, against inputs."""
+    prompts = {p for p in checked if p.name == PROMPTS_FILE}
+    _validate_files(project, signature, project.dataset_files(signature.name),
+                    checked - prompts, report, max_line_bytes)
+    if prompts or any(p.resolve() in checked for p in project.prompt_files(signature.name)):
+        _validate_files(project, loader.prompt_signature(signature.name),
+                        project.prompt_files(signature.name), prompts, report, max_line_bytes)
+
+
+def _validate_files(project: Project, signature: Signature, siblings: list[Path],
+                    checked: set[Path], report: ValidationReport, max_line_bytes: int) -> None:
+    files = sorted(set(siblings) | checked)
     id_hashes = array("q")
     for path in files:
         if path.resolve() in checked:

@@ -33,6 +33,9 @@ def command(
                                           "nothing.")] = False,
     encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of FILE.")] =
         "utf-8",
+    inputs_only: Annotated[bool, typer.Option(
+        "--inputs-only", help="Rows hold inputs only: add them to prompts.jsonl for "
+        "`tf bootstrap` to label.")] = False,
 ) -> None:
     """Import examples: valid rows are appended (atomically), rejected rows reported.
 
@@ -46,7 +49,7 @@ def command(
     options = ImportOptions(
         format=file_format, mapping=parse_assignments(mapping or [], "--map"),
         sets=parse_assignments(sets or [], "--set"), all_or_nothing=all_or_nothing,
-        dry_run=dry_run, encoding=encoding, rejects=rejects)
+        dry_run=dry_run, encoding=encoding, rejects=rejects, inputs_only=inputs_only)
     project = console.project()
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TimeRemainingColumn(), console=console.err(), transient=True,

@@ -1,0 +1,123 @@
+"""`tf bootstrap`: a teacher LM labels input-only prompts (datasets/<sig>/prompts.jsonl).
+
+The teacher is a DSPy program built from the schema-derived signature (`bootstrap.program`
+in params: predict or chain_of_thought) run with the configured LM. Each labelled example
+is checked like any new one (schema, rules, duplicates) and appended to bootstrap.jsonl
+with source: bootstrap, review: pending and the prompt it came from, as soon as it is
+accepted; prompts already labelled are skipped, so a re-run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from tf_cli import dspy_io, lm
+from tf_cli.errors import UsageError
+from tf_cli.examples import Existing, check_new, complete, input_key
+from tf_cli.params import load_params
+from tf_cli.project import PROMPTS_FILE, Project
+from tf_cli.records import append_records, read_lines
+from tf_cli.schemas import SchemaLoader
+
+BOOTSTRAP_FILE = "bootstrap.jsonl"
+
+
+@dataclass
+class BootstrapSummary:
+    prompts: int = 0
+    already_labelled: int = 0
+    accepted: list[str] = field(default_factory=list)
+    rejected: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    calls: int = 0
+
+    def to_json(self) -> dict:
+        return {"prompts": self.prompts, "already_labelled": self.already_labelled,
+                "accepted": len(self.accepted), "rejected": dict(self.rejected),
+                "failures": self.failures, "calls": self.calls}
+
+
+def bootstrap(project: Project, signature_name: str, limit: int | None = None
+              ) -> BootstrapSummary:
+    import dspy
+
+    if signature_name not in project.signatures():
+        raise UsageError(f'unknown signature "{signature_name}"',
+                         hint="known signatures: " + ", ".join(project.signatures()))
+    prompts_path = project.dataset_dir(signature_name) / PROMPTS_FILE
+    if not prompts_path.exists():
+        raise UsageError(f"{project.display(prompts_path)} does not exist",
+                         hint="add input-only records with `tf import FILE --signature "
+                              f"{signature_name} --inputs-only`")
+    params = load_params(project)
+    settings = lm.settings(params)
+    client = lm.make_lm(settings)
+    lm.ensure_reachable(client, settings)
+    loader = SchemaLoader(project)
+    signature = loader.signature(signature_name)
+    out_path = project.dataset_dir(signature_name) / BOOTSTRAP_FILE
+    done = {line.record.get("metadata", {}).get("provenance", {}).get("origin")
+            for line in read_lines(out_path) if line.record} if out_path.exists() else set()
+    summary = BootstrapSummary()
+    todo = []
+    for line in read_lines(prompts_path):
+        if line.record is None:
+            continue
+        summary.prompts += 1
+        if f"{PROMPTS_FILE}:{line.record['id']}" in done:
+            summary.already_labelled += 1
+        else:
+            todo.append(line.record)
+    todo = todo[:limit] if limit else todo
+    kind = (params.get("bootstrap") or {}).get("program", "predict")
+    teacher = dspy_io.make_program(dspy_io.dspy_signature(loader, signature), kind)
+    existing = Existing.read(project, signature_name)
+    lock = threading.Lock()
+    output_keys = dspy_io.keys(signature, "outputs")
+
+    def label(prompt: dict) -> None:
+        try:
+            with dspy.context(lm=client):
+                prediction = teacher(**prompt["inputs"])
+        except Exception as exc:  # after DSPy's retries: report it, go on
+            with lock:
+                summary.failures.append(f"{prompt['id']}: {str(exc).splitlines()[0][:200]}")
+                summary.rejected["lm_error"] += 1
+            return
+        metadata = dict(prompt.get("metadata") or {})
+        record = complete({"inputs": prompt["inputs"],
+                           "outputs": {k: _plain(prediction[k]) for k in output_keys},
+                           "metadata": {
+                               "difficulty": metadata.get("difficulty", "medium"),
+                               "category": metadata.get("category", "production"),
+                               "review": {"status": "pending"},
+                               "provenance": {"model": settings.model,
+                                              "strategy": f"teacher_{kind}",
+                                              "origin": f"{PROMPTS_FILE}:{prompt['id']}"}}},
+                          source="bootstrap")
+        with lock:
+            if check_new(signature, record, existing):
+                summary.rejected["invalid"] += 1
+            elif input_key(record) in existing.inputs:
+                summary.rejected["duplicate"] += 1
+            else:
+                existing.add(record)
+                append_records(out_path, [record])
+                summary.accepted.append(record["id"])
+
+    with ThreadPoolExecutor(max_workers=settings.num_threads) as pool:
+        list(pool.map(label, todo))
+    summary.calls = len(client.history)
+    return summary
+
+
+def _plain(value):
+    """DSPy returns typed values; pydantic models become dicts for JSON."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
