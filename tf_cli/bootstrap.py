@@ -19,6 +19,7 @@ from tf_cli.errors import UsageError
 from tf_cli.examples import Existing, check_new, complete, input_key
 from tf_cli.params import load_params
 from tf_cli.project import PROMPTS_FILE, Project
+from tf_cli.quality import make_judge, score
 from tf_cli.records import append_records, read_lines
 from tf_cli.schemas import SchemaLoader
 
@@ -77,6 +78,9 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
     existing = Existing.read(project, signature_name)
     lock = threading.Lock()
     output_keys = dspy_io.keys(signature, "outputs")
+    quality_params = params.get("quality") or {}
+    judge = make_judge(signature) if quality_params.get("judge") else None
+    reject_below = float(quality_params.get("reject_below", 0.0))
 
     def label(prompt: dict) -> None:
         try:
@@ -98,9 +102,20 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
                                               "strategy": f"teacher_{kind}",
                                               "origin": f"{PROMPTS_FILE}:{prompt['id']}"}}},
                           source="bootstrap")
+        problems = check_new(signature, record, existing)
+        if not problems:
+            try:
+                record["metadata"]["quality"] = score(record, signature, judge, client)
+            except Exception as exc:  # the judge's call failed after retries
+                with lock:
+                    summary.failures.append(f"{prompt['id']}: judge: {exc}"[:300])
+                    summary.rejected["judge_error"] += 1
+                return
         with lock:
-            if check_new(signature, record, existing):
+            if problems:
                 summary.rejected["invalid"] += 1
+            elif record["metadata"]["quality"]["score"] < reject_below:
+                summary.rejected["quality"] += 1
             elif input_key(record) in existing.inputs:
                 summary.rejected["duplicate"] += 1
             else:

@@ -35,6 +35,7 @@ from tf_cli.examples import Existing, check_new, complete, input_key
 from tf_cli.params import load_params
 from tf_cli.pipeline.pool import _NearDuplicates
 from tf_cli.project import Project
+from tf_cli.quality import make_judge, score
 from tf_cli.records import append_records, read_lines, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 
@@ -190,6 +191,9 @@ class _Run:
                 if line.record is not None and line.record.get("id"):
                     self.near.add(line.record, signature)
         self.demos = _curated(project, signature.name)
+        quality = load_params(project).get("quality") or {}
+        self.reject_below = float(quality.get("reject_below", 0.0))
+        self.judge = make_judge(signature) if quality.get("judge") else None
         self.path = project.dataset_dir(signature.name) / SYNTHETIC_FILE
 
     def batch(self, client, number: int, cells: list[dict[str, str]]) -> None:
@@ -217,7 +221,7 @@ class _Run:
                 self.reject("malformed")
             else:
                 candidates.append((record, cell))
-        self.accept([c for c in candidates if self.in_cell(*c)])
+        self.accept([c for c in candidates if self.in_cell(*c) and self.good(client, c[0])])
 
     def prompt(self, cells, strategies) -> str:
         schema = {part: self.loader.resolve(self.signature.schema["properties"][part],
@@ -277,6 +281,18 @@ class _Run:
             return True
         self.reject("wrong_cell")
         return False
+
+    def good(self, client, record: dict) -> bool:
+        """Scores the example (rules, and the LM judge when enabled) into its metadata."""
+        try:
+            record["metadata"]["quality"] = score(record, self.signature, self.judge, client)
+        except Exception as exc:  # the judge's call failed after retries
+            self.fail(f"judge: {str(exc).splitlines()[0][:200]}", "judge_error", 1)
+            return False
+        if record["metadata"]["quality"]["score"] < self.reject_below:
+            self.reject("quality")
+            return False
+        return True
 
     def accept(self, candidates) -> None:
         with self.lock:

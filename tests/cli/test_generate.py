@@ -131,3 +131,28 @@ def test_an_interrupted_run_loses_nothing_and_a_rerun_duplicates_nothing(repo_co
 def test_generate_without_a_model_says_how_to_configure_one(repo_copy: Path):
     result = run_tf("generate", "-s", SIG, cwd=repo_copy)
     assert result.exit_code == 2 and "no language model configured" in result.stderr
+
+
+def set_quality(project: Path, **values) -> None:
+    yaml = YAML()
+    params = yaml.load(project / "params.yaml")
+    params["quality"].update(values)
+    yaml.dump(params, project / "params.yaml")
+
+
+def test_quality_scores_and_the_lm_judge(repo_copy: Path):
+    set_quality(repo_copy, judge=True, reject_below=0.5)
+    with LMServer() as server:
+        result = run_tf("generate", "-s", SIG, "--count", "4", "--batch-size", "2",
+                        "--format", "json", cwd=repo_copy, env=lm_env(server, repo_copy))
+        assert json.loads(result.stdout)["accepted"] == 4
+        # the test server's judge answers 0.5 for every criterion; rule checks pass
+        for record in synthetic(repo_copy):
+            quality = record["metadata"]["quality"]
+            assert quality["rules"] == 1.0 and quality["accuracy"] == 0.5
+            assert quality["score"] == 0.6 and quality["reason"]
+        set_quality(repo_copy, reject_below=0.7)
+        strict = run_tf("generate", "-s", SIG, "--count", "2", "--format", "json",
+                        cwd=repo_copy, env=lm_env(server, repo_copy))
+    assert strict.exit_code == 1
+    assert json.loads(strict.stdout)["rejected"] == {"quality": 2}

@@ -1,0 +1,75 @@
+"""Quality scores in [0, 1] for generated and labelled examples.
+
+`rules`: cheap checks every example gets (no one-word long texts, no placeholder text,
+free-text outputs that are not copies of inputs, no empty list items). With `quality.judge`
+on and an LM configured, an LM judge adds accuracy, coherence, relevance and educational
+value with a short reason. `score` is the mean; the validate stage drops examples below
+`quality.reject_below`, and balance keeps higher scores first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tf_cli.schemas import Signature
+
+_PLACEHOLDER = re.compile(r"\b(todo|tbd|lorem ipsum|placeholder)\b|<insert|\.\.\.$", re.I)
+JUDGED = ("accuracy", "coherence", "relevance", "educational_value")
+
+
+def _strings(values: dict) -> list[str]:
+    out = []
+    for value in values.values():
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, list):
+            out += [v for v in value if isinstance(v, str)]
+    return out
+
+
+def rule_score(record: dict) -> float:
+    inputs, outputs = record.get("inputs", {}), record.get("outputs", {})
+    texts = _strings(inputs) + _strings(outputs)
+    checks = [
+        all(len(t.split()) >= 2 or len(t) <= 40 for t in texts),  # short labels are fine
+        not any(_PLACEHOLDER.search(t.strip()) for t in texts),
+        # free-text outputs that merely repeat an input (list items may copy, by design)
+        not {v for v in outputs.values() if isinstance(v, str)}
+        & {t for t in _strings(inputs) if len(t) > 20},
+        all(len(t.strip()) >= 2 for t in texts),
+    ]
+    return sum(checks) / len(checks)
+
+
+def make_judge(signature: Signature):
+    """A DSPy program scoring one example of `signature` on the four judged criteria."""
+    import dspy
+
+    fields = {"task": (str, dspy.InputField(desc="What the DSPy signature must do.")),
+              "example": (str, dspy.InputField(desc="One training example as JSON."))}
+    for name in JUDGED:
+        fields[name] = (float, dspy.OutputField(desc=f"{name.replace('_', ' ')}, 0 to 1"))
+    fields["reason"] = (str, dspy.OutputField(desc="One sentence on the weakest point."))
+    instructions = ("Judge one training example for a language-model task. Score how "
+                    "accurate its labels are, how coherent and relevant it is, and how much "
+                    "a model would learn from it, each from 0 to 1.")
+    return dspy.Predict(dspy.Signature(fields, instructions))
+
+
+def score(record: dict, signature: Signature, judge=None, client=None) -> dict:
+    """The example's quality dict: rules, judged criteria (if a judge is given), score."""
+    import orjson
+
+    quality = {"rules": round(rule_score(record), 3)}
+    if judge is not None:
+        import dspy
+
+        example = orjson.dumps({"inputs": record["inputs"], "outputs": record["outputs"]})
+        with dspy.context(lm=client):
+            verdict = judge(task=signature.instructions, example=example.decode())
+        for name in JUDGED:
+            quality[name] = round(min(1.0, max(0.0, float(verdict[name]))), 3)
+        quality["reason"] = str(verdict.reason)[:300]
+    numbers = [v for k, v in quality.items() if k != "reason"]
+    quality["score"] = round(sum(numbers) / len(numbers), 3)
+    return quality
