@@ -73,6 +73,7 @@ class _State:
         #                               malformed_one (one example of a batch is broken)
         self.generated = 0
         self.delay = 0.0  # seconds to wait before answering a generation request
+        self.prompts: list[str] = []  # every generation prompt, for tests to read
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -98,6 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
         messages = body.get("messages", [])
         prompt = str(messages[-1].get("content", "")) if messages else ""
         if "TF-GENERATE" in prompt:
+            self.state.prompts.append(prompt)
             time.sleep(self.state.delay)
             self._answer(body, self._generate(prompt, fault), messages)
             return

@@ -33,6 +33,7 @@ from tf_cli.coverage.spec import CoverageSpec, coverage_specs
 from tf_cli.errors import UsageError
 from tf_cli.examples import Existing, check_new, complete, input_key
 from tf_cli.params import load_params
+from tf_cli.pipeline import report_path, write_json
 from tf_cli.pipeline.pool import _NearDuplicates
 from tf_cli.project import Project
 from tf_cli.quality import make_judge, score
@@ -141,6 +142,7 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     after = measure(project, [signature_name])[0]
     summary.diversity_after, summary.gaps_after = after.diversity, _gap_need(after)
     summary.synthetic_share = after.synthetic_share
+    write_json(report_path(project, signature_name, "generate"), summary.to_json())
     return summary
 
 
@@ -190,7 +192,7 @@ class _Run:
             for line in read_lines(path):
                 if line.record is not None and line.record.get("id"):
                     self.near.add(line.record, signature)
-        self.demos = _curated(project, signature.name)
+        self.demos = _curated(project, loader, signature, spec)
         quality = load_params(project).get("quality") or {}
         self.reject_below = float(quality.get("reject_below", 0.0))
         self.judge = make_judge(signature) if quality.get("judge") else None
@@ -233,9 +235,7 @@ class _Run:
             f"Example {i + 1}: {_STRATEGY_TEXT[s]}; it must fall in: "
             + (", ".join(f"{d} = {b}" for d, b in cell.items()) or "any bucket")
             for i, (cell, s) in enumerate(zip(cells, strategies, strict=True)))
-        demos = [self.demos[(hash(orjson.dumps(c, option=orjson.OPT_SORT_KEYS)) + i)
-                            % len(self.demos)] for i, c in enumerate(cells[:2])] \
-            if self.demos else []
+        demos = _neighbours(self.demos, cells[:2])
         return (
             "TF-GENERATE\nYou write training examples for the DSPy signature "
             f"{self.signature.name}: {self.signature.instructions}\n\n"
@@ -319,9 +319,35 @@ class _Run:
             self.reject(reason, n)
 
 
-def _curated(project: Project, signature: str) -> list[dict]:
-    path = project.dataset_dir(signature) / "examples.jsonl"
-    if not path.exists():
+def _curated(project: Project, loader: SchemaLoader, signature: Signature,
+             spec: CoverageSpec) -> list[tuple[dict, dict[str, str]]]:
+    """Hand-written examples with their cells (every dimension's bucket), for demos."""
+    path = project.dataset_dir(signature.name) / "examples.jsonl"
+    if not path.exists() or not spec.dimensions:
         return []
-    return [{"inputs": line.record["inputs"], "outputs": line.record["outputs"]}
-            for line in read_lines(path) if line.record is not None][:20]
+    types = duck.columns(loader, signature)
+    names = list(spec.dimensions)
+    columns = ", ".join(f"CAST(({spec.dimensions[n].sql}) AS VARCHAR)" for n in names)
+    connection = duck.connect()
+    try:
+        cells = {row[0]: dict(zip(names, row[1:], strict=True)) for row in connection.execute(
+            f"SELECT id, {columns} FROM {duck.source_sql([path], types)}").fetchall()}
+    finally:
+        connection.close()
+    return [({"inputs": line.record["inputs"], "outputs": line.record["outputs"]},
+             cells.get(line.record["id"], {}))
+            for line in read_lines(path) if line.record is not None
+            and line.record["metadata"]["source"] in ("manual", "production", "imported")]
+
+
+def _neighbours(curated: list[tuple[dict, dict]], cells: list[dict[str, str]]) -> list[dict]:
+    """For each target cell, the curated example sharing the most of its buckets (a
+    different one for each cell)."""
+    chosen: list[dict] = []
+    for cell in cells:
+        ranked = sorted(curated, key=lambda item: -sum(item[1].get(d) == b
+                                                       for d, b in cell.items()))
+        pick = next((demo for demo, _ in ranked if demo not in chosen), None)
+        if pick is not None:
+            chosen.append(pick)
+    return chosen

@@ -156,3 +156,20 @@ def test_quality_scores_and_the_lm_judge(repo_copy: Path):
                         cwd=repo_copy, env=lm_env(server, repo_copy))
     assert strict.exit_code == 1
     assert json.loads(strict.stdout)["rejected"] == {"quality": 2}
+
+
+def test_demos_come_from_the_neighbouring_cell_and_the_summary_is_written(repo_copy: Path):
+    with LMServer() as server:
+        result = run_tf("generate", "-s", SIG, "--count", "1", "--fill-gaps",
+                        cwd=repo_copy, env=lm_env(server, repo_copy))
+        [prompt] = server.state.prompts
+    assert result.exit_code == 0
+    target = prompt.split("it must fall in: ", 1)[1].splitlines()[0]
+    demos = json.loads(prompt.split("Demos of good examples:\n", 1)[1].splitlines()[0])
+    outputs, inputs = demos[0]["outputs"], demos[0]["inputs"]
+    bucket = ("full" if outputs["is_complete"] else "barely"
+              if len(outputs["missing_requirements"]) * 2 > len(inputs["requirements"])
+              else "partial")
+    assert f"completion = {bucket}" in target
+    written = json.loads((repo_copy / "reports" / SIG / "generate.json").read_text())
+    assert written["accepted"] == 1 and written["planned"] == 1
