@@ -1,0 +1,27 @@
+"""bootstrap: a teacher LM labels datasets/<sig>/prompts.jsonl into bootstrap.jsonl.
+
+Without a configured LM it says so and leaves the file as it is; labelled prompts are
+skipped, so the persisted output only grows."""
+
+from stages._run import run
+
+
+def main(argv: list[str]) -> None:
+    from tf_cli import lm
+    from tf_cli.bootstrap import BOOTSTRAP_FILE, bootstrap
+    from tf_cli.params import load_params
+    from tf_cli.project import find_project
+
+    project = find_project()
+    out = project.dataset_dir(argv[0]) / BOOTSTRAP_FILE
+    out.touch()
+    prompts = project.prompt_files(argv[0])
+    if not lm.settings(load_params(project)).configured or not prompts or \
+            not prompts[0].stat().st_size:
+        print(f"bootstrap {argv[0]}: skipped (no LM configured, or no prompts)")
+        return
+    print(bootstrap(project, argv[0]).to_json())
+
+
+if __name__ == "__main__":
+    run(main)
