@@ -100,7 +100,8 @@ def test_an_edit_reruns_one_signature_and_moves_no_example_between_splits(
     rerun = dvc("repro", cwd=offline_clone)
     assert rerun.returncode == 0
     ran = set(re.findall(r"Running stage '([^']+)'", rerun.stdout))
-    assert ran == {"validate@validate_intent", "balance@validate_intent",
+    assert ran == {"synthesize@validate_intent", "validate@validate_intent",
+                   "balance@validate_intent",
                    "convert@validate_intent", "optimize@validate_intent", "report"}
     after = splits(offline_clone, "validate_intent")
     assert len(after) == len(before) + 1
