@@ -9,8 +9,10 @@
 4. Append accepted examples to datasets/<sig>/synthetic.jsonl as they are accepted, with
    provenance and review: pending, so an interrupted run keeps its work; a re-run plans
    from the coverage that now exists.
-LM faults are handled by DSPy's client (429 with Retry-After, 5xx, timeouts: bounded
-retries); what still fails is counted as a failure of that batch, never fatal.
+LM faults are handled here, not fatal: 429 (honouring Retry-After), 5xx and timeouts are
+retried with bounded exponential backoff, and every failed attempt is reported; a batch
+that still fails, or whose answer is not the JSON asked for, is counted and the run goes
+on.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import itertools
 import re
 import tempfile
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +44,8 @@ from tf_cli.records import append_records, read_lines, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 
 SYNTHETIC_FILE = "synthetic.jsonl"
+MAX_ATTEMPTS = 4  # a call and three retries
+MAX_WAIT = 30.0  # seconds: the longest backoff or Retry-After honoured
 STRATEGIES = ("fresh_scenario", "variation", "edge_case", "adversarial")
 _STRATEGY_TEXT = {
     "fresh_scenario": "a fresh, realistic scenario unlike the demos",
@@ -115,6 +120,7 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     settings = lm.settings(params)
     client = lm.make_lm(settings)
     lm.ensure_reachable(client, settings)
+    client = client.copy(num_retries=0)  # retried below, where each failure is reported
     loader = SchemaLoader(project)
     signature = loader.signature(signature_name)
     spec = next(s for s in coverage_specs(params, project.signatures())
@@ -202,11 +208,9 @@ class _Run:
         strategies = [STRATEGIES[(number + i) % len(STRATEGIES)] for i in range(len(cells))]
         prompt = self.prompt(cells, strategies)
         prompt_hash = hashlib.sha256(prompt.encode()).hexdigest()[:16]
-        try:
-            text = client(prompt)[0]
-        except Exception as exc:  # after DSPy's own retries: count it, go on
-            self.fail(f"batch {number + 1}: LM call failed: {str(exc).splitlines()[0][:200]}",
-                      "lm_error", len(cells))
+        text = self.call(client, prompt, number)
+        if text is None:
+            self.reject("lm_error", len(cells))
             return
         try:
             items = orjson.loads(_FENCE.sub("", text.strip()))["examples"]
@@ -224,6 +228,26 @@ class _Run:
             else:
                 candidates.append((record, cell))
         self.accept([c for c in candidates if self.in_cell(*c) and self.good(client, c[0])])
+
+    def call(self, client, prompt: str, number: int) -> str | None:
+        """The LM's answer, retrying what is retryable; None when the batch is lost."""
+        from dspy.utils.exceptions import is_retryable_lm_error
+
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return client(prompt)[0]
+            except Exception as exc:
+                retry = is_retryable_lm_error(exc) and attempt + 1 < MAX_ATTEMPTS
+                hint = getattr(exc, "retry_after", None)
+                wait = min(float(hint), MAX_WAIT) if isinstance(hint, int | float) else \
+                    min(2.0 ** attempt, MAX_WAIT)
+                what = str(exc).splitlines()[0][:200]
+                self.fail(f"batch {number + 1}, attempt {attempt + 1}: {what}"
+                          + (f"; retrying in {wait:g} s" if retry else "; batch lost"))
+                if not retry:
+                    return None
+                time.sleep(wait)
+        return None
 
     def prompt(self, cells, strategies) -> str:
         schema = {part: self.loader.resolve(self.signature.schema["properties"][part],
@@ -313,10 +337,11 @@ class _Run:
         with self.lock:
             self.summary.rejected[reason] += n
 
-    def fail(self, message: str, reason: str, n: int) -> None:
+    def fail(self, message: str, reason: str | None = None, n: int = 0) -> None:
         with self.lock:
             self.summary.failures.append(message)
-            self.reject(reason, n)
+            if reason:
+                self.reject(reason, n)
 
 
 def _curated(project: Project, loader: SchemaLoader, signature: Signature,

@@ -94,8 +94,12 @@ def test_faults_are_retried_or_reported_and_valid_examples_kept(repo_copy: Path)
     assert summary["planned"] == 20
     assert summary["accepted"] == 14 == len(synthetic(repo_copy))
     assert summary["rejected"] == {"invalid": 1, "malformed": 5}
-    assert len(summary["failures"]) == 1
-    assert "the answer is not the JSON asked for" in summary["failures"][0]
+    failures = summary["failures"]
+    assert len(failures) == 4, failures
+    assert any("429" in f and "retrying in 1 s" in f for f in failures)  # Retry-After: 1
+    assert any("500" in f and "retrying" in f for f in failures)
+    assert any("timed out" in f.lower() and "retrying" in f for f in failures)
+    assert any("the answer is not the JSON asked for" in f for f in failures)
     assert run_tf("validate", cwd=repo_copy).exit_code == 0
 
 
