@@ -63,9 +63,19 @@ def text_lines(result: CheckResult) -> list[str]:
     return lines
 
 
-def markdown(result: CheckResult) -> str:
+def markdown(result: CheckResult, changes=None) -> str:
+    """The PR report: verdict, validation, coverage table, and (with --base) the diff."""
     verdict = "✅ passed" if result.passed else "❌ failed"
     lines = [f"## tf check: {verdict}", ""]
+    if changes is not None:
+        from tf_cli.diff import text
+
+        summary = [f"{s.signature}: +{len(s.added)} -{len(s.removed)} ~{len(s.modified)}"
+                   for s in changes.signatures if s.changed]
+        lines += [f"Changes since {changes.base[:10]}: " + ("; ".join(summary) or "none"), "",
+                  "<details><summary>Example-level diff</summary>", "",
+                  text(changes, markdown=True).replace("## tf diff", "#### tf diff"),
+                  "</details>", ""]
     problems = result.validation.problems
     lines.append(f"Validation: {result.validation.examples} examples in "
                  f"{result.validation.files} files, "

@@ -19,6 +19,7 @@ from tf_cli.commands import (
     bootstrap,
     check,
     coverage,
+    diff,
     fmt,
     generate,
     import_,
@@ -64,6 +65,7 @@ app.command("import")(import_.command)
 app.command("generate")(generate.command)
 app.command("review")(review.command)
 app.command("bootstrap")(bootstrap.command)
+app.command("diff")(diff.command)
 app.add_typer(lm.app, name="lm")
 
 

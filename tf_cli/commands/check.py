@@ -19,6 +19,8 @@ class CheckFormat(StrEnum):
 
 def command(
     output_format: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.text,
+    base: Annotated[str | None, typer.Option("--base", help="Include `tf diff BASE` (what "
+                                             "the change adds) in the report.")] = None,
 ) -> None:
     """Validate every dataset and check every coverage requirement (the CI gate).
 
@@ -27,14 +29,24 @@ def command(
     """
     from tf_cli.check import markdown, run_check, text_lines
 
-    result = run_check(console.project())
+    project = console.project()
+    result = run_check(project)
+    changes = None
+    if base:
+        from tf_cli.diff import diff
+
+        changes = diff(project, base)
     if output_format is CheckFormat.json:
-        print_json(result.to_json())
+        print_json({**result.to_json(), **({"diff": changes.to_json()} if changes else {})})
     elif output_format is CheckFormat.markdown:
-        console.out(markdown(result))
+        console.out(markdown(result, changes))
     else:
         for line in text_lines(result):
             console.out(line)
+        if changes:
+            from tf_cli.diff import text
+
+            console.out(text(changes))
     verdict = "passed" if result.passed else "failed"
     console.note(f"tf check {verdict}: {len(result.validation.problems)} validation problems, "
                  f"{result.failed_requirements} error requirements failed, "

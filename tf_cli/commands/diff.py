@@ -1,0 +1,36 @@
+"""tf diff: example-level changes between two revisions, with the coverage delta."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from tf_cli import console
+from tf_cli.commands.common import SignatureOption, print_json
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def command(
+    base: Annotated[str | None, typer.Argument(help="Base revision (default: the merge base "
+                                               "with main).", show_default=False)] = None,
+    head: Annotated[str | None, typer.Argument(help="Head revision (default: the working "
+                                               "tree).", show_default=False)] = None,
+    signature: SignatureOption = None,
+    output_format: Annotated[DiffFormat, typer.Option("--format", "-f")] = DiffFormat.text,
+) -> None:
+    """Show added, removed and modified examples (keyed by id), changed fields, duplicate
+    ids from merges, counts by source and how coverage moved."""
+    from tf_cli.diff import diff, text
+
+    result = diff(console.project(), base, head, signature)
+    if output_format is DiffFormat.json:
+        print_json(result.to_json())
+    else:
+        console.out(text(result, markdown=output_format is DiffFormat.markdown))

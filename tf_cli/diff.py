@@ -1,0 +1,247 @@
+"""`tf diff`: what changed in the training data between two revisions, example by example.
+
+Examples are keyed by id, so reordering lines is no change, an edit shows the fields it
+changed (long strings as a word diff), and a union merge that kept two versions of one
+example shows as a duplicate id. Coverage is measured on both sides with the current
+params.yaml, so the delta reads as "how this change moves us against today's
+requirements".
+
+JSON form (`--format json`), version 1:
+    {"version": 1, "base": sha, "head": sha | "working tree",
+     "other_changes": [paths under schemas/ and params.yaml, dvc.yaml],
+     "signatures": [{"signature", "added": [ids], "removed": [ids],
+                     "modified": [{"id", "changes": [{"field", "old", "new"}]}],
+                     "duplicate_ids": {"base": [ids], "head": [ids]},
+                     "examples": {"base": n, "head": n},
+                     "by_source": {"base": {...}, "head": {...}},
+                     "coverage": {dimension: {bucket: [base, head]}} (changed buckets only),
+                     "requirements": [{"label", "level", "base", "head"}] (changed state)}]}
+"""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from tf_cli import gitread
+from tf_cli.project import PROMPTS_FILE, Project
+
+JSON_VERSION = 1
+LONG = 80  # strings longer than this are shown as a word diff
+WATCHED = ("schemas/", "params.yaml", "dvc.yaml")
+
+
+@dataclass
+class SignatureDiff:
+    signature: str
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    modified: list[dict] = field(default_factory=list)
+    duplicate_ids: dict[str, list[str]] = field(default_factory=dict)
+    examples: dict[str, int] = field(default_factory=dict)
+    by_source: dict[str, dict] = field(default_factory=dict)
+    coverage: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    requirements: list[dict] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.modified or any(
+            self.duplicate_ids.values()))
+
+    def to_json(self) -> dict:
+        return {"signature": self.signature, "added": self.added, "removed": self.removed,
+                "modified": self.modified, "duplicate_ids": self.duplicate_ids,
+                "examples": self.examples, "by_source": self.by_source,
+                "coverage": self.coverage, "requirements": self.requirements}
+
+
+@dataclass
+class DataDiff:
+    base: str
+    head: str
+    other_changes: list[str]
+    signatures: list[SignatureDiff]
+
+    def to_json(self) -> dict:
+        return {"version": JSON_VERSION, "base": self.base, "head": self.head,
+                "other_changes": self.other_changes,
+                "signatures": [s.to_json() for s in self.signatures]}
+
+
+def diff(project: Project, base: str | None = None, head: str | None = None,
+         only: str | None = None, coverage: bool = True) -> DataDiff:
+    root = project.root
+    base_sha = gitread.resolve(root, base) if base else gitread.default_base(root)
+    head_sha = gitread.resolve(root, head) if head else gitread.WORKTREE
+    before = _examples(gitread.read_tree(root, base_sha, "datasets"))
+    after = _examples(gitread.read_tree(root, head_sha, "datasets"))
+    names = sorted((set(before) | set(after)) & set(project.signatures()))
+    if only:
+        names = [n for n in names if n == only]
+    result = DataDiff(base_sha, head_sha or "working tree",
+                      [p for p in gitread.changed_paths(root, base_sha, head_sha)
+                       if p.startswith(WATCHED)], [])
+    for name in names:
+        old, new = before.get(name, {}), after.get(name, {})
+        entry = _compare(name, old, new)
+        if coverage:
+            _coverage_delta(project, entry, old, new)
+        result.signatures.append(entry)
+    return result
+
+
+def _examples(files: dict[str, bytes]) -> dict[str, dict[str, list[bytes]]]:
+    """signature -> id -> the canonical lines holding it (two: a duplicated id)."""
+    out: dict[str, dict[str, list[bytes]]] = {}
+    for path, content in files.items():
+        parts = path.split("/")
+        if len(parts) != 3 or not path.endswith(".jsonl") or parts[2] == PROMPTS_FILE:
+            continue
+        by_id = out.setdefault(parts[1], {})
+        for line in content.splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue  # tf validate reports it; a diff shows examples
+            if isinstance(record, dict) and isinstance(record.get("id"), str):
+                by_id.setdefault(record["id"], []).append(
+                    orjson.dumps(record, option=orjson.OPT_SORT_KEYS))
+    return out
+
+
+def _compare(name: str, old: dict, new: dict) -> SignatureDiff:
+    entry = SignatureDiff(name)
+    entry.added = [i for i in new if i not in old]
+    entry.removed = [i for i in old if i not in new]
+    for example_id in new:
+        if example_id in old and new[example_id][-1] != old[example_id][-1]:
+            entry.modified.append({"id": example_id, "changes": _field_changes(
+                orjson.loads(old[example_id][-1]), orjson.loads(new[example_id][-1]))})
+    entry.duplicate_ids = {"base": [i for i, v in old.items() if len(v) > 1],
+                           "head": [i for i, v in new.items() if len(v) > 1]}
+    entry.examples = {"base": sum(map(len, old.values())),
+                      "head": sum(map(len, new.values()))}
+    entry.by_source = {"base": _sources(old), "head": _sources(new)}
+    return entry
+
+
+def _sources(examples: dict) -> dict[str, int]:
+    return dict(Counter(orjson.loads(lines[0]).get("metadata", {}).get("source", "(none)")
+                        for lines in examples.values() for _ in lines))
+
+
+def _flat(value, prefix: str = "") -> dict:
+    if isinstance(value, dict):
+        out = {}
+        for key, sub in value.items():
+            out.update(_flat(sub, f"{prefix}.{key}" if prefix else key))
+        return out
+    return {prefix: value}
+
+
+def _field_changes(old: dict, new: dict) -> list[dict]:
+    a, b = _flat(old), _flat(new)
+    changes = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            change = {"field": key, "old": a.get(key), "new": b.get(key)}
+            if isinstance(a.get(key), str) and isinstance(b.get(key), str) and \
+                    max(len(a[key]), len(b[key])) > LONG:
+                change["word_diff"] = word_diff(a[key], b[key])
+            changes.append(change)
+    return changes
+
+
+def word_diff(old: str, new: str) -> str:
+    """"... [-removed words-]{+added words+} ...", git diff --word-diff style."""
+    a, b = old.split(), new.split()
+    out = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out += a[i1:i2]
+        else:
+            if i2 > i1:
+                out.append("[-" + " ".join(a[i1:i2]) + "-]")
+            if j2 > j1:
+                out.append("{+" + " ".join(b[j1:j2]) + "+}")
+    return " ".join(out)
+
+
+def _coverage_delta(project: Project, entry: SignatureDiff, old: dict, new: dict) -> None:
+    from tf_cli.coverage import measure
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for side, examples in (("base", old), ("head", new)):
+            path = Path(tmp) / f"{side}.jsonl"
+            path.write_bytes(b"".join(line + b"\n" for lines in examples.values()
+                                      for line in lines))
+            files[side] = measure(project, [entry.signature],
+                                  files={entry.signature: [path]})[0]
+    before, after = files["base"], files["head"]
+    for dimension, counts in after.dimensions.items():
+        old_counts = before.dimensions.get(dimension, {})
+        moved = {b: [old_counts.get(b, 0), n] for b, n in counts.items()
+                 if old_counts.get(b, 0) != n}
+        moved.update({b: [n, 0] for b, n in old_counts.items() if b not in counts and n})
+        if moved:
+            entry.coverage[dimension] = moved
+    old_state = {r.label: r.passed for r in before.requirements}
+    entry.requirements = [{"label": r.label, "level": r.level,
+                           "base": "pass" if old_state.get(r.label) else "fail",
+                           "head": "pass" if r.passed else "fail"}
+                          for r in after.requirements if old_state.get(r.label) != r.passed]
+
+
+def text(result: DataDiff, markdown: bool = False) -> str:
+    """The diff for people: plain text, or Markdown for a pull request."""
+    lines = []
+    head = result.head[:10] if result.head != "working tree" else result.head
+    title = f"tf diff {result.base[:10]}..{head}"
+    lines += [f"## {title}", ""] if markdown else [title]
+    if result.other_changes:
+        lines.append("Also changed: " + ", ".join(result.other_changes))
+    changed = [s for s in result.signatures if s.changed or s.requirements]
+    if not changed:
+        lines.append("No example changed.")
+    for entry in changed:
+        counts = f"{entry.examples.get('base', 0)} -> {entry.examples.get('head', 0)} examples"
+        lines += ["", f"### {entry.signature}: {counts}" if markdown
+                  else f"{entry.signature}: {counts}"]
+        bullet = "- " if markdown else "  "
+        for example_id in entry.added:
+            lines.append(f"{bullet}+ added {example_id}")
+        for example_id in entry.removed:
+            lines.append(f"{bullet}- removed {example_id}")
+        for item in entry.modified:
+            lines.append(f"{bullet}~ modified {item['id']}")
+            for change in item["changes"]:
+                shown = change.get("word_diff") or (
+                    f"{_show(change['old'])} -> {_show(change['new'])}")
+                lines.append(f"{'  ' if markdown else '      '}{change['field']}: {shown}")
+        for side, ids in entry.duplicate_ids.items():
+            for example_id in ids:
+                lines.append(f"{bullet}! duplicate id {example_id} in {side} (a merge kept two "
+                             "versions: keep one)")
+        if entry.by_source.get("base") != entry.by_source.get("head"):
+            lines.append(f"{bullet}by source: {entry.by_source.get('base')} -> "
+                         f"{entry.by_source.get('head')}")
+        for dimension, moved in entry.coverage.items():
+            shown = ", ".join(f"{b} {o}->{n}" for b, (o, n) in moved.items())
+            lines.append(f"{bullet}coverage {dimension}: {shown}")
+        for requirement in entry.requirements:
+            lines.append(f"{bullet}{requirement['level']} requirement "
+                         f"\"{requirement['label']}\": {requirement['base']} -> "
+                         f"{requirement['head']}")
+    return "\n".join(lines) + "\n"
+
+
+def _show(value) -> str:
+    return "(absent)" if value is None else orjson.dumps(value).decode()
