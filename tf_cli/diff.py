@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import tempfile
-from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,12 +74,14 @@ class DataDiff:
 
 
 def diff(project: Project, base: str | None = None, head: str | None = None,
-         only: str | None = None, coverage: bool = True) -> DataDiff:
+         only: str | None = None) -> DataDiff:
     root = project.root
     base_sha = gitread.resolve(root, base) if base else gitread.default_base(root)
     head_sha = gitread.resolve(root, head) if head else gitread.WORKTREE
-    before = _examples(gitread.read_tree(root, base_sha, "datasets"))
-    after = _examples(gitread.read_tree(root, head_sha, "datasets"))
+    # Both sides at once: git decompresses and DuckDB scans outside the GIL (2 cores here).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        before, after = pool.map(lambda rev: _examples(gitread.read_tree(root, rev, "datasets")),
+                                 (base_sha, head_sha))
     names = sorted((set(before) | set(after)) & set(project.signatures()))
     if only:
         names = [n for n in names if n == only]
@@ -89,14 +91,13 @@ def diff(project: Project, base: str | None = None, head: str | None = None,
     for name in names:
         old, new = before.get(name, {}), after.get(name, {})
         entry = _compare(name, old, new)
-        if coverage:
-            _coverage_delta(project, entry, old, new)
+        _coverage_delta(project, entry, old, new)
         result.signatures.append(entry)
     return result
 
 
 def _examples(files: dict[str, bytes]) -> dict[str, dict[str, list[bytes]]]:
-    """signature -> id -> the canonical lines holding it (two: a duplicated id)."""
+    """signature -> id -> the lines holding it (two: a duplicated id)."""
     out: dict[str, dict[str, list[bytes]]] = {}
     for path, content in files.items():
         parts = path.split("/")
@@ -104,37 +105,46 @@ def _examples(files: dict[str, bytes]) -> dict[str, dict[str, list[bytes]]]:
             continue
         by_id = out.setdefault(parts[1], {})
         for line in content.splitlines():
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue  # tf validate reports it; a diff shows examples
-            if isinstance(record, dict) and isinstance(record.get("id"), str):
-                by_id.setdefault(record["id"], []).append(
-                    orjson.dumps(record, option=orjson.OPT_SORT_KEYS))
-    return out
+            # A canonical line starts with its ULID (keys sorted: "id" first): slice it.
+            if line[33:35] == b'",' and line[:7] == b'{"id":"':
+                example_id = line[7:33]
+            else:
+                example_id = _id_of(line)
+                if example_id is None:
+                    continue
+            entries = by_id.get(example_id)
+            if entries is None:
+                by_id[example_id] = [line]
+            else:
+                entries.append(line)
+    return {name: {k.decode(): v for k, v in by_id.items()} for name, by_id in out.items()}
+
+
+def _id_of(line: bytes) -> bytes | None:
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None  # tf validate reports it; a diff is about examples
+    if isinstance(record, dict) and isinstance(record.get("id"), str):
+        return record["id"].encode()
+    return None
 
 
 def _compare(name: str, old: dict, new: dict) -> SignatureDiff:
     entry = SignatureDiff(name)
     entry.added = [i for i in new if i not in old]
     entry.removed = [i for i in old if i not in new]
-    for example_id in new:
-        if example_id in old and new[example_id][-1] != old[example_id][-1]:
-            entry.modified.append({"id": example_id, "changes": _field_changes(
-                orjson.loads(old[example_id][-1]), orjson.loads(new[example_id][-1]))})
+    for example_id, lines in new.items():
+        previous = old.get(example_id)
+        if previous is not None and lines[-1] != previous[-1]:  # bytes differ: compare fields
+            changes = _field_changes(orjson.loads(previous[-1]), orjson.loads(lines[-1]))
+            if changes:  # else only the formatting changed
+                entry.modified.append({"id": example_id, "changes": changes})
     entry.duplicate_ids = {"base": [i for i, v in old.items() if len(v) > 1],
                            "head": [i for i, v in new.items() if len(v) > 1]}
     entry.examples = {"base": sum(map(len, old.values())),
                       "head": sum(map(len, new.values()))}
-    entry.by_source = {"base": _sources(old), "head": _sources(new)}
     return entry
-
-
-def _sources(examples: dict) -> dict[str, int]:
-    return dict(Counter(orjson.loads(lines[0]).get("metadata", {}).get("source", "(none)")
-                        for lines in examples.values() for _ in lines))
 
 
 def _flat(value, prefix: str = "") -> dict:
@@ -177,15 +187,22 @@ def word_diff(old: str, new: str) -> str:
 def _coverage_delta(project: Project, entry: SignatureDiff, old: dict, new: dict) -> None:
     from tf_cli.coverage import measure
 
-    with tempfile.TemporaryDirectory() as tmp:
-        files = {}
-        for side, examples in (("base", old), ("head", new)):
-            path = Path(tmp) / f"{side}.jsonl"
-            path.write_bytes(b"".join(line + b"\n" for lines in examples.values()
-                                      for line in lines))
-            files[side] = measure(project, [entry.signature],
-                                  files={entry.signature: [path]})[0]
+    # In memory where the system has it: the files are read once, right away.
+    scratch = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+
+        def side(name_and_examples):
+            name, examples = name_and_examples
+            path = Path(tmp) / f"{name}.jsonl"
+            path.write_bytes(b"\n".join(line for lines in examples.values()
+                                         for line in lines) + b"\n")
+            return name, measure(project, [entry.signature], files={entry.signature: [path]},
+                                 diversity=False)[0]
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            files = dict(pool.map(side, (("base", old), ("head", new))))
     before, after = files["base"], files["head"]
+    entry.by_source = {"base": before.by_source, "head": after.by_source}
     for dimension, counts in after.dimensions.items():
         old_counts = before.dimensions.get(dimension, {})
         moved = {b: [old_counts.get(b, 0), n] for b, n in counts.items()

@@ -86,7 +86,8 @@ class SignatureCoverage:
 
 
 def measure(project: Project, only: list[str] | None = None,
-            files: dict[str, list[Path]] | None = None) -> list[SignatureCoverage]:
+            files: dict[str, list[Path]] | None = None,
+            diversity: bool = True) -> list[SignatureCoverage]:
     """Coverage of every signature (or of `only`), as params.yaml defines it, over the
     signature's dataset files (or over `files[signature]`, e.g. a train split)."""
     loader = SchemaLoader(project)
@@ -94,7 +95,8 @@ def measure(project: Project, only: list[str] | None = None,
     specs = coverage_specs(params, project.signatures())
     if only:
         specs = [s for s in specs if s.signature in only]
-    sample = params.get("coverage", {}).get("diversity_sample", DEFAULT_DIVERSITY_SAMPLE)
+    sample = params.get("coverage", {}).get("diversity_sample", DEFAULT_DIVERSITY_SAMPLE) \
+        if diversity else 0
     connection = duck.connect()
     try:
         return [_measure_one(connection, project, loader, spec, sample,
@@ -172,7 +174,7 @@ def _diversity(con, loader, signature, files, types, total: int, sample: int) ->
     1.0 means no trigram repeats; templated data scores low. A sample of fixed size keeps
     scores comparable as the data set grows, and hashing ids keeps it stable.
     """
-    if not total:
+    if not total or not sample:
         return None
     every = max(1, math.ceil(total / sample))
     text = duck.text_sql(loader, signature)
