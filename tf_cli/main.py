@@ -24,6 +24,7 @@ from tf_cli.commands import (
     generate,
     import_,
     lm,
+    log,
     review,
     sample,
     status,
@@ -66,6 +67,7 @@ app.command("generate")(generate.command)
 app.command("review")(review.command)
 app.command("bootstrap")(bootstrap.command)
 app.command("diff")(diff.command)
+app.command("log")(log.command)
 app.add_typer(lm.app, name="lm")
 
 

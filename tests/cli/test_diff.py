@@ -133,3 +133,24 @@ def test_working_tree_and_other_files_and_check_base(project: Path, history):
     report = run_tf("check", "--base", "HEAD", "--format", "markdown", cwd=project)
     assert "Changes since" in report.stdout and "validate_intent: +1 -0 ~0" in report.stdout
     assert f"+ added {example(9)['id']}" in report.stdout
+
+
+def test_log_lists_counts_and_scores_per_commit_and_plots(project: Path, history):
+    report = project / "reports" / SIG / "optimize.json"
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps({"optimizer": "bootstrap_fewshot", "optimized_score": 71.5,
+                                  "baseline_score": 52.0}))
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "scores")
+    result = run_tf("log", "-s", SIG, "--format", "json", "--plot", "history.png",
+                    cwd=project)
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["rows"]
+    assert [r["subject"] for r in rows] == ["scores", "remove", "reorder", "value", "edit",
+                                            "add", "start"]
+    assert [r["examples"] for r in rows] == [2, 2, 3, 3, 3, 3, 2]
+    assert rows[0]["optimized_score"] == 71.5 and rows[0]["optimizer"] == "bootstrap_fewshot"
+    assert rows[1]["optimized_score"] is None and rows[0]["target"] == 50
+    assert (project / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = run_tf("log", "-s", SIG, cwd=project)
+    assert "71.5" in table.stdout and "bootstrap_fewshot" in table.stdout

@@ -1,0 +1,54 @@
+"""tf log: counts, targets and scores per commit that touched the data or reports."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tf_cli import console
+from tf_cli.commands.common import SignatureOption, print_json
+
+
+class LogFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def command(
+    signature: SignatureOption = None,
+    output_format: Annotated[LogFormat, typer.Option("--format", "-f")] = LogFormat.table,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw counts and scores "
+                                              "over time into this PNG file.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Commits to read.")] = 200,
+) -> None:
+    """Walk the Git history of datasets/ and reports/: per commit and signature, the
+    examples, the target, and the optimization scores recorded then."""
+    from tf_cli.history import history
+    from tf_cli.history import plot as draw
+
+    rows = history(console.project(), signature, limit)
+    if output_format is LogFormat.json:
+        print_json({"version": 1, "rows": [r.to_json() for r in rows]})
+    else:
+        from rich.table import Table
+
+        table = Table(title="tf log", title_justify="left")
+        for column in ("commit", "date", "signature", "examples", "target", "optimized",
+                       "baseline", "optimizer", "subject"):
+            table.add_column(column, justify="right" if column in (
+                "examples", "target", "optimized", "baseline") else "left")
+        for r in rows:
+            table.add_row(r.commit, r.date[:10], r.signature, str(r.examples), str(r.target),
+                          _score(r.optimized_score), _score(r.baseline_score),
+                          r.optimizer or "-", r.subject[:40])
+        console.tables().print(table)
+    if plot is not None:
+        draw(rows, plot)
+        console.note(f"wrote {plot}")
+
+
+def _score(value) -> str:
+    return "-" if value is None else f"{value:.1f}"

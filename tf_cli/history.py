@@ -1,0 +1,98 @@
+"""`tf log`: the history of the data and its scores, one row per commit that touched them.
+
+Reads every revision straight from Git: example counts per signature (prompts excluded),
+the distance to today's target_examples, and the optimized and baseline dev scores that
+reports/<sig>/optimize.json recorded at that commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import orjson
+
+from tf_cli import gitread
+from tf_cli.coverage.spec import coverage_specs
+from tf_cli.params import load_params
+from tf_cli.project import PROMPTS_FILE, Project
+
+
+@dataclass(frozen=True)
+class LogRow:
+    commit: str
+    date: str
+    subject: str
+    signature: str
+    examples: int
+    target: int
+    optimized_score: float | None
+    baseline_score: float | None
+    optimizer: str | None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def history(project: Project, only: str | None = None, limit: int = 200) -> list[LogRow]:
+    """Newest first."""
+    root = project.root
+    targets = {s.signature: s.target_examples
+               for s in coverage_specs(load_params(project), project.signatures())}
+    names = [only] if only else project.signatures()
+    log = gitread.git(root, "log", f"-{limit}", "--format=%H%x09%aI%x09%s", "--",
+                      "datasets", "reports")
+    rows = []
+    for line in log.splitlines():
+        commit, date, subject = line.split("\t", 2)
+        data = gitread.read_tree(root, commit, "datasets")
+        reports = gitread.read_tree(root, commit, "reports")
+        for name in names:
+            examples = sum(content.count(b"\n") for path, content in data.items()
+                           if path.startswith(f"datasets/{name}/") and path.endswith(".jsonl")
+                           and not path.endswith(PROMPTS_FILE))
+            scores = _scores(reports.get(f"reports/{name}/optimize.json"))
+            rows.append(LogRow(commit[:10], date, subject, name, examples,
+                               targets.get(name, 0), *scores))
+    return rows
+
+
+def _scores(content: bytes | None) -> tuple[float | None, float | None, str | None]:
+    if not content:
+        return None, None, None
+    try:
+        report = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None, None, None
+    return report.get("optimized_score"), report.get("baseline_score"), report.get("optimizer")
+
+
+def plot(rows: list[LogRow], path) -> None:
+    """Examples per signature over time, and optimized scores where recorded."""
+    from datetime import datetime
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    figure, (counts, scores) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    for name in sorted({r.signature for r in rows}):
+        mine = sorted((r for r in rows if r.signature == name), key=lambda r: r.date)
+        when = [datetime.fromisoformat(r.date) for r in mine]
+        counts.plot(when, [r.examples for r in mine], marker="o", label=name)
+        scored = [(w, r.optimized_score) for w, r in zip(when, mine, strict=True)
+                  if r.optimized_score is not None]
+        if scored:
+            scores.plot(*zip(*scored, strict=True), marker="o", label=name)
+    if not any(r.optimized_score is not None for r in rows):
+        scores.text(0.5, 0.5, "no optimized scores recorded yet (an LM is needed)",
+                    ha="center", va="center", transform=scores.transAxes)
+    counts.set_ylabel("examples")
+    counts.set_title("Training data and scores over time (tf log)")
+    counts.legend(fontsize="small", loc="upper left")
+    scores.set_ylabel("optimized dev score (%)")
+    scores.set_xlabel("commit date")
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
