@@ -35,6 +35,17 @@ def complete(record: dict, *, source: str) -> dict:
     return record
 
 
+def text_values(values: dict) -> list[str]:
+    """The strings of an inputs or outputs object, list items included."""
+    out = []
+    for value in values.values():
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, list):
+            out += [v for v in value if isinstance(v, str)]
+    return out
+
+
 def input_key(record: dict) -> bytes:
     """Identity of an example's inputs with case and spacing ignored, for duplicates:
     a 16-byte digest, so a set of them stays small for large imports."""

@@ -55,19 +55,14 @@ def root(
     console.state.project_dir = project
 
 
-app.command("validate")(validate.command)
-app.command("fmt")(fmt.command)
-app.command("check")(check.command)
-app.command("coverage")(coverage.command)
-app.command("status")(status.command)
-app.command("sample")(sample.command)
-app.command("add-example")(add_example.command)
-app.command("import")(import_.command)
-app.command("generate")(generate.command)
-app.command("review")(review.command)
-app.command("bootstrap")(bootstrap.command)
-app.command("diff")(diff.command)
-app.command("log")(log.command)
+# In the order `tf --help` lists them: check the data, measure it, add to it, review it.
+COMMANDS = {
+    "validate": validate, "fmt": fmt, "check": check, "coverage": coverage, "status": status,
+    "sample": sample, "add-example": add_example, "import": import_, "generate": generate,
+    "bootstrap": bootstrap, "review": review, "diff": diff, "log": log,
+}
+for _name, _module in COMMANDS.items():
+    app.command(_name)(_module.command)
 app.add_typer(lm.app, name="lm")
 
 

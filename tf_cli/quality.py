@@ -11,31 +11,22 @@ from __future__ import annotations
 
 import re
 
+from tf_cli.examples import text_values
 from tf_cli.schemas import Signature
 
 _PLACEHOLDER = re.compile(r"\b(todo|tbd|lorem ipsum|placeholder)\b|<insert|\.\.\.$", re.I)
 JUDGED = ("accuracy", "coherence", "relevance", "educational_value")
 
 
-def _strings(values: dict) -> list[str]:
-    out = []
-    for value in values.values():
-        if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, list):
-            out += [v for v in value if isinstance(v, str)]
-    return out
-
-
 def rule_score(record: dict) -> float:
     inputs, outputs = record.get("inputs", {}), record.get("outputs", {})
-    texts = _strings(inputs) + _strings(outputs)
+    texts = text_values(inputs) + text_values(outputs)
     checks = [
         all(len(t.split()) >= 2 or len(t) <= 40 for t in texts),  # short labels are fine
         not any(_PLACEHOLDER.search(t.strip()) for t in texts),
         # free-text outputs that merely repeat an input (list items may copy, by design)
         not {v for v in outputs.values() if isinstance(v, str)}
-        & {t for t in _strings(inputs) if len(t) > 20},
+        & {t for t in text_values(inputs) if len(t) > 20},
         all(len(t.strip()) >= 2 for t in texts),
     ]
     return sum(checks) / len(checks)

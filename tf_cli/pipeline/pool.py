@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from tf_cli.examples import input_key
+from tf_cli.examples import input_key, text_values
 from tf_cli.pipeline import HUMAN_SOURCES, SOURCE_FILES, data_dir, report_path, write_json
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
@@ -116,7 +116,7 @@ class _NearDuplicates:
         from rensa import RMinHash
 
         shingles = []  # word 3-grams within each text field, never across two fields
-        for text in _texts(record.get("inputs", {})) + _texts(record.get("outputs", {})):
+        for text in text_values(record.get("inputs", {})) + text_values(record.get("outputs", {})):
             words = _WORD.findall(text.lower())
             shingles += [" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))]
         minhash = RMinHash(num_perm=NUM_PERM, seed=42)
@@ -139,12 +139,3 @@ class _NearDuplicates:
         self.hashes.append(minhash)
         self.ids.append(record["id"])
 
-
-def _texts(values: dict) -> list[str]:
-    out = []
-    for value in values.values():
-        if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, list):
-            out += [v for v in value if isinstance(v, str)]
-    return out
