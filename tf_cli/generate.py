@@ -139,12 +139,10 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
                                            enumerate(batches)), 1):
             if progress:
                 progress(index, len(batches))
-    for entry in client.history:
-        usage = entry.get("usage") or {}
-        summary.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-        summary.completion_tokens += int(usage.get("completion_tokens") or 0)
-        summary.cost += float(entry.get("cost") or 0.0)
-    summary.calls = len(client.history)
+    used = lm.usage(client)
+    summary.calls, summary.cost = used["lm_calls"], used["cost"]
+    summary.prompt_tokens, summary.completion_tokens = (used["prompt_tokens"],
+                                                        used["completion_tokens"])
     after = measure(project, [signature_name])[0]
     summary.diversity_after, summary.gaps_after = after.diversity, _gap_need(after)
     summary.synthetic_share = after.synthetic_share

@@ -110,3 +110,16 @@ def check(lm: LMSettings) -> dict:
         parsed, detail = False, message
     return {**lm.describe(), "latency_s": round(time.perf_counter() - start, 3),
             "structured_output": parsed, "detail": detail}
+
+
+def usage(client) -> dict:
+    """Calls, tokens and cost recorded in a dspy.LM's history (cache hits record none)."""
+    prompt = completion = 0
+    cost = 0.0
+    for entry in client.history:
+        tokens = entry.get("usage") or {}
+        prompt += int(tokens.get("prompt_tokens") or 0)
+        completion += int(tokens.get("completion_tokens") or 0)
+        cost += float(entry.get("cost") or 0.0)
+    return {"lm_calls": len(client.history), "prompt_tokens": prompt,
+            "completion_tokens": completion, "cost": round(cost, 6)}

@@ -93,7 +93,7 @@ def optimize(project: Project, signature_name: str, params: dict,
             compiled = _compile(chosen, options, student, train, dev, metric, settings)
             optimized = _score(evaluate, compiled, settings)
         report.update(evaluated=bool(dev), baseline_score=baseline, optimized_score=optimized,
-                      **_usage(client))
+                      **lm.usage(client))
     demos = [demo for predictor in compiled.predictors() for demo in predictor.demos]
     report.update(demos=len(demos),
                   demos_chosen=[d.get("id") for d in demos if d.get("id")],
@@ -164,14 +164,3 @@ def _compile(chosen: str, options: OptimizeOptions, student, train, dev, metric,
         minibatch=len(dev) > minibatch_size, minibatch_size=max(1, minibatch_size),
         requires_permission_to_run=False)
 
-
-def _usage(client) -> dict:
-    prompt = completion = 0
-    cost = 0.0
-    for entry in client.history:
-        usage = entry.get("usage") or {}
-        prompt += int(usage.get("prompt_tokens") or 0)
-        completion += int(usage.get("completion_tokens") or 0)
-        cost += float(entry.get("cost") or 0.0)
-    return {"lm_calls": len(client.history), "prompt_tokens": prompt,
-            "completion_tokens": completion, "cost": round(cost, 6)}
