@@ -154,3 +154,22 @@ def test_log_lists_counts_and_scores_per_commit_and_plots(project: Path, history
     assert (project / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = run_tf("log", "-s", SIG, cwd=project)
     assert "71.5" in table.stdout and "bootstrap_fewshot" in table.stdout
+
+
+@pytest.mark.parametrize(("base", "head"), [("start", "add"), ("add", "edit"),
+                                            ("edit", "value"), ("value", "reorder"),
+                                            ("reorder", "remove")])
+def test_every_step_reads_the_same_in_all_three_formats(project: Path, history, base, head):
+    data = tf_diff(project, history[base], history[head])
+    text = tf_diff(project, history[base], history[head], "text")
+    markdown = tf_diff(project, history[base], history[head], "markdown")
+    for output, bullet in ((text, "  "), (markdown, "- ")):
+        for example_id in data["added"]:
+            assert f"{bullet}+ added {example_id}" in output
+        for example_id in data["removed"]:
+            assert f"{bullet}- removed {example_id}" in output
+        for item in data["modified"]:
+            assert f"{bullet}~ modified {item['id']}" in output
+            assert all(change["field"] in output for change in item["changes"])
+        if not (data["added"] or data["removed"] or data["modified"]):
+            assert "No example changed." in output
