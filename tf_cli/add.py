@@ -53,9 +53,7 @@ def parse_examples(text: bytes, where: str) -> list[dict]:
 def add_examples(project: Project, signature_name: str, items: list[dict],
                  where: str = "<input>", commit: bool = False) -> AddResult:
     """Complete, check and append `items` to datasets/<signature>/examples.jsonl."""
-    if signature_name not in project.signatures():
-        raise UsageError(f'unknown signature "{signature_name}"',
-                         hint="known signatures: " + ", ".join(project.signatures()))
+    project.require_signature(signature_name)
     signature = SchemaLoader(project).signature(signature_name)
     existing = Existing.read(project, signature_name)
     result = AddResult()
@@ -86,9 +84,7 @@ def interactive_session(project: Project, signature_name: str, ask, say,
     from tf_cli.coverage import measure
     from tf_cli.interview import Interview, fields_at
 
-    if signature_name not in project.signatures():
-        raise UsageError(f'unknown signature "{signature_name}"',
-                         hint="known signatures: " + ", ".join(project.signatures()))
+    project.require_signature(signature_name)
     loader = SchemaLoader(project)
     signature = loader.signature(signature_name)
     before = measure(project, [signature_name])[0]

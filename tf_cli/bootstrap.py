@@ -45,9 +45,7 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
               ) -> BootstrapSummary:
     import dspy
 
-    if signature_name not in project.signatures():
-        raise UsageError(f'unknown signature "{signature_name}"',
-                         hint="known signatures: " + ", ".join(project.signatures()))
+    project.require_signature(signature_name)
     prompts_path = project.dataset_dir(signature_name) / PROMPTS_FILE
     if not prompts_path.exists():
         raise UsageError(f"{project.display(prompts_path)} does not exist",

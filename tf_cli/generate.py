@@ -33,7 +33,6 @@ import orjson
 from tf_cli import duck, lm
 from tf_cli.coverage import measure
 from tf_cli.coverage.spec import CoverageSpec, coverage_specs
-from tf_cli.errors import UsageError
 from tf_cli.examples import Existing, check_new, complete, input_key
 from tf_cli.params import load_params
 from tf_cli.pipeline import report_path, write_json
@@ -113,9 +112,7 @@ def plan_cells(spec: CoverageSpec, gaps, count: int, fill_gaps: bool) -> list[di
 
 def generate(project: Project, signature_name: str, options: GenerateOptions,
              progress=None) -> GenerateSummary:
-    if signature_name not in project.signatures():
-        raise UsageError(f'unknown signature "{signature_name}"',
-                         hint="known signatures: " + ", ".join(project.signatures()))
+    project.require_signature(signature_name)
     params = load_params(project)
     settings = lm.settings(params)
     client = lm.make_lm(settings)

@@ -69,9 +69,7 @@ class ImportOptions:
 
 def import_file(project: Project, source: Path, signature_name: str, options: ImportOptions,
                 progress: Callable[[int, int], None] | None = None) -> ImportResult:
-    if signature_name not in project.signatures():
-        raise UsageError(f'unknown signature "{signature_name}"',
-                         hint="known signatures: " + ", ".join(project.signatures()))
+    project.require_signature(signature_name)
     fmt = options.format or FORMATS.get(source.suffix.lower())
     if fmt is None:
         raise UsageError(f"{source}: cannot tell the format from the extension",

@@ -49,6 +49,13 @@ class Project:
         names = (p.name[: -len(SCHEMA_SUFFIX)] for p in self.schemas_dir.glob(f"*{SCHEMA_SUFFIX}"))
         return sorted(n for n in names if n not in SHARED_SCHEMAS)
 
+    def require_signature(self, name: str) -> str:
+        """`name` if a schema defines it; otherwise a usage error listing the known ones."""
+        if name not in self.signatures():
+            raise UsageError(f'unknown signature "{name}"',
+                             hint="known signatures: " + ", ".join(self.signatures()))
+        return name
+
     def dataset_signatures(self) -> list[str]:
         """Folder names under datasets/, whether or not a schema exists for them."""
         if not self.datasets_dir.is_dir():

@@ -104,9 +104,7 @@ def approve_where(project: Project, signature: str, where: str) -> list[str]:
 
 def session(project: Project, signature: str, ask, say) -> dict[str, int]:
     """Walk the pending examples one at a time; returns how many got each decision."""
-    if signature not in project.signatures():
-        raise UsageError(f'unknown signature "{signature}"',
-                         hint="known signatures: " + ", ".join(project.signatures()))
+    project.require_signature(signature)
     compiled = SchemaLoader(project).signature(signature)
     items = pending(project, signature)
     counts = {"approved": 0, "rejected": 0, "edited": 0, "skipped": 0}

@@ -29,9 +29,7 @@ def sample(project: Project, signature: str, n: int = 3, where: str | None = Non
     """
     import duckdb
 
-    if signature not in project.signatures():
-        raise UsageError(f'unknown signature "{signature}"',
-                         hint="known signatures: " + ", ".join(project.signatures()))
+    project.require_signature(signature)
     loader = SchemaLoader(project)
     files = project.dataset_files(signature)
     types = duck.columns(loader, loader.signature(signature))

@@ -99,9 +99,8 @@ def _orphan_message(project: Project, path: Path) -> str:
 
 def _plan(project: Project, paths: list[Path] | None, signature: str | None) -> _Plan:
     plan = _Plan()
-    if signature is not None and signature not in project.signatures():
-        raise UsageError(f'unknown signature "{signature}"',
-                         hint="known signatures: " + ", ".join(project.signatures()))
+    if signature is not None:
+        project.require_signature(signature)
     if not paths:
         for name in [signature] if signature else project.signatures():
             plan.add(name, project.dataset_files(name) + project.prompt_files(name))
