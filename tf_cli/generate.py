@@ -32,7 +32,7 @@ import orjson
 
 from tf_cli import duck, lm
 from tf_cli.coverage import measure
-from tf_cli.coverage.spec import CoverageSpec, coverage_specs
+from tf_cli.coverage.spec import CoverageSpec, coverage_spec
 from tf_cli.examples import Existing, check_new, complete, input_key
 from tf_cli.params import load_params
 from tf_cli.pipeline import report_path, write_json
@@ -120,8 +120,7 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     client = client.copy(num_retries=0)  # retried below, where each failure is reported
     loader = SchemaLoader(project)
     signature = loader.signature(signature_name)
-    spec = next(s for s in coverage_specs(params, project.signatures())
-                if s.signature == signature_name)
+    spec = coverage_spec(params, project.signatures(), signature_name)
     before = measure(project, [signature_name])[0]
     summary = GenerateSummary(diversity_before=before.diversity,
                               gaps_before=_gap_need(before))

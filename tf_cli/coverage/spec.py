@@ -52,6 +52,11 @@ def coverage_specs(params: dict, signatures: list[str]) -> list[CoverageSpec]:
     return [_spec(name, defaults, configured.get(name, {})) for name in signatures]
 
 
+def coverage_spec(params: dict, signatures: list[str], name: str) -> CoverageSpec:
+    """The spec of one signature (the others are still checked for unknown names)."""
+    return next(s for s in coverage_specs(params, signatures) if s.signature == name)
+
+
 def _spec(name: str, defaults: dict, own: dict) -> CoverageSpec:
     dimensions = {}
     for source in (defaults.get("dimensions", {}), own.get("dimensions", {})):

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from tf_cli.coverage import measure
-from tf_cli.coverage.spec import coverage_specs
+from tf_cli.coverage.spec import coverage_spec
 from tf_cli.errors import ConfigError
 from tf_cli.params import PARAMS_FILE
 from tf_cli.pipeline import HUMAN_SOURCES, data_dir, report_path, write_json
@@ -94,8 +94,7 @@ def _cells(project: Project, params: dict, signature: str, options: BalanceOptio
     from tf_cli import duck
     from tf_cli.schemas import SchemaLoader
 
-    spec = next(s for s in coverage_specs(params, project.signatures()) if s.signature ==
-                signature)
+    spec = coverage_spec(params, project.signatures(), signature)
     missing = [d for d in options.cell_dimensions if d not in spec.dimensions]
     if missing:
         raise ConfigError([Problem(PARAMS_FILE, f'balance.cell_dimensions: "{missing[0]}" is '

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from tf_cli import dspy_io, lm
-from tf_cli.coverage.spec import coverage_specs
+from tf_cli.coverage.spec import coverage_spec
 from tf_cli.errors import CheckFailed, TfError
 from tf_cli.pipeline import data_dir, program_path, read_json, report_path, write_json
 from tf_cli.project import Project
@@ -67,8 +67,7 @@ def optimize(project: Project, signature_name: str, params: dict,
     train = dspy_io.to_examples(data["train"], data["input_keys"])
     dev = dspy_io.to_examples(data["dev"], data["input_keys"])
     settings = lm.settings(params)
-    spec = next(s for s in coverage_specs(params, project.signatures())
-                if s.signature == signature_name)
+    spec = coverage_spec(params, project.signatures(), signature_name)
     chosen, reason = _choose(options, settings, len(train) + len(dev), spec.min_examples)
     _check_sizes(chosen, len(train), len(dev), signature_name)
     metric = dspy_io.make_metric(loader, signature, options.metric)
