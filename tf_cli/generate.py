@@ -128,7 +128,7 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
                        options.fill_gaps)
     _spread_capped_dimensions(spec, before, cells)
     summary.planned = len(cells)
-    run = _Run(project, loader, signature, spec, settings, summary)
+    run = _Run(project, loader, signature, spec, params, settings, summary)
     batches = [cells[i:i + options.batch_size] for i in range(0, len(cells), options.batch_size)]
     with ThreadPoolExecutor(max_workers=settings.num_threads) as pool:
         for index, _ in enumerate(pool.map(lambda b: run.batch(client, b[0], b[1]),
@@ -181,19 +181,21 @@ def _gap_need(coverage) -> int:
 class _Run:
     """State shared by the batches of one run; appends and duplicate checks are serialized."""
 
-    def __init__(self, project, loader, signature: Signature, spec, settings, summary):
+    def __init__(self, project, loader, signature: Signature, spec, params, settings,
+                 summary):
         self.project, self.loader, self.signature, self.spec = project, loader, signature, spec
         self.settings, self.summary = settings, summary
         self.lock = threading.RLock()
-        self.existing = Existing.read(project, signature.name)
-        self.near = _NearDuplicates(float((load_params(project).get("validate") or {})
+        self.existing = Existing()
+        self.near = _NearDuplicates(float((params.get("validate") or {})
                                           .get("near_duplicate_threshold", 0.8)))
-        for path in project.dataset_files(signature.name):
+        for path in project.dataset_files(signature.name):  # one read for both indexes
             for line in read_lines(path):
                 if line.record is not None and line.record.get("id"):
+                    self.existing.add(line.record)
                     self.near.add(line.record, signature)
         self.demos = _curated(project, loader, signature, spec)
-        quality = load_params(project).get("quality") or {}
+        quality = params.get("quality") or {}
         self.reject_below = float(quality.get("reject_below", 0.0))
         self.judge = make_judge(signature) if quality.get("judge") else None
         self.path = project.dataset_dir(signature.name) / SYNTHETIC_FILE
@@ -221,7 +223,7 @@ class _Run:
                 self.reject("malformed")
             else:
                 candidates.append((record, cell))
-        self.accept([c for c in candidates if self.in_cell(*c) and self.good(client, c[0])])
+        self.accept([c for c in self.in_cells(candidates) if self.good(client, c[0])])
 
     def call(self, client, prompt: str, number: int) -> str | None:
         """The LM's answer, retrying what is retryable; None when the batch is lost."""
@@ -277,28 +279,38 @@ class _Run:
         return complete({"inputs": item.get("inputs"), "outputs": item.get("outputs"),
                          "metadata": metadata}, source="synthetic")
 
-    def in_cell(self, record: dict, cell: dict[str, str]) -> bool:
-        """Schema and rules first (DuckDB needs typed data), then the target cell."""
-        if check_new(self.signature, record, self.existing):
-            self.reject("invalid")
-            return False
-        if not cell:
-            return True
+    def in_cells(self, candidates: list[tuple[dict, dict]]) -> list[tuple[dict, dict]]:
+        """The candidates that pass the schema and rules (first: DuckDB needs typed data) and
+        land in their target cell, which DuckDB computes for the whole batch in one query."""
+        valid = []
+        for record, cell in candidates:
+            if check_new(self.signature, record, self.existing):
+                self.reject("invalid")
+            else:
+                valid.append((record, cell))
+        names = sorted({d for _, cell in valid for d in cell})
+        if not names:
+            return valid
         types = duck.columns(self.loader, self.signature)
-        columns = ", ".join(f'CAST(({self.spec.dimensions[d].sql}) AS VARCHAR)' for d in cell)
+        columns = ", ".join(f"CAST(({self.spec.dimensions[d].sql}) AS VARCHAR)" for d in names)
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "one.jsonl"
-            write_records(path, [record])
+            path = Path(tmp) / "batch.jsonl"
+            write_records(path, [record for record, _ in valid])
             connection = duck.connect()
             try:
-                row = connection.execute(
-                    f"SELECT {columns} FROM {duck.source_sql([path], types)}").fetchone()
+                rows = connection.execute(f"SELECT id, {columns} FROM "
+                                          f"{duck.source_sql([path], types)}").fetchall()
             finally:
                 connection.close()
-        if row and list(row) == list(cell.values()):
-            return True
-        self.reject("wrong_cell")
-        return False
+        landed = {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
+        kept = []
+        for record, cell in valid:
+            actual = landed.get(record["id"], {})
+            if all(actual.get(d) == b for d, b in cell.items()):
+                kept.append((record, cell))
+            else:
+                self.reject("wrong_cell")
+        return kept
 
     def good(self, client, record: dict) -> bool:
         """Scores the example (rules, and the LM judge when enabled) into its metadata."""
