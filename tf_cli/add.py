@@ -97,9 +97,10 @@ def interactive_session(project: Project, signature_name: str, ask, say,
         say("Most needed: " + "; ".join(f"{g.need} with {gap_place(g)}" for g in wanted))
     interview = Interview(loader, signature, ask, say)
     result = AddResult()
+    existing = Existing.read(project, signature_name)  # once: new ids are fresh ULIDs
     while True:
         record = complete(interview.example(), source="manual")
-        while problems := check_new(signature, record, Existing.read(project, signature_name)):
+        while problems := check_new(signature, record, existing):
             say("\nThe example breaks these checks:")
             for problem in problems:
                 say(f"  {problem.pointer}: {problem.message}")
@@ -117,6 +118,7 @@ def interactive_session(project: Project, signature_name: str, ask, say,
         if _yes(ask, "Save this example?"):
             result.path = append(project, signature_name, [record])
             result.ids.append(record["id"])
+            existing.add(record)
             after = measure(project, [signature_name])[0]
             say(f"Saved {record['id']}: {after.examples} examples (was {before.examples}).")
             for line in coverage_moves(before, after):
