@@ -110,9 +110,12 @@ def _plan(project: Project, paths: list[Path] | None, signature: str | None) -> 
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
-        files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
-        if path.is_dir() and _is_within(path, project.schemas_dir):
+        if not path.is_dir():
+            files = [path]
+        elif _is_within(path, project.schemas_dir):
             files = sorted(path.glob(f"*{SCHEMA_SUFFIX}"))
+        else:
+            files = sorted(path.rglob("*.jsonl"))
         for file in files:
             _plan_file(project, plan, file, signature)
     return plan

@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from tf_cli.records import DEFAULT_MAX_LINE_BYTES
-
 
 class TextOrJson(StrEnum):
     text = "text"
@@ -25,7 +23,6 @@ MaxLineBytes = Annotated[
     int,
     typer.Option("--max-line-bytes", min=1, help="Longest line accepted, in bytes."),
 ]
-DEFAULT_LINE_LIMIT = DEFAULT_MAX_LINE_BYTES
 
 
 def print_json(data: dict) -> None:

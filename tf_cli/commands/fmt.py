@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
-from tf_cli.commands.common import DEFAULT_LINE_LIMIT, MaxLineBytes, Paths, TextOrJson, print_json
+from tf_cli.commands.common import MaxLineBytes, Paths, TextOrJson, print_json
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK
+from tf_cli.records import DEFAULT_MAX_LINE_BYTES
 
 
 def command(
@@ -16,7 +17,7 @@ def command(
     check: Annotated[bool, typer.Option("--check", help="Change nothing; list the files "
                                         "that would change and exit 1 if any.")] = False,
     output_format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
-    max_line_bytes: MaxLineBytes = DEFAULT_LINE_LIMIT,
+    max_line_bytes: MaxLineBytes = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
     """Rewrite JSONL files canonically: one compact object per line, keys sorted.
 

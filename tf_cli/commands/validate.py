@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
-from tf_cli.commands.common import DEFAULT_LINE_LIMIT, MaxLineBytes, Paths, TextOrJson, print_json
+from tf_cli.commands.common import MaxLineBytes, Paths, TextOrJson, print_json
+from tf_cli.records import DEFAULT_MAX_LINE_BYTES
 
 
 def command(
@@ -18,7 +19,7 @@ def command(
                      "schema (needed for files outside datasets/)."),
     ] = None,
     output_format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
-    max_line_bytes: MaxLineBytes = DEFAULT_LINE_LIMIT,
+    max_line_bytes: MaxLineBytes = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
     """Validate examples against their signature's JSON Schema and rules.
 
