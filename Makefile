@@ -18,9 +18,12 @@ repro: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q
 
-# Install the git pre-commit hook of this repository (tf validate, tf fmt --check, ruff).
+# Install the git pre-commit hook of this repository (tf validate, tf fmt --check, ruff),
+# and tf's merge driver for dataset files under the name `union` (see .gitattributes).
 hooks: $(VENV)/.installed-test
 	$(BIN)/pre-commit install
+	git config merge.union.name "tf: id-keyed three-way merge of dataset files"
+	git config merge.union.driver "'$(CURDIR)/$(BIN)/tf' merge-driver %O %A %B %P --marker-size %L"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check tf_cli tests bench

@@ -18,6 +18,7 @@ from tf_cli.commands import (
     add_example,
     bootstrap,
     check,
+    check_merge,
     coverage,
     diff,
     fmt,
@@ -25,6 +26,7 @@ from tf_cli.commands import (
     import_,
     lm,
     log,
+    merge,
     review,
     sample,
     status,
@@ -60,9 +62,11 @@ COMMANDS = {
     "validate": validate, "fmt": fmt, "check": check, "coverage": coverage, "status": status,
     "sample": sample, "add-example": add_example, "import": import_, "generate": generate,
     "bootstrap": bootstrap, "review": review, "diff": diff, "log": log,
+    "check-merge": check_merge, "merge-driver": merge,
 }
+HIDDEN = {"merge-driver"}  # git runs it (`make hooks` installs it), not people
 for _name, _module in COMMANDS.items():
-    app.command(_name)(_module.command)
+    app.command(_name, hidden=_name in HIDDEN)(_module.command)
 app.add_typer(lm.app, name="lm")
 
 
