@@ -67,7 +67,7 @@ def add_examples(project: Project, signature_name: str, items: list[dict],
             records.append(record)
     if result.problems:
         return result
-    result.path = append(project, signature_name, records)
+    result.path = append(project, signature_name, records, existing)
     result.ids = [r["id"] for r in records]
     if commit:
         result.commit = git_commit(project, result.path, signature_name, result.ids)
@@ -116,7 +116,7 @@ def interactive_session(project: Project, signature_name: str, ask, say,
         say("\n" + orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
             .decode())
         if _yes(ask, "Save this example?"):
-            result.path = append(project, signature_name, [record])
+            result.path = append(project, signature_name, [record], existing)
             result.ids.append(record["id"])
             existing.add(record)
             after = measure(project, [signature_name])[0]

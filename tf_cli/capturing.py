@@ -57,14 +57,14 @@ def capture(signature: str, inputs: dict, outputs: dict, *, quality: float | Non
         if problems:
             return CaptureResult(False, reason="; ".join(
                 f"{p.pointer}: {p.message}" for p in problems))
-        from tf_cli.records import append_records
+        from tf_cli.writer import append_records
 
         with _lock:
             append_records(project_obj.dataset_dir(signature) / CAPTURED_FILE, [record])
         return CaptureResult(True, id=record["id"])
     except TfError as exc:
         return CaptureResult(False, reason=str(exc))
-    except OSError as exc:
+    except OSError as exc:  # e.g. the datasets folder cannot be created
         return CaptureResult(False, reason=f"cannot write the example: {exc}")
 
 

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import orjson
 
+from tf_cli import writer
 from tf_cli.errors import TfError
 from tf_cli.ids import new_id, now
 from tf_cli.problems import Problem
-from tf_cli.project import Project
-from tf_cli.records import append_records, read_lines
+from tf_cli.project import EXAMPLES_FILE, Project
+from tf_cli.records import canonical_bytes, line_boundary, read_lines
 from tf_cli.schemas import Signature
 from tf_cli.validate import example_problems
-
-EXAMPLES_FILE = "examples.jsonl"
 
 
 def complete(record: dict, *, source: str) -> dict:
@@ -65,10 +64,16 @@ def _normalized(value):
 
 @dataclass
 class Existing:
-    """What a signature's data already holds: its ids and the keys of its inputs."""
+    """What a signature's data already holds: its ids and the keys of its inputs.
+
+    It remembers how far it has read each file, so `catch_up` can add what other
+    processes appended since: called under a file's lock, it makes the duplicate check
+    that guards an append see everything that is in the file at that moment.
+    """
 
     ids: set[str] = field(default_factory=set)
     inputs: set[bytes] = field(default_factory=set)
+    read_to: dict[Path, tuple[int, int, int]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def read(cls, project: Project, signature: str, prompts: bool = False) -> Existing:
@@ -76,15 +81,36 @@ class Existing:
         existing = cls()
         files = project.prompt_files(signature) if prompts else project.dataset_files(signature)
         for path in files:
-            for line in read_lines(path):
-                if line.record is not None:
-                    existing.add(line.record)
+            existing.catch_up(path)
         return existing
+
+    def catch_up(self, path: Path) -> Existing:
+        """Add what `path` holds beyond what was read of it before (all of it, if the file
+        was replaced since); returns only what is new."""
+        new = Existing()
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return new
+        device, inode, offset = self.read_to.get(path, (None, None, 0))
+        if (device, inode) != (stat.st_dev, stat.st_ino) or stat.st_size < offset:
+            offset = 0  # replaced (fmt, review) or cut: read it all again
+        for line in read_lines(path, start=offset):
+            if line.record is not None:
+                new.add(line.record)
+        self.read_to[path] = (stat.st_dev, stat.st_ino, line_boundary(path, stat.st_size))
+        self.ids |= new.ids
+        self.inputs |= new.inputs
+        return new
 
     def add(self, record: dict) -> None:
         if isinstance(record.get("id"), str):
             self.ids.add(record["id"])
         self.inputs.add(input_key(record))
+
+    def holds(self, record: dict) -> bool:
+        """Whether the record's id or its inputs are already here."""
+        return record.get("id") in self.ids or input_key(record) in self.inputs
 
 
 def check_new(signature: Signature, record: dict, existing: Existing,
@@ -102,10 +128,19 @@ def dataset_file(project: Project, signature: str, name: str = EXAMPLES_FILE) ->
     return project.dataset_dir(signature) / name
 
 
-def append(project: Project, signature: str, records: list[dict], *,
-           name: str = EXAMPLES_FILE, atomic: bool = False) -> Path:
+def append(project: Project, signature: str, records: list[dict], existing: Existing,
+           name: str = EXAMPLES_FILE) -> Path:
+    """Append records whose ids were checked against `existing`; checked again under the
+    file's lock, against what other processes wrote meanwhile."""
     path = dataset_file(project, signature, name)
-    append_records(path, records, atomic=atomic)
+    with writer.locked(path):
+        taken = existing.catch_up(path).ids
+        clash = next((r["id"] for r in records if r["id"] in taken), None)
+        if clash:
+            raise writer.WriteFailed(f"{path}: id {clash} was added by another process while "
+                                     "this ran; nothing was added", hint="leave id out to "
+                                     "get a new one")
+        writer.append(path, [canonical_bytes(r) + b"\n" for r in records])
     return path
 
 

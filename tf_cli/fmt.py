@@ -1,7 +1,9 @@
 """`tf fmt`: rewrite dataset files into canonical form, never reordering, never losing data.
 
 A file with a line that cannot be canonicalized without guessing (invalid JSON, a
-duplicate key, an inexact number) is left untouched and the line is reported.
+duplicate key, an inexact number) is left untouched and the line is reported. A rewrite
+holds the file's writers' lock from the first read to the rename, so an import, a review
+or a capture running meanwhile waits instead of being overwritten.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 from tf_cli.errors import UsageError
 from tf_cli.problems import Problem
 from tf_cli.project import Project
-from tf_cli.records import DEFAULT_MAX_LINE_BYTES, read_lines, write_records
+from tf_cli.records import DEFAULT_MAX_LINE_BYTES, read_lines
+from tf_cli.writer import locked, write_all
 
 
 @dataclass
@@ -31,22 +34,29 @@ def format_files(project: Project, paths: list[Path] | None = None, check: bool 
     result = FormatResult()
     for path in _dataset_files(project, paths):
         result.files += 1
-        shown = project.display(path)
-        needs_rewrite = False
-        unfixable = []
-        for line in read_lines(path, max_line_bytes):
-            if line.problem and not line.fixable:
-                unfixable.append(Problem(shown, line.problem, line=line.number))
-            needs_rewrite |= line.fixable or not line.canonical
-        if unfixable:
-            result.problems.extend(unfixable)
-        elif needs_rewrite:
-            result.changed.append(shown)
-            if not check:
-                records = (ln.record for ln in read_lines(path, max_line_bytes)
-                           if ln.record is not None)
-                write_records(path, records)
+        if check:
+            _format_file(path, project.display(path), True, max_line_bytes, result)
+        else:
+            with locked(path):
+                _format_file(path, project.display(path), False, max_line_bytes, result)
     return result
+
+
+def _format_file(path: Path, shown: str, check: bool, max_line_bytes: int,
+                 result: FormatResult) -> None:
+    needs_rewrite = False
+    unfixable = []
+    for line in read_lines(path, max_line_bytes):
+        if line.problem and not line.fixable:
+            unfixable.append(Problem(shown, line.problem, line=line.number))
+        needs_rewrite |= line.fixable or not line.canonical
+    if unfixable:
+        result.problems.extend(unfixable)
+    elif needs_rewrite:
+        result.changed.append(shown)
+        if not check:
+            write_all(path, (ln.record for ln in read_lines(path, max_line_bytes)
+                             if ln.record is not None))
 
 
 def _dataset_files(project: Project, paths: list[Path] | None) -> list[Path]:

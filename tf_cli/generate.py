@@ -30,16 +30,17 @@ from pathlib import Path
 
 import orjson
 
-from tf_cli import duck, lm
+from tf_cli import duck, lm, writer
 from tf_cli.coverage import measure
 from tf_cli.coverage.spec import CoverageSpec, coverage_spec
+from tf_cli.coverage.spread import spread
 from tf_cli.examples import Existing, check_new, complete, input_key
 from tf_cli.params import load_params
 from tf_cli.pipeline import report_path, write_json
 from tf_cli.pipeline.pool import _NearDuplicates
 from tf_cli.project import Project
 from tf_cli.quality import make_judge, score
-from tf_cli.records import append_records, read_lines, write_records
+from tf_cli.records import read_lines, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 
 SYNTHETIC_FILE = "synthetic.jsonl"
@@ -121,12 +122,14 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     loader = SchemaLoader(project)
     signature = loader.signature(signature_name)
     spec = coverage_spec(params, project.signatures(), signature_name)
-    before = measure(project, [signature_name])[0]
+    # Planned from counted examples plus those already waiting for review (not planned
+    # twice); rejected ones count nowhere, so their cells are planned again.
+    before = measure(project, [signature_name], with_pending=True)[0]
     summary = GenerateSummary(diversity_before=before.diversity,
                               gaps_before=_gap_need(before))
     cells = plan_cells(spec, before.gaps, _within_synthetic_share(spec, before, options.count),
                        options.fill_gaps)
-    _spread_capped_dimensions(spec, before, cells)
+    spread(spec, before, cells)
     summary.planned = len(cells)
     run = _Run(project, loader, signature, spec, params, settings, summary)
     batches = [cells[i:i + options.batch_size] for i in range(0, len(cells), options.batch_size)]
@@ -139,27 +142,11 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     summary.calls, summary.cost = used["lm_calls"], used["cost"]
     summary.prompt_tokens, summary.completion_tokens = (used["prompt_tokens"],
                                                         used["completion_tokens"])
-    after = measure(project, [signature_name])[0]
+    after = measure(project, [signature_name], with_pending=True)[0]
     summary.diversity_after, summary.gaps_after = after.diversity, _gap_need(after)
     summary.synthetic_share = after.synthetic_share
     write_json(report_path(project, signature_name, "generate"), summary.to_json())
     return summary
-
-
-def _spread_capped_dimensions(spec: CoverageSpec, coverage, cells: list[dict]) -> None:
-    """Give each planned cell a bucket for every dimension an error-level max_share caps
-    (e.g. difficulty), the least filled first, so new examples cannot break the cap."""
-    capped = {r.dimension for r in spec.requirements
-              if r.kind == "max_share" and r.level == "error" and r.dimension
-              and spec.dimensions[r.dimension].buckets}
-    for name in sorted(capped):
-        counts = Counter({b: coverage.dimensions.get(name, {}).get(b, 0)
-                          for b in spec.dimensions[name].buckets})
-        for cell in cells:
-            if name not in cell:
-                bucket = min(counts, key=lambda b: (counts[b], b))
-                cell[name] = bucket
-                counts[bucket] += 1
 
 
 def _within_synthetic_share(spec: CoverageSpec, coverage, count: int) -> int:
@@ -325,7 +312,10 @@ class _Run:
         return True
 
     def accept(self, candidates) -> None:
-        with self.lock:
+        # Under the file's lock, after reading what other processes appended meanwhile:
+        # the duplicate check sees everything the file holds when the append happens.
+        with self.lock, writer.locked(self.path):
+            self.existing.catch_up(self.path)
             kept = []
             for record, _ in candidates:
                 if input_key(record) in self.existing.inputs:
@@ -336,7 +326,7 @@ class _Run:
                     self.existing.add(record)
                     self.near.add(record, self.signature)
                     kept.append(record)
-            append_records(self.path, kept)
+            writer.append_records(self.path, kept)
             self.summary.accepted += [r["id"] for r in kept]
 
     def reject(self, reason: str, n: int = 1) -> None:

@@ -19,11 +19,12 @@ from typing import NamedTuple
 
 import orjson
 
+from tf_cli import writer
 from tf_cli.errors import TfError, UsageError
 from tf_cli.examples import EXAMPLES_FILE, Existing, check_new, dataset_file, input_key
 from tf_cli.ids import new_id, now
 from tf_cli.project import PROMPTS_FILE, Project
-from tf_cli.records import append_lines, canonical_bytes, write_records
+from tf_cli.records import canonical_bytes, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl",
@@ -84,7 +85,7 @@ def import_file(project: Project, source: Path, signature_name: str, options: Im
         signature = loader.prompt_signature(signature_name)
     existing = Existing.read(project, signature_name, prompts=options.inputs_only)
     result = ImportResult()
-    accepted: list[bytes] = []  # canonical lines: far smaller than the records
+    accepted: list[_Accepted] = []  # canonical lines: far smaller than the records
     for number, row, error in _rows(source, fmt, options.encoding, progress):
         result.rows += 1
         if error or not isinstance(row, dict):
@@ -107,21 +108,36 @@ def import_file(project: Project, source: Path, signature_name: str, options: Im
             continue
         existing.add(record)
         # + "\n" also copies orjson's output, whose buffer keeps 4 KiB per line otherwise.
-        accepted.append(canonical_bytes(record) + b"\n")
-        result.imported.append(record["id"])
+        accepted.append(_Accepted(number, record["id"], key, canonical_bytes(record) + b"\n"))
     if options.rejects is not None and result.rejected and not options.dry_run:
         write_records(options.rejects, ({"row": r.row, "data": r.data, "reasons": r.reasons}
                                         for r in result.rejected))
     result.path = dataset_file(project, signature_name,
                                PROMPTS_FILE if options.inputs_only else EXAMPLES_FILE)
-    result.accepted = len(accepted)
     if options.dry_run or (options.all_or_nothing and result.rejected):
-        result.imported = []
+        result.accepted = len(accepted)
         return result
     if accepted:
-        append_lines(result.path, accepted, atomic=True)
-        result.written = True
+        # Decided under the lock: rows another process wrote meanwhile are duplicates now.
+        with writer.locked(result.path):
+            fresh = existing.catch_up(result.path)
+            if fresh.ids or fresh.inputs:
+                result.duplicates += [a.row for a in accepted
+                                      if a.key in fresh.inputs or a.id in fresh.ids]
+                accepted = [a for a in accepted
+                            if a.key not in fresh.inputs and a.id not in fresh.ids]
+            writer.append_atomically(result.path, [a.line for a in accepted])
+        result.written = bool(accepted)
+    result.accepted = len(accepted)
+    result.imported = [a.id for a in accepted]
     return result
+
+
+class _Accepted(NamedTuple):
+    row: int
+    id: str
+    key: bytes
+    line: bytes
 
 
 def _refuse_binary(source: Path) -> None:

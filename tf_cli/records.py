@@ -51,14 +51,19 @@ def canonical_bytes(record: dict) -> bytes:
     return orjson.dumps(record, option=_CANONICAL)
 
 
-def read_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Line]:
-    """Yield every line of a JSONL file, streaming: memory stays bounded by max_line_bytes."""
+def read_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+               start: int = 0) -> Iterator[Line]:
+    """Yield every line of a JSONL file, streaming: memory stays bounded by max_line_bytes.
+
+    `start` (a byte offset at the beginning of a line) skips what was read before; line
+    numbers then count from there."""
     with open(path, "rb") as f:
+        f.seek(start)
         number = 0
         for raw in _physical_lines(f, max_line_bytes):
             number += 1
             if type(raw) is bytes:  # the fast path: a canonical line is one parse and one dump
-                if number == 1 and raw.startswith(BOM):
+                if number == 1 and not start and raw.startswith(BOM):
                     yield Line(1, None, "byte-order mark at the start of the file: save it "
                                "as UTF-8 without BOM (tf fmt removes it)", fixable=True)
                     raw = raw[len(BOM):]
@@ -70,9 +75,9 @@ def read_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iter
                     if type(record) is dict and canonical_bytes(record) == raw:
                         yield _new_line(Line, (number, record, None, False, True))
                         continue
-                yield _parse_line(number, raw, terminated=True)
+                yield parse_line(number, raw, terminated=True)
             elif raw.size is None:
-                yield _parse_line(number, raw.content, terminated=False)
+                yield parse_line(number, raw.content, terminated=False)
             else:
                 yield Line(number, None, f"line is {raw.size:,} bytes, over the "
                            f"{max_line_bytes:,}-byte limit: split the example, or raise "
@@ -116,7 +121,7 @@ def _physical_lines(f: BinaryIO, limit: int) -> Iterator[bytes | _OddLine]:
         yield _OddLine(tail, None)
 
 
-def _parse_line(number: int, body: bytes, terminated: bool) -> Line:
+def parse_line(number: int, body: bytes, terminated: bool) -> Line:
     """The careful path for a line that is not canonical: say exactly what is wrong."""
     ends_well = terminated  # a canonical line ends with exactly one "\n"
     if body.endswith(b"\r"):
@@ -192,6 +197,21 @@ def _exactness_problem(body: bytes, record: dict) -> str | None:
     return None
 
 
+def line_boundary(path: Path, size: int) -> int:
+    """The offset just after the last "\n" in the first `size` bytes of `path` (0 if none):
+    where reading can resume without starting inside a line."""
+    with open(path, "rb") as f:
+        end = size
+        while end > 0:
+            start = max(0, end - _CHUNK)
+            f.seek(start)
+            found = f.read(end - start).rfind(b"\n")
+            if found >= 0:
+                return start + found + 1
+            end = start
+    return 0
+
+
 @contextmanager
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """Write to a temporary file beside `path`, then fsync and rename it into place.
@@ -226,68 +246,11 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def write_records(path: Path, records: Iterable[dict]) -> None:
-    """Replace `path` atomically with `records` in canonical form."""
+    """Replace `path` atomically with `records` in canonical form.
+
+    For files nobody else writes (pipeline outputs, reports, test fixtures); dataset files
+    are changed only through tf_cli.writer, which holds their lock."""
     with atomic_writer(path) as out:
         for record in records:
             out.write(canonical_bytes(record))
             out.write(b"\n")
-
-
-def lock_for(path: Path):
-    """The inter-process lock every writer of `path` holds (a .lock file beside it)."""
-    from filelock import FileLock
-
-    return FileLock(path.with_name(f"{path.name}.lock"), timeout=60)
-
-
-def append_records(path: Path, records: Iterable[dict], *, atomic: bool = False) -> int:
-    """Append records in canonical form under the file's lock; returns how many."""
-    return append_lines(path, [canonical_bytes(r) + b"\n" for r in records], atomic=atomic)
-
-
-def append_lines(path: Path, lines: list[bytes], *, atomic: bool = False) -> int:
-    """Append canonical lines, each ending in "\n", under the file's lock.
-
-    Plain mode writes all lines with one write() on a file opened for appending, so
-    concurrent writers never interleave. `atomic` copies the file and the new lines to a
-    temporary file and renames it, so even a process killed mid-write leaves the old file
-    or the new one; use it for large batches.
-    """
-    if not lines:
-        return 0
-    payload = b"".join(lines)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_for(path):
-        separator = b"\n" if _lacks_final_newline(path) else b""
-        if atomic:
-            with atomic_writer(path) as out:
-                if path.exists():
-                    with open(path, "rb") as existing:
-                        while chunk := existing.read(_CHUNK):
-                            out.write(chunk)
-                out.write(separator)
-                out.write(payload)
-        else:
-            with open(path, "ab") as out:
-                out.write(separator + payload)
-                out.flush()
-                os.fsync(out.fileno())
-    return len(lines)
-
-
-def _lacks_final_newline(path: Path) -> bool:
-    """A hand-edited file may end without "\\n": appending must not glue two lines."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            return f.read(1) != b"\n"
-    except OSError:  # missing or empty
-        return False
-
-
-def rewrite_records(path: Path, change) -> None:
-    """Replace every record of `path` with change(record) (None drops it), atomically and
-    under the file's lock, keeping line order."""
-    with lock_for(path):
-        records = [line.record for line in read_lines(path) if line.record is not None]
-        write_records(path, [r for r in map(change, records) if r is not None])

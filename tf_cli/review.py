@@ -5,6 +5,9 @@ config user.name) and the date; reject keeps it where it is with review: rejecte
 reason, so the pipeline drops it and the generator never makes the same content again;
 edit opens $EDITOR and re-validates; skip leaves it pending. Every decision is written at
 once, so a session can stop anywhere; the result is a Git diff a pull request shows.
+
+Every write goes through tf_cli.writer: an approval is a crash-safe move under both files'
+locks, and lines of the pending file that cannot be parsed are kept byte for byte.
 """
 
 from __future__ import annotations
@@ -18,15 +21,15 @@ from pathlib import Path
 
 import orjson
 
+from tf_cli import writer
+from tf_cli.counting import PENDING, state
 from tf_cli.errors import UsageError
 from tf_cli.examples import EXAMPLES_FILE
 from tf_cli.ids import now
-from tf_cli.project import Project
-from tf_cli.records import append_records, read_lines, rewrite_records
+from tf_cli.project import PENDING_FILES, Project
+from tf_cli.records import read_lines
 from tf_cli.schemas import SchemaLoader
 from tf_cli.validate import example_problems
-
-PENDING_FILES = ("synthetic.jsonl", "bootstrap.jsonl", "captured.jsonl")
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,15 @@ class Pending:
 def pending(project: Project, signature: str) -> list[Pending]:
     found = []
     for name in PENDING_FILES:
-        path = project.dataset_dir(signature) / name
-        if path.exists():
-            found += [Pending(path, line.record) for line in read_lines(path)
-                      if line.record is not None and line.record.get("metadata", {})
-                      .get("review", {}).get("status") == "pending"]
+        found += _pending_in(project.dataset_dir(signature) / name)
     return found
+
+
+def _pending_in(path: Path) -> list[Pending]:
+    if not path.exists():
+        return []
+    return [Pending(path, line.record) for line in read_lines(path)
+            if line.record is not None and state(line.record) == PENDING]
 
 
 def reviewer() -> str:
@@ -51,20 +57,48 @@ def reviewer() -> str:
     return done.stdout.strip() or os.environ.get("USER", "unknown")
 
 
-def approve(project: Project, item: Pending, who: str) -> None:
-    record = _decided(item.record, "approved", who)
-    rewrite_records(item.path, lambda r: None if r["id"] == record["id"] else r)
-    append_records(project.dataset_dir(item.path.parent.name) / EXAMPLES_FILE, [record])
+def approve(project: Project, items: list[Pending], who: str) -> None:
+    """Move the examples into examples.jsonl, marked approved: per pending file, one
+    append and one rewrite, under both files' locks."""
+    for path in sorted({item.path for item in items}):
+        decided = {item.record["id"]: _decided(item.record, "approved", who)
+                   for item in items if item.path == path}
+        writer.move(path, path.parent / EXAMPLES_FILE, decided)
 
 
 def reject(item: Pending, who: str, reason: str) -> None:
     record = _decided(item.record, "rejected", who, reason)
-    rewrite_records(item.path, lambda r: record if r["id"] == record["id"] else r)
+    _replace_in_file(item.path, record)
 
 
 def replace(item: Pending, record: dict) -> Pending:
-    rewrite_records(item.path, lambda r: record if r["id"] == record["id"] else r)
+    _replace_in_file(item.path, record)
     return Pending(item.path, record)
+
+
+def _replace_in_file(path: Path, record: dict) -> None:
+    if not writer.rewrite(path, lambda r: record if r.get("id") == record["id"] else r):
+        raise writer.WriteFailed(f"{path}: example {record['id']} is no longer there "
+                                 "(another review moved or removed it); nothing was changed")
+
+
+def settle_moves(project: Project, signature: str) -> int:
+    """Finish approvals a crash interrupted: a pending copy of an example that is already
+    approved in examples.jsonl is removed. Returns how many were removed."""
+    target = project.dataset_dir(signature) / EXAMPLES_FILE
+    removed = 0
+    for name in PENDING_FILES:
+        source = project.dataset_dir(signature) / name
+        if not source.exists() or not target.exists():
+            continue
+        with writer.locked(source, target):
+            approved = {line.record.get("id") for line in read_lines(target)
+                        if line.record is not None and line.record.get("metadata", {})
+                        .get("review", {}).get("status") == "approved"}
+            if approved & {p.record["id"] for p in _pending_in(source)}:
+                removed += writer.rewrite(source, lambda r, done=approved: None if
+                                          r.get("id") in done and state(r) == PENDING else r)
+    return removed
 
 
 def _decided(record: dict, status: str, who: str, reason: str | None = None) -> dict:
@@ -80,6 +114,7 @@ def approve_where(project: Project, signature: str, where: str) -> list[str]:
 
     from tf_cli import duck
 
+    settle_moves(project, signature)
     items = pending(project, signature)
     if not items:
         return []
@@ -95,10 +130,8 @@ def approve_where(project: Project, signature: str, where: str) -> list[str]:
             from None
     finally:
         connection.close()
-    who = reviewer()
     chosen = [item for item in items if item.record["id"] in matching]
-    for item in chosen:
-        approve(project, item, who)
+    approve(project, chosen, reviewer())
     return [item.record["id"] for item in chosen]
 
 
@@ -106,6 +139,9 @@ def session(project: Project, signature: str, ask, say) -> dict[str, int]:
     """Walk the pending examples one at a time; returns how many got each decision."""
     project.require_signature(signature)
     compiled = SchemaLoader(project).signature(signature)
+    settled = settle_moves(project, signature)
+    if settled:
+        say(f"finished {settled} approval(s) that an interrupted run left half done")
     items = pending(project, signature)
     counts = {"approved": 0, "rejected": 0, "edited": 0, "skipped": 0}
     who = reviewer()
@@ -117,7 +153,7 @@ def session(project: Project, signature: str, ask, say) -> dict[str, int]:
                 .decode())
             answer = ask("[a]pprove, [r]eject, [e]dit, [s]kip, [q]uit? ").strip().lower()
             if answer == "a":
-                approve(project, item, who)
+                approve(project, [item], who)
                 counts["approved"] += 1
                 break
             if answer == "r":

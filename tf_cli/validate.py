@@ -14,9 +14,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tf_cli.counting import COUNTED, PENDING, state
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
 from tf_cli.problems import Problem, json_path
-from tf_cli.project import PROMPTS_FILE, RULES_SUFFIX, SCHEMA_SUFFIX, SHARED_SCHEMAS, Project
+from tf_cli.project import (
+    EXAMPLES_FILE,
+    PENDING_FILES,
+    PROMPTS_FILE,
+    RULES_SUFFIX,
+    SCHEMA_SUFFIX,
+    SHARED_SCHEMAS,
+    Project,
+)
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES, read_lines
 from tf_cli.schemas import SchemaLoader, Signature
 
@@ -270,15 +279,17 @@ def _duplicate_id_problems(project: Project, files: list[Path], checked: set[Pat
                            duplicated: set[int], max_line_bytes: int) -> list[Problem]:
     """Second pass, only when duplicates exist: find where each duplicated id is used."""
     places: dict[str, list[tuple[Path, int]]] = {}
+    states: dict[str, list[tuple[str, str]]] = {}
     for path in files:
         for line in read_lines(path, max_line_bytes):
             record_id = line.record.get("id") if line.record is not None else None
             if type(record_id) is str and hash(record_id) in duplicated:
                 places.setdefault(record_id, []).append((path, line.number))
+                states.setdefault(record_id, []).append((path.name, state(line.record)))
     problems = []
     for record_id, where in places.items():
-        if len(where) < 2:  # a hash collision, not a duplicate
-            continue
+        if len(where) < 2 or _interrupted_approval(states[record_id]):
+            continue  # a hash collision; or a stale copy that counts nowhere
         (first_path, first_line), *later = where
         first = f"{project.display(first_path)}:{first_line}"
         for path, number in later:
@@ -289,3 +300,12 @@ def _duplicate_id_problems(project: Project, files: list[Path], checked: set[Pat
                     "new id (if a merge duplicated an edited example, keep one version)",
                     line=number, pointer="$.id"))
     return problems
+
+
+def _interrupted_approval(copies: list[tuple[str, str]]) -> bool:
+    """An approval moves an example into examples.jsonl before removing its pending copy;
+    a crash between the two leaves this pair. The pending copy counts nowhere and the next
+    `tf review` removes it, so it is not a duplicate to report."""
+    approved = [c for c in copies if c == (EXAMPLES_FILE, COUNTED)]
+    stale = [c for c in copies if c[0] in PENDING_FILES and c[1] == PENDING]
+    return len(approved) == 1 and len(approved) + len(stale) == len(copies)
