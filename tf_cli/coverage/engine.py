@@ -1,7 +1,8 @@
 """Coverage measured by DuckDB directly over the JSONL files.
 
 One scan per signature computes every dimension and `where` filter into a small table of
-buckets; each requirement is then a GROUP BY over that table. SQL from params.yaml is
+buckets; each requirement is then a GROUP BY over that table. Only counted examples
+(tf_cli.counting) are measured; pending and rejected ones are counted apart. SQL from params.yaml is
 checked against an empty table of the same types first, so a typo is a clear
 configuration error naming the signature and the dimension, before any data is read.
 """
@@ -14,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tf_cli import duck
+from tf_cli.counting import COUNTED, PENDING, REJECTED, STATE_SQL
 from tf_cli.coverage.spec import CoverageSpec, Requirement, coverage_specs
 from tf_cli.errors import ConfigError
 from tf_cli.params import PARAMS_FILE, load_params
@@ -65,6 +67,9 @@ class SignatureCoverage:
     dimensions: dict[str, dict[str, int]]
     requirements: list[RequirementResult] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    pending: int = 0  # awaiting review: not counted above
+    rejected: int = 0  # rejected by a reviewer: never counted
+    pending_dimensions: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -87,9 +92,11 @@ class SignatureCoverage:
 
 def measure(project: Project, only: list[str] | None = None,
             files: dict[str, list[Path]] | None = None,
-            diversity: bool = True) -> list[SignatureCoverage]:
+            diversity: bool = True, with_pending: bool = False) -> list[SignatureCoverage]:
     """Coverage of every signature (or of `only`), as params.yaml defines it, over the
-    signature's dataset files (or over `files[signature]`, e.g. a train split)."""
+    counted examples of the signature's dataset files (or of `files[signature]`, e.g. a
+    train split). `with_pending` also counts examples awaiting review, for planning
+    generation: work already in the review queue is not planned again."""
     loader = SchemaLoader(project)
     params = load_params(project)
     specs = coverage_specs(params, project.signatures())
@@ -100,13 +107,15 @@ def measure(project: Project, only: list[str] | None = None,
     connection = duck.connect()
     try:
         return [_measure_one(connection, project, loader, spec, sample,
-                             (files or {}).get(spec.signature)) for spec in specs]
+                             (files or {}).get(spec.signature), with_pending)
+                for spec in specs]
     finally:
         connection.close()
 
 
 def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec,
-                 sample: int, files: list[Path] | None) -> SignatureCoverage:
+                 sample: int, files: list[Path] | None,
+                 with_pending: bool) -> SignatureCoverage:
     signature = loader.signature(spec.signature)
     types = duck.columns(loader, signature)
     wheres = [r.where for r in spec.requirements if r.kind == "where"]
@@ -116,8 +125,13 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
     selects = [f'CAST(({d.sql}) AS VARCHAR) AS "d_{name}"' for name, d in spec.dimensions.items()]
     selects += [f"coalesce(({w}), false) AS w_{i}" for i, w in enumerate(wheres)]
     selects.append("metadata.source AS source")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE cov AS SELECT {', '.join(selects)} "
+    selects.append(f"{STATE_SQL} AS state")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cov_all AS SELECT {', '.join(selects)} "
                 f"FROM {duck.source_sql(files, types)}")
+    counted = f"'{COUNTED}', '{PENDING}'" if with_pending else f"'{COUNTED}'"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW cov AS SELECT * FROM cov_all "
+                f"WHERE state IN ({counted})")
+    states = dict(con.execute("SELECT state, count(*) FROM cov_all GROUP BY 1").fetchall())
     total = con.execute("SELECT count(*) FROM cov").fetchone()[0]
     by_source = dict(con.execute("SELECT coalesce(source, '(none)'), count(*) FROM cov "
                                  "GROUP BY 1 ORDER BY 2 DESC").fetchall())
@@ -126,7 +140,12 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
     result = SignatureCoverage(
         spec.signature, total, spec.min_examples, spec.target_examples, by_source,
         by_source.get(SYNTHETIC, 0) / total if total else 0.0,
-        _diversity(con, loader, signature, files, types, total, sample), dimensions)
+        _diversity(con, loader, signature, files, types, total, sample, counted), dimensions,
+        pending=states.get(PENDING, 0), rejected=states.get(REJECTED, 0))
+    if states.get(PENDING) and not with_pending:
+        result.pending_dimensions = {
+            name: _bucket_counts(con, name, d.buckets, f"cov_all WHERE state = '{PENDING}'")
+            for name, d in spec.dimensions.items()}
     for requirement in spec.requirements:
         passed, actual, detail, gaps = _evaluate(con, requirement, result, spec, wheres)
         result.requirements.append(RequirementResult(
@@ -160,15 +179,17 @@ def _check_sql(con, spec: CoverageSpec, types: dict[str, str], wheres: list[str]
         raise ConfigError(problems)
 
 
-def _bucket_counts(con, name: str, declared: tuple[str, ...]) -> dict[str, int]:
-    rows = con.execute(f'SELECT coalesce("d_{name}", \'{NULL_BUCKET}\'), count(*) FROM cov '
-                       "GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
+def _bucket_counts(con, name: str, declared: tuple[str, ...],
+                   relation: str = "cov") -> dict[str, int]:
+    rows = con.execute(f'SELECT coalesce("d_{name}", \'{NULL_BUCKET}\'), count(*) FROM '
+                       f"{relation} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
     counts = {bucket: 0 for bucket in declared}
     counts.update(rows)
     return counts
 
 
-def _diversity(con, loader, signature, files, types, total: int, sample: int) -> float | None:
+def _diversity(con, loader, signature, files, types, total: int, sample: int,
+               counted: str) -> float | None:
     """Share of distinct word trigrams in a fixed-size, id-hashed sample of the examples.
 
     1.0 means no trigram repeats; templated data scores low. A sample of fixed size keeps
@@ -183,7 +204,8 @@ def _diversity(con, loader, signature, files, types, total: int, sample: int) ->
         CREATE OR REPLACE TEMP TABLE diversity_sample AS
         SELECT list_filter(regexp_split_to_array(lower({text}), '[^[:alnum:]]+'),
                            lambda w: w <> '') AS w
-        FROM {duck.source_sql(files, types)} WHERE hash(id) % {every} = 0""")
+        FROM {duck.source_sql(files, types)}
+        WHERE hash(id) % {every} = 0 AND {STATE_SQL} IN ({counted})""")
     value = con.execute("""
         WITH grams AS (
             SELECT unnest(list_transform(range(1, len(w) - 1),

@@ -5,11 +5,13 @@ JSON form (`tf coverage --format json`), version 1:
         "signature", "examples", "min_examples", "target_examples", "ready",
         "by_source": {source: count}, "synthetic_share", "diversity",
         "dimensions": {dimension: {bucket: count}},
+        "pending", "rejected", "pending_dimensions": {dimension: {bucket: count}},
         "requirements": [{"label", "kind", "level", "passed", "actual", "expected", "detail"}],
         "gaps": [{"kind", "need", "have", "level", "requirement",
                   "cell": {dimension: bucket}?, "where": sql?, "avoid": {dimension: bucket}?}]
     }]}
-Gaps are sorted error first, then by how many examples they need.
+Gaps are sorted error first, then by how many examples they need. Every count but the
+pending and rejected ones is of counted examples (tf_cli.counting).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def print_tables(coverages: list[SignatureCoverage], gaps_only: bool) -> None:
     console = tables()
     for cov in coverages:
         title = (f"{cov.signature}: {cov.examples} examples (min {cov.min_examples}, "
-                 f"target {cov.target_examples})")
+                 f"target {cov.target_examples})" + _apart(cov))
         if gaps_only:
             table = Table(title=title, title_justify="left")
             for column in ("needs", "where", "have", "level", "requirement"):
@@ -78,13 +80,17 @@ def print_tables(coverages: list[SignatureCoverage], gaps_only: bool) -> None:
             continue
         marks = _requirements_by_bucket(cov)
         table = Table(title=title, title_justify="left")
-        for column in ("dimension", "bucket", "count", "share", "requirement"):
-            table.add_column(column, justify="right" if column in ("count", "share") else "left")
+        numbers = ("count", "share", "pending") if cov.pending_dimensions else ("count", "share")
+        for column in ("dimension", "bucket", *numbers, "requirement"):
+            table.add_column(column, justify="right" if column in numbers else "left")
         for dimension, counts in cov.dimensions.items():
-            for index, (bucket, count) in enumerate(counts.items()):
+            waiting = cov.pending_dimensions.get(dimension, {})
+            buckets = {**counts, **{b: 0 for b in waiting if b not in counts}}
+            for index, (bucket, count) in enumerate(buckets.items()):
                 share = f"{count / cov.examples:.0%}" if cov.examples else "-"
+                extra = (str(waiting.get(bucket, 0)),) if cov.pending_dimensions else ()
                 table.add_row(dimension if index == 0 else "", bucket, str(count), share,
-                              ", ".join(marks.get((dimension, bucket), [])))
+                              *extra, ", ".join(marks.get((dimension, bucket), [])))
             table.add_section()
         console.print(table)
         checks = Table(show_header=True, box=None, padding=(0, 2))
@@ -102,7 +108,8 @@ def markdown(coverages: list[SignatureCoverage], gaps_only: bool = False,
     lines = []
     for cov in coverages:
         lines.append(f"### {cov.signature}: {cov.examples} / {cov.target_examples} examples"
-                     f" ({'ready' if cov.ready else f'not ready: min {cov.min_examples}'})")
+                     f" ({'ready' if cov.ready else f'not ready: min {cov.min_examples}'})"
+                     + _apart(cov))
         lines.append("")
         if not gaps_only:
             lines += ["| requirement | level | measured | status |", "|---|---|---|---|"]
@@ -119,3 +126,10 @@ def markdown(coverages: list[SignatureCoverage], gaps_only: bool = False,
                              f"--signature {cov.signature}`")
             lines.append("")
     return "\n".join(lines)
+
+
+def _apart(cov: SignatureCoverage) -> str:
+    """What is not counted, said beside the count: "; 3 pending review, 1 rejected"."""
+    parts = [f"{cov.pending} pending review"] if cov.pending else []
+    parts += [f"{cov.rejected} rejected"] if cov.rejected else []
+    return "; " + ", ".join(parts) if parts else ""

@@ -1,6 +1,7 @@
 """validate stage: merge a signature's sources into one pool of valid, distinct examples.
 
-Drops what fails the schema or rules, what a reviewer rejected, what scores below
+Drops what fails the schema or rules, what a reviewer rejected, what awaits review (unless
+validate.train_pending; see tf_cli.counting), what scores below
 quality.reject_below, exact duplicates (same inputs, case and spacing ignored) and near
 duplicates (MinHash of word 3-grams over the text fields, rensa LSH, Jaccard threshold
 from params), keeping the human-sourced copy. Every drop is written with its reason and,
@@ -13,6 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from tf_cli.counting import PENDING, REJECTED, state
 from tf_cli.examples import input_key, text_values
 from tf_cli.pipeline import HUMAN_SOURCES, SOURCE_FILES, data_dir, report_path, write_json
 from tf_cli.project import Project
@@ -28,13 +30,15 @@ _WORD = re.compile(r"\w+")
 class PoolOptions:
     near_duplicate_threshold: float = 0.85
     reject_below: float = 0.0
+    train_pending: bool = False
 
     @classmethod
     def from_params(cls, params: dict) -> PoolOptions:
         validate = params.get("validate") or {}
         quality = params.get("quality") or {}
         return cls(float(validate.get("near_duplicate_threshold", 0.85)),
-                   float(quality.get("reject_below", 0.0)))
+                   float(quality.get("reject_below", 0.0)),
+                   bool(validate.get("train_pending", False)))
 
 
 def build_pool(project: Project, signature_name: str, options: PoolOptions) -> dict:
@@ -85,8 +89,11 @@ def _reason(signature: Signature, record, problem, options: PoolOptions, seen_id
         kind = f"rule:{first.rule}" if first.rule else "schema"
         return f"{kind}: {first.pointer}: {first.message}", None
     metadata = record["metadata"]
-    if metadata.get("review", {}).get("status") == "rejected":
+    found = state(record)
+    if found == REJECTED:
         return "review: rejected by a reviewer", None
+    if found == PENDING and not options.train_pending:
+        return "review: pending (not reviewed yet; validate.train_pending is false)", None
     score = metadata.get("quality", {}).get("score")
     if score is not None and score < options.reject_below:
         return f"quality: {score} is below quality.reject_below {options.reject_below}", None

@@ -1,0 +1,37 @@
+"""What counts: the one definition every command that counts or trains uses.
+
+- counted: written or approved by a person: no review status (manual, imported, added in
+  a pull request) or `review.status: approved`. These count in coverage, `tf check`,
+  `tf status`, the synthetic share, and they train.
+- pending: `review.status: pending` (generated, bootstrapped or captured, not reviewed
+  yet). Shown in their own column; never counted; they train only when params.yaml sets
+  `validate.train_pending: true`.
+- rejected: `review.status: rejected`. Never counted, never trained; `tf generate` plans
+  examples to replace them.
+"""
+
+from __future__ import annotations
+
+COUNTED, PENDING, REJECTED = "counted", "pending", "rejected"
+STATES = (COUNTED, PENDING, REJECTED)
+
+# The same rule for DuckDB, over a relation with the schema's metadata struct.
+STATE_SQL = ("CASE coalesce(metadata.review.status, 'approved') "
+             f"WHEN 'pending' THEN '{PENDING}' WHEN 'rejected' THEN '{REJECTED}' "
+             f"ELSE '{COUNTED}' END")
+
+
+def state(record: dict) -> str:
+    metadata = record.get("metadata")
+    review = metadata.get("review") if isinstance(metadata, dict) else None
+    status = review.get("status") if isinstance(review, dict) else None
+    if status == "pending":
+        return PENDING
+    if status == "rejected":
+        return REJECTED
+    return COUNTED
+
+
+def trains(record: dict, train_pending: bool = False) -> bool:
+    found = state(record)
+    return found == COUNTED or (train_pending and found == PENDING)
