@@ -14,13 +14,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from tf_cli import dspy_io, lm
+from tf_cli import dspy_io, lm, writer
 from tf_cli.errors import UsageError
 from tf_cli.examples import Existing, check_new, complete, input_key
 from tf_cli.params import load_params
 from tf_cli.project import PROMPTS_FILE, Project
 from tf_cli.quality import make_judge, score
-from tf_cli.records import append_records, read_lines
+from tf_cli.records import read_lines
 from tf_cli.schemas import SchemaLoader
 
 BOOTSTRAP_FILE = "bootstrap.jsonl"
@@ -71,6 +71,7 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
         else:
             todo.append(line.record)
     todo = todo[:limit] if limit else todo
+    assigned = _spread_metadata(project, params, signature_name, todo)
     kind = (params.get("bootstrap") or {}).get("program", "predict")
     teacher = dspy_io.make_program(dspy_io.dspy_signature(loader, signature), kind)
     existing = Existing.read(project, signature_name)
@@ -90,15 +91,19 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
                 summary.rejected["lm_error"] += 1
             return
         metadata = dict(prompt.get("metadata") or {})
+        given = assigned[prompt["id"]]
+        provenance = {"model": settings.model, "strategy": f"teacher_{kind}",
+                      "origin": f"{PROMPTS_FILE}:{prompt['id']}"}
+        if given:  # the reviewer should know these were chosen for balance, not judged
+            provenance["balanced"] = sorted(given)
         record = complete({"inputs": prompt["inputs"],
                            "outputs": {k: _plain(prediction[k]) for k in output_keys},
                            "metadata": {
                                "difficulty": metadata.get("difficulty", "medium"),
                                "category": metadata.get("category", "production"),
+                               **given,
                                "review": {"status": "pending"},
-                               "provenance": {"model": settings.model,
-                                              "strategy": f"teacher_{kind}",
-                                              "origin": f"{PROMPTS_FILE}:{prompt['id']}"}}},
+                               "provenance": provenance}},
                           source="bootstrap")
         problems = check_new(signature, record, existing)
         if not problems:
@@ -109,7 +114,8 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
                     summary.failures.append(f"{prompt['id']}: judge: {exc}"[:300])
                     summary.rejected["judge_error"] += 1
                 return
-        with lock:
+        with lock, writer.locked(out_path):
+            existing.catch_up(out_path)  # what another run appended meanwhile
             if problems:
                 summary.rejected["invalid"] += 1
             elif record["metadata"]["quality"]["score"] < reject_below:
@@ -118,13 +124,37 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
                 summary.rejected["duplicate"] += 1
             else:
                 existing.add(record)
-                append_records(out_path, [record])
+                writer.append_records(out_path, [record])
                 summary.accepted.append(record["id"])
 
     with ThreadPoolExecutor(max_workers=settings.num_threads) as pool:
         list(pool.map(label, todo))
     summary.calls = len(client.history)
     return summary
+
+
+def _spread_metadata(project: Project, params: dict, signature: str,
+                     prompts: list[dict]) -> dict[str, dict[str, str]]:
+    """prompt id -> metadata fields to set: for each dimension an error-level max_share
+    caps (e.g. difficulty), prompts that don't say get the least filled bucket, so the
+    labelled examples never push a bucket over its share once approved."""
+    from tf_cli.coverage import measure
+    from tf_cli.coverage.spec import coverage_spec
+    from tf_cli.coverage.spread import capped_dimensions, metadata_field, spread
+
+    spec = coverage_spec(params, project.signatures(), signature)
+    fields = {d: f for d in capped_dimensions(spec) if (f := metadata_field(spec, d))}
+    if not fields or not prompts:
+        return {p["id"]: {} for p in prompts}
+    coverage = measure(project, [signature], diversity=False, with_pending=True)[0]
+    cells = []
+    for prompt in prompts:
+        metadata = prompt.get("metadata") or {}
+        cells.append({d: metadata[f] for d, f in fields.items() if f in metadata})
+    given = [dict(cell) for cell in cells]
+    spread(spec, coverage, cells, list(fields))
+    return {p["id"]: {fields[d]: b for d, b in cell.items() if d not in before}
+            for p, cell, before in zip(prompts, cells, given, strict=True)}
 
 
 def _plain(value):
