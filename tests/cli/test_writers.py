@@ -1,0 +1,182 @@
+"""No command loses a line: locks held for the whole read-modify-write, appends that fail
+leave the file as it was, rewrites keep what they cannot parse, concurrent writers see
+each other's work."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from filelock import FileLock
+
+from tests.conftest import GIT_ENV, run_tf
+from tests.lm_server import completeness_example
+from tf_cli.records import write_records
+
+SIG = "validate_completeness"
+EXAMPLES = f"datasets/{SIG}/examples.jsonl"
+CAPTURED = f"datasets/{SIG}/captured.jsonl"
+
+
+def example(n: int, **metadata) -> dict:
+    made = completeness_example(n, {"completion": ("full", "partial", "barely")[n % 3]})
+    return {"inputs": made["inputs"], "outputs": made["outputs"],
+            "metadata": {"source": "manual", "difficulty": ("easy", "medium", "hard")[n % 3],
+                         "category": made["category"], **metadata}}
+
+
+def with_id(n: int, record: dict) -> dict:
+    """The record as a file holds it: with the id and created_at that tf gives it."""
+    return {"id": f"01JE0000000000000000{n:06d}", **record,
+            "metadata": {"created_at": "2026-11-20T10:00:00Z", **record["metadata"]}}
+
+
+def ids(path: Path) -> list[str]:
+    return [json.loads(x)["id"] for x in path.read_bytes().splitlines()] if path.exists() \
+        else []
+
+
+def tf_process(project: Path, *args: str, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tf_cli", *args], cwd=project,
+                            env={**os.environ, **GIT_ENV, "NO_COLOR": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    try:
+        return any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # the process ended, or a descriptor closed while looking
+        return False
+
+
+def test_import_while_fmt_rewrites_the_same_file_loses_nothing(project: Path):
+    # A large file that is not canonical, so fmt spends seconds reading and rewriting it.
+    path = project / EXAMPLES
+    path.parent.mkdir(parents=True)
+    base = with_id(0, example(0))
+    with open(path, "wb") as out:
+        for n in range(150_000):
+            record = {**base, "id": f"01JF{n:022d}",
+                      "inputs": {**base["inputs"], "implementation": f"def f_{n}(): pass"}}
+            out.write(json.dumps(record, indent=None).encode() + b"\n")  # spaces: not canonical
+    rows = project / "rows.jsonl"
+    rows.write_text("".join(json.dumps(example(n)) + "\n" for n in range(1, 1001)))
+    formatting = tf_process(project, "fmt")
+    while not _has_open(formatting.pid, path) and formatting.poll() is None:
+        time.sleep(0.005)  # until fmt is reading the file
+    imported = run_tf("import", "rows.jsonl", "-s", SIG, cwd=project)
+    assert formatting.wait(timeout=120) == 0, formatting.stderr.read()
+    assert imported.exit_code == 0, imported.stderr
+    assert "1,000 imported" in imported.stderr
+    found = ids(path)
+    assert len(found) == 151_000 == len(set(found))
+    assert run_tf("fmt", "--check", cwd=project).exit_code == 0
+
+
+def test_review_keeps_the_lines_it_cannot_parse(project: Path):
+    path = project / CAPTURED
+    path.parent.mkdir(parents=True)
+    pending = with_id(1, example(1, source="production", review={"status": "pending"}))
+    bad = (b'{"id": "a", "id": "b"}\n'
+           b'{"id": "01JE0000000000000000000009", "score": NaN}\n')
+    torn = b'{"id": "01JE0000000000000000000010", "inputs": {"impl'
+    path.write_bytes(json.dumps(pending).encode() + b"\n" + bad + torn)
+    result = run_tf("review", "-s", SIG, "--approve-all", "--where", "true", cwd=project,
+                    env=GIT_ENV)
+    assert result.exit_code == 0, result.stderr
+    assert path.read_bytes() == bad + torn  # only the approved example left, byte for byte
+    approved = [json.loads(x) for x in (project / EXAMPLES).read_text().splitlines()]
+    assert [r["id"] for r in approved] == [pending["id"]]
+    assert approved[0]["metadata"]["review"]["status"] == "approved"
+
+
+def test_approval_with_the_target_locked_elsewhere_changes_nothing(project: Path):
+    pending = with_id(1, example(1, source="production", review={"status": "pending"}))
+    write_records(project / CAPTURED, [pending])
+    curated = with_id(2, example(2))
+    write_records(project / EXAMPLES, [curated])
+    before = {p: (project / p).read_bytes() for p in (CAPTURED, EXAMPLES)}
+    with FileLock(project / f"{EXAMPLES}.lock"):  # another writer holds examples.jsonl
+        started = time.monotonic()
+        result = run_tf("review", "-s", SIG, "--approve-all", "--where", "true",
+                        cwd=project, env={**GIT_ENV, "TF_LOCK_TIMEOUT": "1"})
+        waited = time.monotonic() - started
+    assert result.exit_code == 1 and waited < 30
+    assert "examples.jsonl: another process has been writing it for 1 s" in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert {p: (project / p).read_bytes() for p in before} == before
+    retried = run_tf("review", "-s", SIG, "--approve-all", "--where", "true", cwd=project,
+                     env=GIT_ENV)
+    assert retried.exit_code == 0
+    assert ids(project / EXAMPLES) == [curated["id"], pending["id"]]
+    assert ids(project / CAPTURED) == []
+
+
+def _file_size_limit(limit: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_an_append_over_the_file_size_limit_leaves_the_file_as_it_was(project: Path):
+    path = project / EXAMPLES
+    write_records(path, [with_id(n, example(n)) for n in range(1, 4)])
+    before = path.read_bytes()
+    (project / "new.json").write_text(json.dumps([example(n) for n in range(10, 20)]))
+    limited = subprocess.run(
+        [sys.executable, "-m", "tf_cli", "add-example", "-s", SIG, "--from-json", "new.json"],
+        cwd=project, capture_output=True, text=True,
+        preexec_fn=_file_size_limit(len(before) + 700))  # room for part of one line
+    assert "Traceback" not in limited.stderr
+    assert limited.returncode == 1, limited.stderr
+    assert "cannot append 10 example(s): File too large; the file is unchanged" in \
+        limited.stderr
+    assert path.read_bytes() == before
+    # the large-batch path (a copy renamed into place) fails the same way
+    rows = project / "rows.jsonl"
+    rows.write_text("".join(json.dumps(example(n)) + "\n" for n in range(20, 40)))
+    limited = subprocess.run(
+        [sys.executable, "-m", "tf_cli", "import", "rows.jsonl", "-s", SIG], cwd=project,
+        capture_output=True, text=True, preexec_fn=_file_size_limit(len(before) + 700))
+    assert "Traceback" not in limited.stderr
+    assert limited.returncode == 1 and "the file is unchanged" in limited.stderr
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "examples.jsonl", "examples.jsonl.lock"]  # no temporary file left
+    # and once there is room, the same command works and the file stays valid
+    assert run_tf("add-example", "-s", SIG, "--from-json", "new.json",
+                  cwd=project).exit_code == 0
+    assert len(ids(path)) == 13
+    assert run_tf("validate", cwd=project).exit_code == 0
+
+
+def test_an_append_after_a_torn_last_line_is_refused_naming_it(project: Path):
+    path = project / EXAMPLES
+    write_records(path, [with_id(1, example(1))])
+    path.write_bytes(path.read_bytes() + b'{"id": "01JE00000000000000000')
+    before = path.read_bytes()
+    (project / "new.json").write_text(json.dumps([example(5)]))
+    result = run_tf("add-example", "-s", SIG, "--from-json", "new.json", cwd=project)
+    assert result.exit_code == 1
+    assert f"{EXAMPLES}:2: the last line is cut off" in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_concurrent_imports_of_one_file_import_each_row_once(project: Path):
+    rows = project / "rows.jsonl"
+    rows.write_text("".join(json.dumps(example(n)) + "\n" for n in range(1, 3001)))
+    runs = [tf_process(project, "import", "rows.jsonl", "-s", SIG) for _ in range(2)]
+    outcomes = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    assert "Traceback" not in "".join(err for _, err in outcomes)
+    records = [json.loads(x) for x in (project / EXAMPLES).read_text().splitlines()]
+    assert len(records) == 3000
+    assert len({json.dumps(r["inputs"], sort_keys=True) for r in records}) == 3000
+    said = sorted(err for _, err in outcomes)
+    assert any("3,000 imported" in err for err in said)
+    assert any("3,000 duplicates skipped" in err for err in said)
