@@ -65,7 +65,7 @@ def print_tables(coverages: list[SignatureCoverage], gaps_only: bool) -> None:
     console = tables()
     for cov in coverages:
         title = (f"{cov.signature}: {cov.examples} examples (min {cov.min_examples}, "
-                 f"target {cov.target_examples})" + _apart(cov))
+                 f"target {cov.target_examples})")
         if gaps_only:
             table = Table(title=title, title_justify="left")
             for column in ("needs", "where", "have", "level", "requirement"):
@@ -93,6 +93,8 @@ def print_tables(coverages: list[SignatureCoverage], gaps_only: bool) -> None:
                               *extra, ", ".join(marks.get((dimension, bucket), [])))
             table.add_section()
         console.print(table)
+        if _apart(cov):
+            console.print(f"not counted: {_apart(cov)[2:]}", soft_wrap=True)
         checks = Table(show_header=True, box=None, padding=(0, 2))
         for column in ("status", "level", "requirement", "measured"):
             checks.add_column(column)
