@@ -31,7 +31,7 @@ def curated(n: int, difficulty: str) -> dict:
             "inputs": {"user_intent": f"Curated intent {n} about {TOPICS[n % 8]}",
                        "implementation": f"def curated_{n}(): return {n}"},
             "outputs": {"intent_matches": True,
-                        "explanation": f"Curated example {n} does exactly what the user asked for."},
+                        "explanation": f"Curated example {n} does exactly what was asked."},
             "metadata": {"source": "manual", "difficulty": difficulty, "category": "api",
                          "created_at": "2026-11-20T10:00:00Z"}}
 
