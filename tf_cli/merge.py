@@ -20,17 +20,14 @@ in CI, for merges made where the driver does not run (GitHub's merge button).
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
 from tf_cli import gitread
 from tf_cli.errors import UsageError
-from tf_cli.records import BOM, canonical_bytes
+from tf_cli.records import BOM, canonical_bytes, parse_line
 
 DEFAULT_MARKER_SIZE = 7
 
@@ -93,26 +90,8 @@ def split_lines(data: bytes) -> list[bytes]:
 def parse_record(body: bytes) -> dict | None:
     """The record of a line if it is a JSON object with a string id that reads back
     exactly (no key given twice, no number rounded); None for anything else."""
-    try:
-        record = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if type(record) is not dict or type(record.get("id")) is not str:
-        return None
-    if canonical_bytes(record) == body:
-        return record
-    repeated = []
-
-    def pairs(items: list[tuple[str, object]]) -> dict:
-        if len({key for key, _ in items}) < len(items):
-            repeated.append(True)
-        return dict(items)
-
-    try:
-        exact = json.loads(body, object_pairs_hook=pairs)
-    except (ValueError, RecursionError):
-        return None
-    return record if exact == record and not repeated else None
+    record = parse_line(0, body, terminated=True).record
+    return record if record is not None and type(record.get("id")) is str else None
 
 
 def _side(lines: list[bytes]) -> _Side:
