@@ -1,6 +1,6 @@
 """`tf log`: the history of the data and its scores, one row per commit that touched them.
 
-Reads every revision straight from Git: example counts per signature (prompts excluded),
+Reads every revision straight from Git: counted examples per signature (tf_cli.counting),
 the distance to today's target_examples, and the optimized and baseline dev scores that
 reports/<sig>/optimize.json recorded at that commit.
 """
@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import orjson
 
 from tf_cli import gitread
+from tf_cli.counting import counted_in
 from tf_cli.coverage.spec import coverage_specs
 from tf_cli.params import load_params
 from tf_cli.project import PROMPTS_FILE, Project
@@ -47,7 +48,7 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
         data = gitread.read_tree(root, commit, "datasets")
         reports = gitread.read_tree(root, commit, "reports")
         for name in names:
-            examples = sum(content.count(b"\n") for path, content in data.items()
+            examples = sum(counted_in(content) for path, content in data.items()
                            if path.startswith(f"datasets/{name}/") and path.endswith(".jsonl")
                            and not path.endswith(PROMPTS_FILE))
             scores = _scores(reports.get(f"reports/{name}/optimize.json"))

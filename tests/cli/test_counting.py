@@ -5,11 +5,13 @@ never count or train, and generation plans to replace them."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_tf
+from tests.conftest import GIT_ENV, run_tf
 from tests.lm_server import LMServer, completeness_example
 from tf_cli.params import load_params
 from tf_cli.pipeline.pool import PoolOptions, build_pool
@@ -132,3 +134,12 @@ def test_generate_plans_to_replace_rejected_examples_not_pending_ones(project: P
     assert [r["metadata"]["provenance"]["target_cell"]["completion"] for r in new] == \
         ["partial", "partial"]
     assert all(r["metadata"]["review"] == {"status": "pending"} for r in new)
+
+
+def test_log_counts_the_same_examples_per_commit(project: Path, mixed):
+    env = {**os.environ, **GIT_ENV}
+    for command in (["init", "--quiet"], ["add", "-A"], ["commit", "--quiet", "-m", "data"]):
+        subprocess.run(["git", *command], cwd=project, check=True, capture_output=True,
+                       env=env)
+    rows = json.loads(run_tf("log", "-s", SIG, "--format", "json", cwd=project).stdout)["rows"]
+    assert [row["examples"] for row in rows] == [5]
