@@ -1,4 +1,13 @@
-"""Shared fixtures: a throw-away tf project and a runner for the real `tf` command."""
+"""Shared fixtures: throw-away tf projects and a runner for the real `tf` command.
+
+Tests never read or write the live datasets/, params.yaml or dvc.lock of this repository:
+those grow with every accepted example, and `make repro` checks them (`tf check`,
+`tf fmt --check`). Tests that need realistic data use tests/fixture-project/, a frozen copy
+of params.yaml and datasets/ taken on the day the tests were written, next to the
+repository's code (schemas/, stages/, tf_cli/, dvc.yaml): schemas are code and change with
+the tests, so a schema change that invalidates the fixture data updates tests/fixture-project
+in the same commit.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +25,16 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = Path(__file__).resolve().parent / "example-files"
+# The frozen data: params.yaml and datasets/ only (schemas come from REPO).
+FIXTURE_PROJECT = Path(__file__).resolve().parent / "fixture-project"
+FIXTURE_PARAMS = FIXTURE_PROJECT / "params.yaml"
+
+# The repository's code, as an assembled test repository gets it: what the pipeline, the
+# pre-commit hooks and tf need, and none of the live data or its derived files (dvc.lock,
+# datasets/, params.yaml, data/, reports/, programs/).
+CODE = (".dvc/config", ".dvcignore", ".gitattributes", ".gitignore",
+        ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", "dvc.yaml", "pyproject.toml",
+        "schemas", "stages", "tf_cli")
 
 
 @dataclass
@@ -40,23 +59,40 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "tf tests", "GIT_AUTHOR_EMAIL": "tests@example.com
            "GIT_COMMITTER_NAME": "tf tests", "GIT_COMMITTER_EMAIL": "tests@example.com"}
 
 
-def clone_repository(target: Path) -> Path:
-    """A git clone of this repository as it is on disk now (uncommitted files included),
-    committed, with this Python's environment as .venv."""
-    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(target)],
-                   check=True, capture_output=True)
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                            cwd=REPO, check=True, capture_output=True, text=True).stdout
-    for name in listed.split():
+def copy_fixture_data(target: Path) -> Path:
+    """tests/fixture-project's params.yaml and datasets/ into `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(FIXTURE_PARAMS, target / "params.yaml")
+    shutil.copytree(FIXTURE_PROJECT / "datasets", target / "datasets")
+    return target
+
+
+def fixture_project_at(target: Path) -> Path:
+    """A tf project at `target`: the repository's schemas, the fixture data, no git."""
+    copy_fixture_data(target)
+    shutil.copytree(REPO / "schemas", target / "schemas")
+    return target
+
+
+def assemble_repository(target: Path) -> Path:
+    """A fresh git repository at `target`: this repository's code as it is on disk now
+    (uncommitted files included), the fixture's params.yaml and datasets/, committed, with
+    this Python's environment as .venv. No dvc.lock: the first `dvc repro` runs every stage."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *CODE],
+        cwd=REPO, check=True, capture_output=True, text=True).stdout
+    target.mkdir(parents=True)
+    for name in filter(None, listed.split("\0")):
         source = REPO / name
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             (target / name).write_bytes(source.read_bytes())
+    copy_fixture_data(target)
     (target / ".venv").symlink_to(Path(sys.prefix))
     env = {**os.environ, **GIT_ENV}
-    subprocess.run(["git", "add", "-A"], cwd=target, check=True, env=env)
-    subprocess.run(["git", "commit", "--quiet", "--allow-empty", "-m", "test state"],
-                   cwd=target, check=True, env=env)
+    for command in (["init", "--quiet", "-b", "main"], ["add", "-A"],
+                    ["commit", "--quiet", "-m", "test state"]):
+        subprocess.run(["git", *command], cwd=target, check=True, capture_output=True, env=env)
     return target
 
 
@@ -69,8 +105,15 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def fixture_project(tmp_path: Path) -> Path:
+    """A tf project with the repository's schemas and the fixture's params.yaml and data."""
+    return fixture_project_at(tmp_path / "fixture")
+
+
+@pytest.fixture
 def tf(project: Path):
     def run(*args: str, **kwargs) -> Result:
         return run_tf(*args, cwd=project, **kwargs)
 
     return run
+

@@ -13,7 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import REPO, run_tf
+from tests.conftest import FIXTURE_PARAMS, run_tf
 
 COMPLETENESS = "datasets/validate_completeness/examples.jsonl"
 INTENT = "datasets/validate_intent/examples.jsonl"
@@ -21,7 +21,7 @@ INTENT = "datasets/validate_intent/examples.jsonl"
 
 @pytest.fixture
 def repo_project(project: Path) -> Path:
-    shutil_copy(REPO / "params.yaml", project / "params.yaml")
+    shutil_copy(FIXTURE_PARAMS, project / "params.yaml")
     return project
 
 

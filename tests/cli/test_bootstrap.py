@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import REPO, run_tf
+from tests.conftest import FIXTURE_PARAMS, run_tf
 from tests.lm_server import LMServer
 
 SIG = "validate_intent"
@@ -16,7 +16,7 @@ def lines(path: Path) -> list[dict]:
 
 
 def test_prompts_are_labelled_checked_and_resumable(project: Path):
-    (project / "params.yaml").write_bytes((REPO / "params.yaml").read_bytes())
+    (project / "params.yaml").write_bytes(FIXTURE_PARAMS.read_bytes())
     (project / "p.csv").write_text("intent,code,category\nKeep users logged in,cookie "
                                    "max_age=30d,authentication\nExport CSV,writes PDF,billing\n"
                                    "Export CSV,writes PDF,billing\n")

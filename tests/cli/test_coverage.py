@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_tf
+from tests.conftest import run_tf
 from tf_cli.records import write_records
 
 INTENT = "datasets/validate_intent/examples.jsonl"
@@ -167,42 +166,40 @@ def test_bad_params_are_configuration_errors_naming_the_place(project, params, m
         assert message in " ".join(result.stderr.split())
 
 
-def test_shipped_data_passes_check_and_breaking_it_fails(tmp_path):
-    for name in ("schemas", "datasets"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
-    assert check(tmp_path).exit_code == 0
+def test_fixture_data_passes_check_and_breaking_it_fails(fixture_project: Path):
+    assert check(fixture_project).exit_code == 0
 
     # Below min_examples: keep 10 of validate_completeness's examples.
-    path = tmp_path / "datasets/validate_completeness/examples.jsonl"
+    path = fixture_project / "datasets/validate_completeness/examples.jsonl"
     original = path.read_bytes()
     path.write_bytes(b"".join(original.splitlines(keepends=True)[:10]))
-    result = check(tmp_path)
+    result = check(fixture_project)
     assert result.exit_code == 1
     assert "FAIL validate_completeness" in result.stdout
     assert "FAIL at least 20 examples: 10 examples" in result.stdout
     path.write_bytes(original)
 
     # Break a max-share requirement: most support_response examples become baseline.
-    path = tmp_path / "datasets/support_response/examples.jsonl"
+    path = fixture_project / "datasets/support_response/examples.jsonl"
     records = [json.loads(line) for line in path.read_text().splitlines()]
     for record in records[:8]:
         record["inputs"]["complexity_type"] = "baseline"
     write_records(path, records)
-    result = check(tmp_path)
+    result = check(fixture_project)
     assert result.exit_code == 1
     assert "FAIL complexity = baseline at most 30%: complexity = baseline is" in result.stdout
 
 
-def test_gaps_on_support_response_name_concrete_cells():
+def test_gaps_on_support_response_name_concrete_cells(fixture_project):
     result = run_tf("coverage", "--signature", "support_response", "--gaps", "--format", "json",
-                    cwd=REPO)
+                    cwd=fixture_project)
     gaps = json.loads(result.stdout)["signatures"][0]["gaps"]
     cells = [g["cell"] for g in gaps if g["kind"] == "cell"]
     assert cells and all(set(c) in ({"capacity", "complexity"}, {"capacity", "authenticity"})
                          for c in cells)
     assert all(g["need"] >= 1 and g["have"] == 0 for g in gaps if g["kind"] == "cell")
-    table = run_tf("coverage", "--signature", "support_response", "--gaps", cwd=REPO).stdout
+    table = run_tf("coverage", "--signature", "support_response", "--gaps",
+                   cwd=fixture_project).stdout
     first = cells[0]
     assert f"capacity = {first['capacity']}" in table
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GIT_ENV, REPO, run_tf
+from tests.conftest import FIXTURE_PARAMS, GIT_ENV, REPO, run_tf
 from tf_cli.records import write_records
 
 SIG = "validate_intent"
@@ -44,7 +44,7 @@ LONG = ("The implementation keeps the session in a cookie that lives for thirty 
 
 @pytest.fixture
 def history(project: Path) -> dict[str, str]:
-    (project / "params.yaml").write_bytes((REPO / "params.yaml").read_bytes())
+    (project / "params.yaml").write_bytes(FIXTURE_PARAMS.read_bytes())
     (project / ".gitattributes").write_bytes((REPO / ".gitattributes").read_bytes())
     git(project, "init", "-q", "-b", "main")
     revs = {"start": commit(project, [example(1), example(2, LONG)], "start")}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import REPO, run_tf
+from tests.conftest import fixture_project_at, run_tf
 from tests.lm_server import LMServer
 
 SIG = "validate_completeness"
@@ -23,10 +22,7 @@ SYNTHETIC = f"datasets/{SIG}/synthetic.jsonl"
 
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
-    for name in ("schemas", "datasets"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
-    return tmp_path
+    return fixture_project_at(tmp_path)
 
 
 def set_lm(project: Path, **values) -> None:

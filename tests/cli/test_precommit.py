@@ -1,4 +1,5 @@
-"""The repository's own pre-commit hooks, run by pre-commit on a copy of the repository.
+"""The repository's own pre-commit hooks, run by pre-commit on a repository assembled from
+this one's code and the fixture data.
 
 ruff is skipped here: pre-commit would install it from PyPI, and tests stay offline.
 """
@@ -10,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import GIT_ENV, clone_repository
+from tests.conftest import GIT_ENV, assemble_repository
 
 
 def _git(*args: str, cwd: Path) -> str:
@@ -25,7 +26,7 @@ def _pre_commit(cwd: Path, home: Path) -> subprocess.CompletedProcess:
 
 
 def test_hooks_pass_on_the_repository_and_fail_on_a_bad_line(tmp_path: Path):
-    clone = clone_repository(tmp_path / "clone")
+    clone = assemble_repository(tmp_path / "clone")
 
     passed = _pre_commit(clone, tmp_path / "pc")
     assert passed.returncode == 0, passed.stdout + passed.stderr

@@ -1,4 +1,5 @@
-"""The DVC pipeline end to end, in a clone of the repository: offline, and against the
+"""The DVC pipeline end to end, in a repository assembled from this one's code and the
+fixture data (no dvc.lock, so the first repro runs every stage): offline, and against the
 OpenAI-compatible test server on 127.0.0.1 with bootstrap_fewshot and mipro_v2."""
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GIT_ENV, clone_repository, run_tf
+from tests.conftest import GIT_ENV, assemble_repository, run_tf
 from tests.lm_server import LMServer
 
 SIGNATURES = ["extract_requirements", "validate_intent", "validate_completeness",
               "validate_correctness", "generate_guidance", "generate_problem",
               "support_response"]
 SECRET = "sk-test-9f8e7d6c5b4a-never-written"
+
+pytestmark = pytest.mark.slow
 
 
 def dvc(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -51,9 +54,13 @@ def report(clone: Path, signature: str, step: str) -> dict:
 
 @pytest.fixture(scope="module")
 def offline_clone(tmp_path_factory) -> Path:
-    clone = clone_repository(tmp_path_factory.mktemp("offline") / "repo")
+    clone = assemble_repository(tmp_path_factory.mktemp("offline") / "repo")
     result = dvc("repro", cwd=clone)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # No dvc.lock in the assembled repository: the first repro runs every stage.
+    ran = set(re.findall(r"Running stage '([^']+)'", result.stdout))
+    assert ran == {f"{stage}@{name}" for name in SIGNATURES for stage in (
+        "bootstrap", "synthesize", "validate", "balance", "convert", "optimize")} | {"report"}
     return clone
 
 
@@ -121,7 +128,7 @@ def test_an_unreachable_model_is_a_clear_error(offline_clone: Path):
 
 
 def test_pipeline_against_the_test_server(tmp_path: Path):
-    clone = clone_repository(tmp_path / "repo")
+    clone = assemble_repository(tmp_path / "repo")
     with LMServer() as server:
         env = {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base,
                "TF_LM_API_KEY": SECRET}

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import FIXTURE_PARAMS, REPO
 from tf_cli.params import load_params
 from tf_cli.pipeline.balance import BalanceOptions, balance, is_dev
 from tf_cli.pipeline.pool import PoolOptions, build_pool
@@ -27,7 +27,7 @@ def example(i: int, text: str, source: str = "manual", **metadata) -> dict:
 
 def make_project(tmp_path: Path) -> Project:
     shutil.copytree(REPO / "schemas", tmp_path / "schemas")
-    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    shutil.copy(FIXTURE_PARAMS, tmp_path / "params.yaml")
     return Project(tmp_path)
 
 

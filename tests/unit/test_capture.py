@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import tf_cli
-from tests.conftest import REPO, run_tf
+from tests.conftest import FIXTURE_PARAMS, run_tf
 
 PROBLEM_INPUTS = {"subject": "physics", "topic": "free fall", "difficulty_level": "easy"}
 PROBLEM_OUTPUTS = {"problem": "A stone falls from rest for 2 s. How far does it fall?",
@@ -22,7 +22,7 @@ CAPTURED = "datasets/generate_problem/captured.jsonl"
 
 @pytest.fixture
 def app_project(project: Path) -> Path:
-    shutil.copy(REPO / "params.yaml", project / "params.yaml")  # capture.min_quality: 0.7
+    shutil.copy(FIXTURE_PARAMS, project / "params.yaml")  # capture.min_quality: 0.7
     return project
 
 
