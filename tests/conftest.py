@@ -11,6 +11,7 @@ in the same commit.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -116,4 +117,38 @@ def tf(project: Path):
         return run_tf(*args, cwd=project, **kwargs)
 
     return run
+
+
+# A guard: no test may write into the live datasets/ or the frozen fixture. Their files are
+# hashed when the session starts and again when it ends; a difference fails the session.
+GUARDED = (REPO / "datasets", FIXTURE_PROJECT)
+_DIGEST = pytest.StashKey[str]()
+_CHANGED = pytest.StashKey[bool]()
+
+
+def _digest() -> str:
+    digest = hashlib.sha256()
+    for root in GUARDED:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_DIGEST] = _digest()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.stash.get(_DIGEST, None) not in (None, _digest()):
+        session.config.stash[_CHANGED] = True
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if config.stash.get(_CHANGED, False):
+        terminalreporter.write_line(
+            "FAILED: datasets/ or tests/fixture-project/ changed during the test session: a "
+            "test wrote into them (tests must copy them), or another process edited them "
+            "meanwhile", red=True, bold=True)
 
