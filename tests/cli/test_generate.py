@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import fixture_project_at, run_tf
+from tests.conftest import GIT_ENV, fixture_project_at, run_tf
 from tests.lm_server import LMServer
 
 SIG = "validate_completeness"
@@ -73,10 +73,14 @@ def test_fill_gaps_adds_valid_examples_to_the_named_cells(repo_copy: Path):
         key = json.dumps(cell, sort_keys=True)
         targeted[key] = targeted.get(key, 0) + 1
     assert targeted == before
-    assert cell_gaps(repo_copy) == {}
+    assert summary["gap_examples_needed_after"] == 0  # the plan is complete...
+    assert cell_gaps(repo_copy) == before  # ...but pending examples fill no gap yet
     assert run_tf("validate", cwd=repo_copy).exit_code == 0
+    approved = run_tf("review", "-s", SIG, "--approve-all", "--where", "true",
+                      cwd=repo_copy, env=GIT_ENV)
+    assert approved.exit_code == 0, approved.stderr
+    assert cell_gaps(repo_copy) == {}
     assert run_tf("check", cwd=repo_copy).exit_code == 0
-    assert summary["gap_examples_needed_after"] == 0
 
 
 def test_faults_are_retried_or_reported_and_valid_examples_kept(repo_copy: Path):
@@ -101,6 +105,7 @@ def test_faults_are_retried_or_reported_and_valid_examples_kept(repo_copy: Path)
 
 def test_an_interrupted_run_loses_nothing_and_a_rerun_duplicates_nothing(repo_copy: Path):
     set_lm(repo_copy, num_threads=1)
+    before = cell_gaps(repo_copy)
     with LMServer() as server:
         server.state.delay = 1.0
         env = {**os.environ, **lm_env(server, repo_copy)}
@@ -114,17 +119,18 @@ def test_an_interrupted_run_loses_nothing_and_a_rerun_duplicates_nothing(repo_co
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kept = synthetic(repo_copy)
-        assert 4 <= len(kept) < sum(cell_gaps(repo_copy).values()) + len(kept)
+        assert 4 <= len(kept) < sum(before.values())
         assert run_tf("validate", cwd=repo_copy).exit_code == 0
         server.state.delay = 0.0
-        rerun = run_tf("generate", "-s", SIG, "--count", "30", "--fill-gaps",
-                       cwd=repo_copy, env=lm_env(server, repo_copy))
+        rerun = run_tf("generate", "-s", SIG, "--count", "30", "--fill-gaps", "--format",
+                       "json", cwd=repo_copy, env=lm_env(server, repo_copy))
     assert rerun.exit_code == 0
+    assert json.loads(rerun.stdout)["gap_examples_needed_after"] == 0
+    assert len(synthetic(repo_copy)) == sum(before.values())  # planned from what was kept
     final = synthetic(repo_copy)
     assert [r["id"] for r in final[:len(kept)]] == [r["id"] for r in kept]
     inputs = [json.dumps(r["inputs"], sort_keys=True) for r in final]
     assert len(set(inputs)) == len(inputs)
-    assert cell_gaps(repo_copy) == {}
     assert run_tf("validate", cwd=repo_copy).exit_code == 0
 
 
