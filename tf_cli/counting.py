@@ -21,10 +21,15 @@ STATE_SQL = ("CASE coalesce(metadata.review.status, 'approved') "
              f"ELSE '{COUNTED}' END")
 
 
-def state(record: dict) -> str:
+def review_status(record: dict) -> str | None:
+    """metadata.review.status, or None (also for a record too malformed to have one)."""
     metadata = record.get("metadata")
     review = metadata.get("review") if isinstance(metadata, dict) else None
-    status = review.get("status") if isinstance(review, dict) else None
+    return review.get("status") if isinstance(review, dict) else None
+
+
+def state(record: dict) -> str:
+    status = review_status(record)
     if status == "pending":
         return PENDING
     if status == "rejected":

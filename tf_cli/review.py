@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 
 from tf_cli import writer
-from tf_cli.counting import PENDING, state
+from tf_cli.counting import PENDING, review_status, state
 from tf_cli.errors import UsageError
 from tf_cli.examples import EXAMPLES_FILE
 from tf_cli.ids import now
@@ -92,12 +92,14 @@ def settle_moves(project: Project, signature: str) -> int:
         if not source.exists() or not target.exists():
             continue
         with writer.locked(source, target):
-            approved = {line.record.get("id") for line in read_lines(target)
-                        if line.record is not None and line.record.get("metadata", {})
-                        .get("review", {}).get("status") == "approved"}
-            if approved & {p.record["id"] for p in _pending_in(source)}:
+            waiting = {p.record["id"] for p in _pending_in(source)}
+            approved = {line.record["id"]: line.record for line in read_lines(target)
+                        if line.record is not None and line.record.get("id") in waiting
+                        and review_status(line.record) == "approved"}
+            if approved:
                 removed += writer.rewrite(source, lambda r, done=approved: None if
-                                          r.get("id") in done and state(r) == PENDING else r)
+                                          state(r) == PENDING and r.get("id") in done and
+                                          writer.same_example(r, done[r["id"]]) else r)
     return removed
 
 

@@ -26,7 +26,7 @@ from tf_cli.project import (
     SHARED_SCHEMAS,
     Project,
 )
-from tf_cli.records import DEFAULT_MAX_LINE_BYTES, read_lines
+from tf_cli.records import DEFAULT_MAX_LINE_BYTES, canonical_bytes, read_lines
 from tf_cli.schemas import SchemaLoader, Signature
 
 # Above this many ids, duplicates are found by sorting a numpy array (fast, 8 bytes per id)
@@ -285,7 +285,8 @@ def _duplicate_id_problems(project: Project, files: list[Path], checked: set[Pat
             record_id = line.record.get("id") if line.record is not None else None
             if type(record_id) is str and hash(record_id) in duplicated:
                 places.setdefault(record_id, []).append((path, line.number))
-                states.setdefault(record_id, []).append((path.name, state(line.record)))
+                states.setdefault(record_id, []).append((path.name, state(line.record),
+                                                         _content_hash(line.record)))
     problems = []
     for record_id, where in places.items():
         if len(where) < 2 or _interrupted_approval(states[record_id]):
@@ -302,10 +303,19 @@ def _duplicate_id_problems(project: Project, files: list[Path], checked: set[Pat
     return problems
 
 
-def _interrupted_approval(copies: list[tuple[str, str]]) -> bool:
+def _content_hash(record: dict) -> int:
+    try:
+        return hash(canonical_bytes([record.get("inputs"), record.get("outputs")]))
+    except TypeError:  # nested deeper than the encoder goes: never "the same" as another
+        return id(record)
+
+
+def _interrupted_approval(copies: list[tuple[str, str, int]]) -> bool:
     """An approval moves an example into examples.jsonl before removing its pending copy;
-    a crash between the two leaves this pair. The pending copy counts nowhere and the next
-    `tf review` removes it, so it is not a duplicate to report."""
-    approved = [c for c in copies if c == (EXAMPLES_FILE, COUNTED)]
+    a crash between the two leaves this pair: the same inputs and outputs, counted in
+    examples.jsonl and pending in a pending file. The pending copy counts nowhere and the
+    next `tf review` removes it, so it is not a duplicate to report."""
+    counted = [c for c in copies if c[:2] == (EXAMPLES_FILE, COUNTED)]
     stale = [c for c in copies if c[0] in PENDING_FILES and c[1] == PENDING]
-    return len(approved) == 1 and len(approved) + len(stale) == len(copies)
+    return (len(counted) == 1 and len(counted) + len(stale) == len(copies)
+            and len({c[2] for c in copies}) == 1)

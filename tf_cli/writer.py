@@ -73,6 +73,10 @@ def locked(*paths: Path) -> Iterator[None]:
             lock = _lock(path)
             try:
                 lock.acquire()
+            except OSError as exc:  # e.g. a read-only folder: the lock file can't be made
+                raise WriteFailed(f"{_shown(path)}: cannot take its lock "
+                                  f"({lock_path(path).name}): {exc.strerror or exc}; nothing "
+                                  "was changed") from None
             except Timeout:
                 raise WriteFailed(
                     f"{_shown(path)}: another process has been writing it for "
@@ -180,21 +184,32 @@ def move(source: Path, target: Path, decided: dict[str, dict]) -> None:
     """Put each decided example (id -> the example after the decision) into `target` and
     take it out of `source`, under both locks, crash-safe in that order."""
     with locked(source, target):
-        present = _ids_in(source)
+        present = _records_in(source, decided)
         gone = [i for i in decided if i not in present]
         if gone:
             raise WriteFailed(f"{_shown(source)}: example {gone[0]} is no longer there "
                               "(another review moved or removed it); nothing was changed")
-        held = _ids_in(target)
+        held = _records_in(target, decided)
+        clash = next((i for i in held if not same_example(held[i], decided[i])), None)
+        if clash:
+            raise WriteFailed(f"{_shown(target)} already has a different example with id "
+                              f"{clash}; nothing was changed",
+                              hint="give one of them a new id, then decide again")
+        # Already in the target: a move a crash interrupted; only the removal is left.
         append_records(target, [r for i, r in decided.items() if i not in held])
         rewrite(source, lambda r: None if r.get("id") in decided else r)
 
 
-def _ids_in(path: Path) -> set[str]:
+def same_example(a: dict, b: dict) -> bool:
+    """The same example, whatever its metadata says (two copies of one review decision)."""
+    return a.get("inputs") == b.get("inputs") and a.get("outputs") == b.get("outputs")
+
+
+def _records_in(path: Path, ids) -> dict[str, dict]:
     if not path.exists():
-        return set()
-    return {line.record["id"] for line in read_lines(path)
-            if line.record is not None and isinstance(line.record.get("id"), str)}
+        return {}
+    return {line.record["id"]: line.record for line in read_lines(path)
+            if line.record is not None and line.record.get("id") in ids}
 
 
 @contextmanager

@@ -180,3 +180,45 @@ def test_concurrent_imports_of_one_file_import_each_row_once(project: Path):
     said = sorted(err for _, err in outcomes)
     assert any("3,000 imported" in err for err in said)
     assert any("3,000 duplicates skipped" in err for err in said)
+
+
+def test_an_interrupted_approval_is_tolerated_then_finished(project: Path):
+    """A crash between an approval's append and its removal leaves the example in both
+    files: the approved copy counts, tf validate accepts the pair, tf review finishes it.
+    The same id with other content is still a duplicate."""
+    pending = with_id(1, example(1, source="synthetic", review={"status": "pending"}))
+    approved = {**pending, "metadata": {**pending["metadata"], "review": {
+        "status": "approved", "reviewer": "Rita", "date": "2026-11-21T10:00:00Z"}}}
+    other = with_id(2, example(2, source="synthetic", review={"status": "pending"}))
+    write_records(project / EXAMPLES, [approved])
+    write_records(project / f"datasets/{SIG}/synthetic.jsonl", [pending, other])
+    assert run_tf("validate", cwd=project).exit_code == 0
+    coverage = json.loads(run_tf("coverage", "-s", SIG, "--format", "json",
+                                 cwd=project).stdout)["signatures"][0]
+    assert coverage["examples"] == 1
+
+    changed = {**pending, "outputs": {**pending["outputs"], "explanation": "Changed " * 9}}
+    write_records(project / f"datasets/{SIG}/synthetic.jsonl", [changed, other])
+    result = run_tf("validate", cwd=project)
+    assert result.exit_code == 1 and f'duplicate id "{pending["id"]}"' in result.stdout
+    write_records(project / f"datasets/{SIG}/synthetic.jsonl", [pending, other])
+
+    finished = run_tf("review", "-s", SIG, "--approve-all", "--where", f"id = '{other['id']}'",
+                      cwd=project, env=GIT_ENV)
+    assert finished.exit_code == 0, finished.stderr
+    assert ids(project / f"datasets/{SIG}/synthetic.jsonl") == []
+    assert ids(project / EXAMPLES) == [pending["id"], other["id"]]
+
+
+def test_approving_over_a_different_example_with_the_same_id_changes_nothing(project: Path):
+    pending = with_id(1, example(1, source="synthetic", review={"status": "pending"}))
+    squatter = with_id(1, example(7))  # the same id, another example
+    write_records(project / EXAMPLES, [squatter])
+    write_records(project / f"datasets/{SIG}/synthetic.jsonl", [pending])
+    before = [(project / p).read_bytes() for p in (EXAMPLES, f"datasets/{SIG}/synthetic.jsonl")]
+    result = run_tf("review", "-s", SIG, "--approve-all", "--where", "true", cwd=project,
+                    env=GIT_ENV)
+    assert result.exit_code == 1
+    assert f"already has a different example with id {pending['id']}" in result.stderr
+    assert [(project / p).read_bytes() for p in (EXAMPLES, f"datasets/{SIG}/synthetic.jsonl")] \
+        == before
