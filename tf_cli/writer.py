@@ -73,10 +73,6 @@ def locked(*paths: Path) -> Iterator[None]:
             lock = _lock(path)
             try:
                 lock.acquire()
-            except OSError as exc:  # e.g. a read-only folder: the lock file can't be made
-                raise WriteFailed(f"{_shown(path)}: cannot take its lock "
-                                  f"({lock_path(path).name}): {exc.strerror or exc}; nothing "
-                                  "was changed") from None
             except Timeout:
                 raise WriteFailed(
                     f"{_shown(path)}: another process has been writing it for "
@@ -84,6 +80,10 @@ def locked(*paths: Path) -> Iterator[None]:
                     "nothing was changed",
                     hint="wait for the other tf command to finish and run this again; set "
                          "TF_LOCK_TIMEOUT to wait longer") from None
+            except OSError as exc:  # e.g. a read-only folder (Timeout is an OSError too)
+                raise WriteFailed(f"{_shown(path)}: cannot take its lock "
+                                  f"({lock_path(path).name}): {exc.strerror or exc}; nothing "
+                                  "was changed") from None
             stack.callback(lock.release)
         yield
 
