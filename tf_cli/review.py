@@ -46,10 +46,13 @@ def pending(project: Project, signature: str) -> list[Pending]:
 
 
 def _pending_in(path: Path) -> list[Pending]:
+    """The pending examples of a file (a record without a string id is not one: tf
+    validate reports it)."""
     if not path.exists():
         return []
     return [Pending(path, line.record) for line in read_lines(path)
-            if line.record is not None and state(line.record) == PENDING]
+            if line.record is not None and isinstance(line.record.get("id"), str)
+            and state(line.record) == PENDING]
 
 
 def reviewer() -> str:
@@ -61,25 +64,18 @@ def approve(project: Project, items: list[Pending], who: str) -> None:
     """Move the examples into examples.jsonl, marked approved: per pending file, one
     append and one rewrite, under both files' locks."""
     for path in sorted({item.path for item in items}):
-        decided = {item.record["id"]: _decided(item.record, "approved", who)
-                   for item in items if item.path == path}
-        writer.move(path, path.parent / EXAMPLES_FILE, decided)
+        shown = {item.record["id"]: item.record for item in items if item.path == path}
+        decided = {i: _decided(record, "approved", who) for i, record in shown.items()}
+        writer.move(path, path.parent / EXAMPLES_FILE, decided, shown)
 
 
 def reject(item: Pending, who: str, reason: str) -> None:
-    record = _decided(item.record, "rejected", who, reason)
-    _replace_in_file(item.path, record)
+    writer.replace_one(item.path, item.record, _decided(item.record, "rejected", who, reason))
 
 
 def replace(item: Pending, record: dict) -> Pending:
-    _replace_in_file(item.path, record)
+    writer.replace_one(item.path, item.record, record)
     return Pending(item.path, record)
-
-
-def _replace_in_file(path: Path, record: dict) -> None:
-    if not writer.rewrite(path, lambda r: record if r.get("id") == record["id"] else r):
-        raise writer.WriteFailed(f"{path}: example {record['id']} is no longer there "
-                                 "(another review moved or removed it); nothing was changed")
 
 
 def settle_moves(project: Project, signature: str) -> int:
@@ -94,7 +90,8 @@ def settle_moves(project: Project, signature: str) -> int:
         with writer.locked(source, target):
             waiting = {p.record["id"] for p in _pending_in(source)}
             approved = {line.record["id"]: line.record for line in read_lines(target)
-                        if line.record is not None and line.record.get("id") in waiting
+                        if line.record is not None and isinstance(line.record.get("id"), str)
+                        and line.record["id"] in waiting
                         and review_status(line.record) == "approved"}
             if approved:
                 removed += writer.rewrite(source, lambda r, done=approved: None if
@@ -110,8 +107,10 @@ def _decided(record: dict, status: str, who: str, reason: str | None = None) -> 
     return {**record, "metadata": {**record["metadata"], "review": review}}
 
 
-def approve_where(project: Project, signature: str, where: str) -> list[str]:
-    """Approve every pending example matching the SQL filter; returns their ids."""
+def approve_where(project: Project, signature: str, where: str
+                  ) -> tuple[list[str], list[str]]:
+    """Approve every valid pending example matching the SQL filter. Returns the approved
+    ids, and why each matching example that breaks the schema or rules was left pending."""
     import duckdb
 
     from tf_cli import duck
@@ -119,7 +118,7 @@ def approve_where(project: Project, signature: str, where: str) -> list[str]:
     settle_moves(project, signature)
     items = pending(project, signature)
     if not items:
-        return []
+        return [], []
     loader = SchemaLoader(project)
     types = duck.columns(loader, loader.signature(signature))
     files = sorted({item.path for item in items})
@@ -132,9 +131,17 @@ def approve_where(project: Project, signature: str, where: str) -> list[str]:
             from None
     finally:
         connection.close()
-    chosen = [item for item in items if item.record["id"] in matching]
+    compiled = loader.signature(signature)
+    chosen, left = [], []
+    for item in (item for item in items if item.record["id"] in matching):
+        problems = example_problems(compiled, item.record)
+        if problems:
+            left.append(f"{item.record['id']} ({item.path.name}): {problems[0].pointer}: "
+                        f"{problems[0].message}")
+        else:
+            chosen.append(item)
     approve(project, chosen, reviewer())
-    return [item.record["id"] for item in chosen]
+    return [item.record["id"] for item in chosen], left
 
 
 def session(project: Project, signature: str, ask, say) -> dict[str, int]:
@@ -155,13 +162,19 @@ def session(project: Project, signature: str, ask, say) -> dict[str, int]:
                 .decode())
             answer = ask("[a]pprove, [r]eject, [e]dit, [s]kip, [q]uit? ").strip().lower()
             if answer == "a":
-                approve(project, [item], who)
-                counts["approved"] += 1
+                problems = example_problems(compiled, item.record)
+                if problems:
+                    say("not approved, it breaks these checks (edit or reject it):")
+                    for problem in problems:
+                        say(f"  {problem.pointer}: {problem.message}")
+                    continue
+                if _saved(say, approve, project, [item], who):
+                    counts["approved"] += 1
                 break
             if answer == "r":
                 reason = ask("reason: ").strip() or "no reason given"
-                reject(item, who, reason)
-                counts["rejected"] += 1
+                if _saved(say, reject, item, who, reason):
+                    counts["rejected"] += 1
                 break
             if answer == "e":
                 edited = _edit(item.record, say)
@@ -171,9 +184,11 @@ def session(project: Project, signature: str, ask, say) -> dict[str, int]:
                         say("not saved, the edit breaks these checks:")
                         for problem in problems:
                             say(f"  {problem.pointer}: {problem.message}")
-                    else:
-                        item = replace(item, edited)
+                    elif _saved(say, replace, item, edited):
+                        item = Pending(item.path, edited)
                         counts["edited"] += 1
+                    else:
+                        break
                 continue
             if answer == "s":
                 counts["skipped"] += 1
@@ -182,6 +197,16 @@ def session(project: Project, signature: str, ask, say) -> dict[str, int]:
                 return counts
             say("answer a, r, e, s or q")
     return counts
+
+
+def _saved(say, write, *args) -> bool:
+    """Run one decision's write; when another review got there first, say so and go on."""
+    try:
+        write(*args)
+    except writer.WriteFailed as exc:
+        say(f"not saved: {exc}")
+        return False
+    return True
 
 
 def _edit(record: dict, say) -> dict | None:
@@ -200,6 +225,9 @@ def _edit(record: dict, say) -> dict | None:
             return None
     finally:
         Path(tmp.name).unlink(missing_ok=True)
+    if not isinstance(edited, dict):
+        say("not saved: the example must stay one JSON object")
+        return None
     if edited.get("id") != record["id"]:
         say("not saved: the id cannot change")
         return None

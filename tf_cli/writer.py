@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tf_cli.errors import EXIT_CHECK_FAILED, TfError
 from tf_cli.records import (
+    BOM,
     DEFAULT_MAX_LINE_BYTES,
     atomic_writer,
     canonical_bytes,
@@ -166,7 +167,10 @@ def rewrite(path: Path, change: Callable[[dict], dict | None],
                 raw.copy_to(out)
                 continue
             terminated = raw.endswith(b"\n")
-            line = parse_line(number, raw[:-1] if terminated else raw, terminated)
+            body = raw[:-1] if terminated else raw
+            if number == 1 and body.startswith(BOM):  # read as read_lines does; a changed
+                body = body[len(BOM):]                # first line is written without it
+            line = parse_line(number, body, terminated)
             if line.record is None:
                 out.write(raw)
                 continue
@@ -180,15 +184,13 @@ def rewrite(path: Path, change: Callable[[dict], dict | None],
     return changed
 
 
-def move(source: Path, target: Path, decided: dict[str, dict]) -> None:
+def move(source: Path, target: Path, decided: dict[str, dict],
+         shown: dict[str, dict]) -> None:
     """Put each decided example (id -> the example after the decision) into `target` and
-    take it out of `source`, under both locks, crash-safe in that order."""
+    take it out of `source`, under both locks, crash-safe in that order. `shown` holds each
+    example as the decision saw it: if the source's copy differs now, nothing is changed."""
     with locked(source, target):
-        present = _records_in(source, decided)
-        gone = [i for i in decided if i not in present]
-        if gone:
-            raise WriteFailed(f"{_shown(source)}: example {gone[0]} is no longer there "
-                              "(another review moved or removed it); nothing was changed")
+        expect(source, shown)
         held = _records_in(target, decided)
         clash = next((i for i in held if not same_example(held[i], decided[i])), None)
         if clash:
@@ -197,7 +199,43 @@ def move(source: Path, target: Path, decided: dict[str, dict]) -> None:
                               hint="give one of them a new id, then decide again")
         # Already in the target: a move a crash interrupted; only the removal is left.
         append_records(target, [r for i, r in decided.items() if i not in held])
-        rewrite(source, lambda r: None if r.get("id") in decided else r)
+        try:
+            rewrite(source, lambda r: None if r.get("id") in decided else r)
+        except WriteFailed as exc:
+            raise WriteFailed(f"{exc.message}; the decided examples are in "
+                              f"{_shown(target)} already, and the next tf review removes "
+                              "their pending copies") from None
+
+
+def replace_one(path: Path, shown: dict, new: dict) -> None:
+    """Replace the example `shown` (as the caller read it) with `new`, under the lock."""
+    with locked(path):
+        expect(path, {shown["id"]: shown})
+        rewrite(path, lambda r: new if r.get("id") == shown["id"] else r)
+
+
+def expect(path: Path, shown: dict[str, dict]) -> None:
+    """Refuse, changing nothing, unless each id is on exactly one line of `path` and that
+    line still holds the example as it was shown (call it holding the file's lock)."""
+    copies: dict[str, list[tuple[int, dict]]] = {i: [] for i in shown}
+    if path.exists():
+        for line in read_lines(path):
+            record_id = line.record.get("id") if line.record is not None else None
+            if isinstance(record_id, str) and record_id in copies:
+                copies[record_id].append((line.number, line.record))
+    for record_id, found in copies.items():
+        if not found:
+            raise WriteFailed(f"{_shown(path)}: example {record_id} is no longer there "
+                              "(another review moved or removed it); nothing was changed")
+        if len(found) > 1:
+            lines = " and ".join(str(number) for number, _ in found)
+            raise WriteFailed(f"{_shown(path)}: id {record_id} is on lines {lines}; nothing "
+                              "was changed", hint="give one of them a new id first (tf "
+                              "validate lists duplicate ids)")
+        if found[0][1] != shown[record_id]:
+            raise WriteFailed(f"{_shown(path)}:{found[0][0]}: example {record_id} changed "
+                              "since it was shown (another review decided or edited it); "
+                              "nothing was changed", hint="run tf review again")
 
 
 def same_example(a: dict, b: dict) -> bool:
@@ -209,7 +247,8 @@ def _records_in(path: Path, ids) -> dict[str, dict]:
     if not path.exists():
         return {}
     return {line.record["id"]: line.record for line in read_lines(path)
-            if line.record is not None and line.record.get("id") in ids}
+            if line.record is not None and isinstance(line.record.get("id"), str)
+            and line.record["id"] in ids}
 
 
 @contextmanager

@@ -222,3 +222,67 @@ def test_approving_over_a_different_example_with_the_same_id_changes_nothing(pro
     assert f"already has a different example with id {pending['id']}" in result.stderr
     assert [(project / p).read_bytes() for p in (EXAMPLES, f"datasets/{SIG}/synthetic.jsonl")] \
         == before
+
+
+def test_a_pending_id_on_two_lines_is_never_decided_for_both(project: Path):
+    first = with_id(1, example(1, source="synthetic", review={"status": "pending"}))
+    second = {**with_id(2, example(2, source="synthetic", review={"status": "pending"})),
+              "id": first["id"]}  # the same id, another example
+    path = project / f"datasets/{SIG}/synthetic.jsonl"
+    write_records(path, [first, second])
+    before = path.read_bytes()
+    result = run_tf("review", "-s", SIG, "--approve-all", "--where", "true", cwd=project,
+                    env=GIT_ENV)
+    assert result.exit_code == 1
+    assert f"id {first['id']} is on lines 1 and 2; nothing was changed" in result.stderr
+    assert path.read_bytes() == before and not (project / EXAMPLES).exists()
+
+
+def test_a_decision_on_an_example_changed_since_it_was_shown_is_not_saved(project: Path):
+    """Two reviewers: B rejects the example while A looks at it; A's approval must not
+    overwrite B's rejection."""
+    import pexpect
+
+    pending = with_id(1, example(1, source="synthetic", review={"status": "pending"}))
+    path = project / f"datasets/{SIG}/synthetic.jsonl"
+    write_records(path, [pending])
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "TERM": "dumb"}
+    reviewer_a = pexpect.spawn(sys.executable, ["-m", "tf_cli", "review", "-s", SIG],
+                               cwd=project, env=env, encoding="utf-8", timeout=60)
+    reviewer_a.expect(r"\[q\]uit\? ")
+    rejected = run_tf("review", "-s", SIG, cwd=project, env=GIT_ENV,
+                      input="r\nharmful content\n")
+    assert rejected.exit_code == 0, rejected.stderr
+    reviewer_a.sendline("a")
+    reviewer_a.expect("not saved: .*changed since it was shown")
+    reviewer_a.expect(pexpect.EOF)
+    [record] = [json.loads(x) for x in path.read_text().splitlines()]
+    assert record["metadata"]["review"]["status"] == "rejected"
+    assert record["metadata"]["review"]["reason"] == "harmful content"
+    assert not (project / EXAMPLES).exists()
+
+
+def test_a_byte_order_mark_does_not_pin_the_first_example(project: Path):
+    path = project / f"datasets/{SIG}/synthetic.jsonl"
+    records = [with_id(n, example(n, source="synthetic", review={"status": "pending"}))
+               for n in (1, 2)]
+    write_records(path, records)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = run_tf("review", "-s", SIG, "--approve-all", "--where", "true", cwd=project,
+                    env=GIT_ENV)
+    assert result.exit_code == 0, result.stderr
+    assert path.read_bytes() == b""
+    assert ids(project / EXAMPLES) == [r["id"] for r in records]
+
+
+def test_an_example_that_breaks_a_rule_is_left_pending(project: Path):
+    good = with_id(1, example(1, source="synthetic", review={"status": "pending"}))
+    bad = with_id(2, example(2, source="synthetic", review={"status": "pending"}))
+    bad["outputs"]["is_complete"] = not bad["outputs"]["is_complete"]  # contradicts the list
+    write_records(project / f"datasets/{SIG}/synthetic.jsonl", [good, bad])
+    result = run_tf("review", "-s", SIG, "--approve-all", "--where", "true", cwd=project,
+                    env=GIT_ENV)
+    assert result.exit_code == 0
+    assert f"left pending, it breaks a check: {bad['id']} (synthetic.jsonl)" in result.stderr
+    assert ids(project / EXAMPLES) == [good["id"]]
+    assert run_tf("validate", str(project / EXAMPLES), cwd=project).exit_code == 0

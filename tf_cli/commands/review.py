@@ -29,10 +29,13 @@ def command(
             raise UsageError("--approve-all needs --where SQL",
                              hint="e.g. --where \"metadata.provenance.strategy = "
                                   "'fresh_scenario'\", or --where true for all")
-        ids = review.approve_where(project, signature, where)
+        ids, left = review.approve_where(project, signature, where)
         for example_id in ids:
             console.out(f"approved {example_id}")
-        console.note(f"{len(ids)} examples approved")
+        for reason in left:
+            console.error(f"left pending, it breaks a check: {reason}")
+        console.note(f"{len(ids)} examples approved"
+                     + (f", {len(left)} left pending (fix them with tf review)" if left else ""))
         return
     try:
         counts = review.session(project, signature, input, console.out)
