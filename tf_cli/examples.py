@@ -73,7 +73,8 @@ class Existing:
 
     ids: set[str] = field(default_factory=set)
     inputs: set[bytes] = field(default_factory=set)
-    read_to: dict[Path, tuple[int, int, int]] = field(default_factory=dict, repr=False)
+    # path -> (device, inode, offset read to, the bytes just before that offset)
+    read_to: dict[Path, tuple[int, int, int, bytes]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def read(cls, project: Project, signature: str, prompts: bool = False) -> Existing:
@@ -86,22 +87,30 @@ class Existing:
 
     def catch_up(self, path: Path) -> Existing:
         """Add what `path` holds beyond what was read of it before (all of it, if the file
-        was replaced since); returns only what is new."""
+        was replaced or rewritten since); returns only what is new."""
         new = Existing()
         try:
             stat = path.stat()
         except FileNotFoundError:
             return new
-        device, inode, offset = self.read_to.get(path, (None, None, 0))
-        if (device, inode) != (stat.st_dev, stat.st_ino) or stat.st_size < offset:
-            offset = 0  # replaced (fmt, review) or cut: read it all again
+        offset = self._appended_since(path, stat)
         for line in read_lines(path, start=offset):
             if line.record is not None:
                 new.add(line.record)
-        self.read_to[path] = (stat.st_dev, stat.st_ino, line_boundary(path, stat.st_size))
+        end = line_boundary(path, stat.st_size)
+        self.read_to[path] = (stat.st_dev, stat.st_ino, end, _bytes_before(path, end))
         self.ids |= new.ids
         self.inputs |= new.inputs
         return new
+
+    def _appended_since(self, path: Path, stat) -> int:
+        """Where unread lines start: the old offset when the file only grew since (same
+        inode, same bytes before the offset), else 0. The bytes matter: a file system may
+        give a replaced file its old inode back."""
+        device, inode, offset, before = self.read_to.get(path, (None, None, 0, b""))
+        if (device, inode) != (stat.st_dev, stat.st_ino) or stat.st_size < offset:
+            return 0
+        return offset if _bytes_before(path, offset) == before else 0
 
     def add(self, record: dict) -> None:
         if isinstance(record.get("id"), str):
@@ -111,6 +120,12 @@ class Existing:
     def holds(self, record: dict) -> bool:
         """Whether the record's id or its inputs are already here."""
         return record.get("id") in self.ids or input_key(record) in self.inputs
+
+
+def _bytes_before(path: Path, offset: int, size: int = 4096) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(max(0, offset - size))
+        return f.read(min(offset, size))
 
 
 def check_new(signature: Signature, record: dict, existing: Existing,

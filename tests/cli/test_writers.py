@@ -286,3 +286,28 @@ def test_an_example_that_breaks_a_rule_is_left_pending(project: Path):
     assert f"left pending, it breaks a check: {bad['id']} (synthetic.jsonl)" in result.stderr
     assert ids(project / EXAMPLES) == [good["id"]]
     assert run_tf("validate", str(project / EXAMPLES), cwd=project).exit_code == 0
+
+
+def test_duplicate_checks_see_a_file_rewritten_in_place(project: Path):
+    """Existing.catch_up (the duplicate check under a file's lock) reads only what was
+    appended since its last read, unless the file was rewritten: then it reads it all,
+    even when the rewritten file has the old inode (writing in place, or a file system
+    that reuses inodes)."""
+    from tf_cli.examples import Existing, input_key
+
+    path = project / EXAMPLES
+    old = [with_id(n, example(n)) for n in range(1, 4)]
+    write_records(path, old)
+    existing = Existing()
+    existing.catch_up(path)
+    inode = path.stat().st_ino
+    newcomer = with_id(9, example(9))
+    with open(path, "wb") as rewritten:  # in place: same inode, the newcomer first
+        rewritten.write(b"".join(json.dumps(r).encode() + b"\n" for r in [newcomer, *old]))
+    assert path.stat().st_ino == inode
+    fresh = existing.catch_up(path)
+    assert newcomer["id"] in fresh.ids and input_key(newcomer) in existing.inputs
+    appended = with_id(10, example(10))
+    with open(path, "ab") as more:  # a plain append: only the new line is read
+        more.write(json.dumps(appended).encode() + b"\n")
+    assert existing.catch_up(path).ids == {appended["id"]}
