@@ -67,14 +67,17 @@ def text_sql(loader: SchemaLoader, signature: Signature) -> str:
 
 
 def source_sql(files: list[Path], column_types: dict[str, str]) -> str:
-    """A FROM-clause relation over the JSONL files (typed; bad lines are skipped)."""
+    """A FROM-clause relation over the JSONL files (typed; lines that are no example with
+    an id are skipped: tf validate reports them)."""
     if not files:
         nothing = ", ".join(f"NULL::{t} AS {name}" for name, t in column_types.items())
         return f"(SELECT {nothing} WHERE false)"
     listed = ", ".join(_literal(str(f)) for f in files)
     types = ", ".join(f"{_literal(n)}: {_literal(t)}" for n, t in column_types.items())
-    return (f"read_json([{listed}], format = 'newline_delimited', columns = {{{types}}}, "
-            "ignore_errors = true)")
+    # A line DuckDB cannot read (conflict markers, a torn line) becomes a row of NULLs
+    # with ignore_errors; without an id it is no example, so it is left out.
+    return (f"(SELECT * FROM read_json([{listed}], format = 'newline_delimited', "
+            f"columns = {{{types}}}, ignore_errors = true) WHERE id IS NOT NULL)")
 
 
 def empty_sql(column_types: dict[str, str]) -> str:

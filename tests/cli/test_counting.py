@@ -143,3 +143,32 @@ def test_log_counts_the_same_examples_per_commit(project: Path, mixed):
                        env=env)
     rows = json.loads(run_tf("log", "-s", SIG, "--format", "json", cwd=project).stdout)["rows"]
     assert [row["examples"] for row in rows] == [5]
+
+
+def test_every_command_agrees_on_odd_files(project: Path, mixed):
+    """Lines that are no example (conflict markers, a torn line) count nowhere; an extra
+    example file counts everywhere; a stale pending copy of a counted example (an
+    interrupted approval) is not pending."""
+    folder = project / "datasets" / SIG
+    with open(folder / "examples.jsonl", "ab") as out:
+        out.write(b"<<<<<<< ours\n=======\n>>>>>>> theirs\n[1, 2]\n\"text\"\n")
+    extra = example(20, "partial")
+    write_records(folder / "extra.jsonl", [extra])
+    approved = mixed["counted"][4]
+    stale = {**approved, "metadata": {**approved["metadata"], "review": {"status": "pending"}}}
+    with open(folder / "synthetic.jsonl", "ab") as out:
+        out.write(json.dumps(stale).encode() + b"\n")
+
+    cov = json.loads(run_tf("coverage", "-s", SIG, "--format", "json",
+                            cwd=project).stdout)["signatures"][0]
+    assert (cov["examples"], cov["pending"], cov["rejected"]) == (6, 1, 3)
+    assert cov["by_source"] == {"manual": 5, "synthetic": 1}
+    build_pool(Project(project), SIG, PoolOptions.from_params(load_params(Project(project))))
+    pool = [line.record["id"] for line in read_lines(project / "data" / SIG / "pool.jsonl")]
+    assert sorted(pool) == sorted(r["id"] for r in [*mixed["counted"], extra])
+    env = {**os.environ, **GIT_ENV}
+    for command in (["init", "--quiet"], ["add", "-A"], ["commit", "--quiet", "-m", "data"]):
+        subprocess.run(["git", *command], cwd=project, check=True, capture_output=True,
+                       env=env)
+    rows = json.loads(run_tf("log", "-s", SIG, "--format", "json", cwd=project).stdout)["rows"]
+    assert [row["examples"] for row in rows] == [6]

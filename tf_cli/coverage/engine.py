@@ -126,8 +126,13 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
     selects += [f"coalesce(({w}), false) AS w_{i}" for i, w in enumerate(wheres)]
     selects.append("metadata.source AS source")
     selects.append(f"{STATE_SQL} AS state")
+    selects.append("id")
     con.execute(f"CREATE OR REPLACE TEMP TABLE cov_all AS SELECT {', '.join(selects)} "
                 f"FROM {duck.source_sql(files, types)}")
+    # A pending copy of a counted example (left by an interrupted approval) is no longer
+    # waiting for review: it counts nowhere.
+    con.execute(f"UPDATE cov_all SET state = 'stale' WHERE state = '{PENDING}' AND id IN "
+                f"(SELECT id FROM cov_all WHERE state = '{COUNTED}')")
     counted = f"'{COUNTED}', '{PENDING}'" if with_pending else f"'{COUNTED}'"
     con.execute(f"CREATE OR REPLACE TEMP VIEW cov AS SELECT * FROM cov_all "
                 f"WHERE state IN ({counted})")

@@ -45,10 +45,11 @@ def build_pool(project: Project, signature_name: str, options: PoolOptions) -> d
     loader = SchemaLoader(project)
     signature = loader.signature(signature_name)
     records = []
-    for name in SOURCE_FILES:
-        path = project.dataset_dir(signature_name) / name
-        if path.exists():
-            records += [(name, line) for line in read_lines(path)]
+    # Every example file counts (tf_cli.counting), the usual ones first in SOURCE_FILES order.
+    order = {name: i for i, name in enumerate(SOURCE_FILES)}
+    for path in sorted(project.dataset_files(signature_name),
+                       key=lambda p: (order.get(p.name, len(order)), p.name)):
+        records += [(path.name, line) for line in read_lines(path)]
     # Human-sourced first, so a machine-made duplicate is the one dropped.
     records.sort(key=lambda item: item[1].record is None or
                  item[1].record.get("metadata", {}).get("source") not in HUMAN_SOURCES)
