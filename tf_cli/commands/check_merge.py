@@ -24,5 +24,6 @@ def command(
     for problem in result.problems:
         console.out(problem)
     console.note(f"{revision} merges {' and '.join(result.parents)}: {result.files} dataset "
-                 f"files checked, {len(result.problems)} problems")
+                 f"files checked, {len(result.problems)} "
+                 f"problem{'' if len(result.problems) == 1 else 's'}")
     raise typer.Exit(EXIT_CHECK_FAILED if result.problems else EXIT_OK)

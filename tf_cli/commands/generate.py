@@ -43,10 +43,14 @@ def command(
                     f"{data['calls']} LM calls ({data['calls_per_accepted']} calls per accepted "
                     f"example); rejected: {data['rejected'] or 'none'}")
         console.out(f"tokens: {data['prompt_tokens']} prompt, {data['completion_tokens']} "
-                    f"completion; cost {data['cost']}; synthetic share now "
-                    f"{data['synthetic_share']:.0%}")
-        console.out(f"diversity {data['diversity_before']} -> {data['diversity_after']}; "
-                    f"examples the gaps need: {data['gap_examples_needed_before']} -> "
-                    f"{data['gap_examples_needed_after']}")
+                    f"completion; cost {data['cost']}")
+        # Planning counts examples waiting for review; coverage counts them once approved.
+        console.out(f"once the pending examples are approved: synthetic share "
+                    f"{data['synthetic_share']:.0%}, examples the gaps need "
+                    f"{data['gap_examples_needed_before']} -> "
+                    f"{data['gap_examples_needed_after']}; diversity "
+                    f"{data['diversity_before']} -> {data['diversity_after']}")
+        if summary.accepted:
+            console.out(f"review them: tf review --signature {signature}")
     if not summary.accepted:
         raise typer.Exit(1)

@@ -24,6 +24,10 @@ def command(
     from tf_cli import review
 
     project = console.project()
+    if where and not approve_all:
+        raise UsageError("--where selects what --approve-all approves; the interactive review "
+                         "shows every pending example",
+                         hint=f"tf review --signature {signature} --approve-all --where SQL")
     if approve_all:
         if not where:
             raise UsageError("--approve-all needs --where SQL",
