@@ -22,6 +22,7 @@ from tf_cli.project import PROMPTS_FILE, Project
 from tf_cli.quality import make_judge, score
 from tf_cli.records import read_lines
 from tf_cli.schemas import SchemaLoader
+from tf_cli.validate import example_problems
 
 BOOTSTRAP_FILE = "bootstrap.jsonl"
 
@@ -58,15 +59,21 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
     loader = SchemaLoader(project)
     signature = loader.signature(signature_name)
     out_path = project.dataset_dir(signature_name) / BOOTSTRAP_FILE
-    done = {line.record.get("metadata", {}).get("provenance", {}).get("origin")
-            for line in read_lines(out_path) if line.record} if out_path.exists() else set()
+    done = {_origin(line.record) for line in read_lines(out_path)
+            if line.record} if out_path.exists() else set()
     summary = BootstrapSummary()
+    prompt_signature = loader.prompt_signature(signature_name)
     todo = []
     for line in read_lines(prompts_path):
         if line.record is None:
             continue
         summary.prompts += 1
-        if f"{PROMPTS_FILE}:{line.record['id']}" in done:
+        problems = example_problems(prompt_signature, line.record)
+        if problems:  # tf validate reports it too; labelling it could only fail
+            summary.rejected["invalid_prompt"] += 1
+            summary.failures.append(f"{project.display(prompts_path)}:{line.number}: "
+                                    f"{problems[0].pointer}: {problems[0].message}")
+        elif f"{PROMPTS_FILE}:{line.record['id']}" in done:
             summary.already_labelled += 1
         else:
             todo.append(line.record)
@@ -155,6 +162,12 @@ def _spread_metadata(project: Project, params: dict, signature: str,
     spread(spec, coverage, cells, list(fields))
     return {p["id"]: {fields[d]: b for d, b in cell.items() if d not in before}
             for p, cell, before in zip(prompts, cells, given, strict=True)}
+
+
+def _origin(record: dict) -> str | None:
+    metadata = record.get("metadata")
+    provenance = metadata.get("provenance") if isinstance(metadata, dict) else None
+    return provenance.get("origin") if isinstance(provenance, dict) else None
 
 
 def _plain(value):

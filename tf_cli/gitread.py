@@ -11,7 +11,9 @@ WORKTREE = None  # the working tree, as a revision
 
 
 def git(project_root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=project_root, capture_output=True, text=True)
+    # errors="replace": a file name that is not UTF-8 must not stop a report about others
+    done = subprocess.run(["git", *args], cwd=project_root, capture_output=True,
+                          encoding="utf-8", errors="replace")
     if done.returncode:
         raise UsageError(f"git {' '.join(args)}: {done.stderr.strip() or 'failed'}")
     return done.stdout

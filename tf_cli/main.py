@@ -86,6 +86,10 @@ def run(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         console.error("interrupted")
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a file tf cannot read or write: say which, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        console.error(f"{where}{exc.strerror or exc}")
+        return EXIT_USAGE
     return code if isinstance(code, int) else 0
 
 

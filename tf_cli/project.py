@@ -71,11 +71,12 @@ class Project:
         folder = self.dataset_dir(signature)
         if not folder.is_dir():
             return []
-        return sorted(p for p in folder.glob("*.jsonl") if p.name != PROMPTS_FILE)
+        return [require_regular(p) for p in sorted(folder.glob("*.jsonl"))
+                if p.name != PROMPTS_FILE]
 
     def prompt_files(self, signature: str) -> list[Path]:
         path = self.dataset_dir(signature) / PROMPTS_FILE
-        return [path] if path.is_file() else []
+        return [require_regular(path)] if os.path.lexists(path) else []
 
     def display(self, path: Path) -> str:
         """A path as the user would type it: relative to the working directory when inside it."""
@@ -83,6 +84,19 @@ class Project:
             return os.path.relpath(path)
         except ValueError:  # another drive on Windows
             return str(path)
+
+
+def require_regular(path: Path) -> Path:
+    """`path`, if it is a regular file or absent. A folder, a FIFO, a device or a symbolic
+    link (which git can commit) would hang a read or lead a write out of the repository."""
+    if path.is_symlink():
+        kind = "a symbolic link"
+    elif not path.exists() or path.is_file():
+        return path
+    else:
+        kind = "a folder" if path.is_dir() else "not a regular file (a FIFO or a device)"
+    raise UsageError(f"{os.path.relpath(path)}: {kind}; a dataset file must be a regular file "
+                     "inside the repository", hint="remove it, or replace it with the file")
 
 
 def find_project(start: Path | None = None) -> Project:

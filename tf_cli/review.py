@@ -26,7 +26,7 @@ from tf_cli.counting import PENDING, review_status, state
 from tf_cli.errors import UsageError
 from tf_cli.examples import EXAMPLES_FILE
 from tf_cli.ids import now
-from tf_cli.project import PENDING_FILES, Project
+from tf_cli.project import PENDING_FILES, Project, require_regular
 from tf_cli.records import read_lines
 from tf_cli.schemas import SchemaLoader
 from tf_cli.validate import example_problems
@@ -50,6 +50,7 @@ def _pending_in(path: Path) -> list[Pending]:
     validate reports it)."""
     if not path.exists():
         return []
+    require_regular(path)
     return [Pending(path, line.record) for line in read_lines(path)
             if line.record is not None and isinstance(line.record.get("id"), str)
             and state(line.record) == PENDING]

@@ -23,6 +23,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from tf_cli.errors import EXIT_CHECK_FAILED, TfError
+from tf_cli.project import require_regular
 from tf_cli.records import (
     BOM,
     DEFAULT_MAX_LINE_BYTES,
@@ -70,6 +71,7 @@ def locked(*paths: Path) -> Iterator[None]:
     ordered = sorted({Path(os.path.abspath(p)) for p in paths})
     with ExitStack() as stack:
         for path in ordered:
+            require_regular(path)
             path.parent.mkdir(parents=True, exist_ok=True)
             lock = _lock(path)
             try:

@@ -311,3 +311,24 @@ def test_duplicate_checks_see_a_file_rewritten_in_place(project: Path):
     with open(path, "ab") as more:  # a plain append: only the new line is read
         more.write(json.dumps(appended).encode() + b"\n")
     assert existing.catch_up(path).ids == {appended["id"]}
+
+
+def test_a_dataset_path_that_is_no_regular_file_is_refused_not_followed(project: Path,
+                                                                        tmp_path: Path):
+    folder = project / f"datasets/{SIG}"
+    folder.mkdir(parents=True)
+    outside = tmp_path / "outside.jsonl"
+    outside.write_bytes(b"")
+    (project / "new.json").write_text(json.dumps([example(1)]))
+    cases = {"a folder": lambda p: p.mkdir(), "not a regular file": os.mkfifo,
+             "a symbolic link": lambda p: p.symlink_to(outside)}
+    for kind, make in cases.items():
+        path = folder / "examples.jsonl"
+        make(path)
+        for args in (["validate"], ["check"], ["status"],
+                     ["add-example", "-s", SIG, "--from-json", "new.json"]):
+            result = run_tf(*args, cwd=project)
+            assert result.exit_code == 2, (kind, args, result)
+            assert f"{EXAMPLES}: {kind}" in result.stderr, (kind, args, result.stderr)
+        assert outside.read_bytes() == b""  # nothing written through the link
+        path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
