@@ -50,6 +50,13 @@ def example(n: int, completion: str, source: str = "manual", review: str | None 
             "outputs": made["outputs"], "metadata": metadata}
 
 
+def commit_all(project: Path) -> None:
+    env = {**os.environ, **GIT_ENV}
+    for command in (["init", "--quiet"], ["add", "-A"], ["commit", "--quiet", "-m", "data"]):
+        subprocess.run(["git", *command], cwd=project, check=True, capture_output=True,
+                       env=env)
+
+
 @pytest.fixture
 def mixed(project: Path) -> dict[str, list[dict]]:
     """4 manual examples (3 full, 1 partial) and 1 approved synthetic (partial), counted;
@@ -137,10 +144,7 @@ def test_generate_plans_to_replace_rejected_examples_not_pending_ones(project: P
 
 
 def test_log_counts_the_same_examples_per_commit(project: Path, mixed):
-    env = {**os.environ, **GIT_ENV}
-    for command in (["init", "--quiet"], ["add", "-A"], ["commit", "--quiet", "-m", "data"]):
-        subprocess.run(["git", *command], cwd=project, check=True, capture_output=True,
-                       env=env)
+    commit_all(project)
     rows = json.loads(run_tf("log", "-s", SIG, "--format", "json", cwd=project).stdout)["rows"]
     assert [row["examples"] for row in rows] == [5]
 
@@ -166,9 +170,6 @@ def test_every_command_agrees_on_odd_files(project: Path, mixed):
     build_pool(Project(project), SIG, PoolOptions.from_params(load_params(Project(project))))
     pool = [line.record["id"] for line in read_lines(project / "data" / SIG / "pool.jsonl")]
     assert sorted(pool) == sorted(r["id"] for r in [*mixed["counted"], extra])
-    env = {**os.environ, **GIT_ENV}
-    for command in (["init", "--quiet"], ["add", "-A"], ["commit", "--quiet", "-m", "data"]):
-        subprocess.run(["git", *command], cwd=project, check=True, capture_output=True,
-                       env=env)
+    commit_all(project)
     rows = json.loads(run_tf("log", "-s", SIG, "--format", "json", cwd=project).stdout)["rows"]
     assert [row["examples"] for row in rows] == [6]
