@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 COUNTED, PENDING, REJECTED = "counted", "pending", "rejected"
-STATES = (COUNTED, PENDING, REJECTED)
+# A pending copy of a counted example: what a crash between an approval's two writes
+# leaves (tf_cli.writer.move). It counts nowhere, not even as pending.
+STALE = "stale"
 
 # The same rule for DuckDB, over a relation with the schema's metadata struct.
 STATE_SQL = ("CASE coalesce(metadata.review.status, 'approved') "

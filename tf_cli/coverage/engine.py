@@ -2,9 +2,9 @@
 
 One scan per signature computes every dimension and `where` filter into a small table of
 buckets; each requirement is then a GROUP BY over that table. Only counted examples
-(tf_cli.counting) are measured; pending and rejected ones are counted apart. SQL from params.yaml is
-checked against an empty table of the same types first, so a typo is a clear
-configuration error naming the signature and the dimension, before any data is read.
+(tf_cli.counting) are measured; pending and rejected ones are counted apart. SQL from
+params.yaml is checked against an empty table of the same types first, so a typo is a
+clear configuration error naming the signature and the dimension, before any data is read.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tf_cli import duck
-from tf_cli.counting import COUNTED, PENDING, REJECTED, STATE_SQL
+from tf_cli.counting import COUNTED, PENDING, REJECTED, STALE, STATE_SQL
 from tf_cli.coverage.spec import CoverageSpec, Requirement, coverage_specs
 from tf_cli.errors import ConfigError
 from tf_cli.params import PARAMS_FILE, load_params
@@ -131,7 +131,7 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
                 f"FROM {duck.source_sql(files, types)}")
     # A pending copy of a counted example (left by an interrupted approval) is no longer
     # waiting for review: it counts nowhere.
-    con.execute(f"UPDATE cov_all SET state = 'stale' WHERE state = '{PENDING}' AND id IN "
+    con.execute(f"UPDATE cov_all SET state = '{STALE}' WHERE state = '{PENDING}' AND id IN "
                 f"(SELECT id FROM cov_all WHERE state = '{COUNTED}')")
     counted = f"'{COUNTED}', '{PENDING}'" if with_pending else f"'{COUNTED}'"
     con.execute(f"CREATE OR REPLACE TEMP VIEW cov AS SELECT * FROM cov_all "
