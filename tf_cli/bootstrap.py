@@ -149,7 +149,7 @@ def _spread_metadata(project: Project, params: dict, signature: str,
     from tf_cli.coverage.spec import coverage_spec
     from tf_cli.coverage.spread import capped_dimensions, metadata_field, spread
 
-    spec = coverage_spec(params, project.signatures(), signature)
+    spec = coverage_spec(params, project, signature)
     fields = {d: f for d in capped_dimensions(spec) if (f := metadata_field(spec, d))}
     if not fields or not prompts:
         return {p["id"]: {} for p in prompts}

@@ -2,13 +2,18 @@
 
 Explicit column types make DuckDB's JSON reader fast and predictable (no sampling, an
 absent optional field is NULL) and let SQL in params.yaml be checked before any data is
-read. duckdb is imported here only, on first use.
+read. duckdb is imported here only, on first use. Every connection is a sandbox
+(`connect`), and SQL from params.yaml must be one expression (`expression_problem`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import orjson
 
 from tf_cli.schemas import SchemaLoader, Signature
 
@@ -19,10 +24,60 @@ _SCALARS = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boole
 PARTS = ("id", "inputs", "outputs", "metadata")
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+def connect(readable: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can read the given files and nothing else.
+
+    SQL in params.yaml comes from pull requests, so every connection is a sandbox: no
+    other file, no network, no extension installed or loaded, and a locked configuration
+    that SQL cannot unlock."""
     import duckdb
 
-    return duckdb.connect()
+    connection = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                        "autoload_known_extensions": False})
+    paths = ", ".join(_literal(_absolute(p)) for p in readable)
+    connection.execute(f"SET allowed_paths = [{paths}]")
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
+    return connection
+
+
+@cache
+def expression_problem(sql: str) -> str | None:
+    """Why `sql` is not one scalar expression over an example's own fields, or None.
+
+    DuckDB's own parser reads it: one SELECT of one value, no FROM, no subquery (which
+    could read another table), no second statement."""
+    connection = connect()
+    try:
+        tree = orjson.loads(connection.execute("SELECT json_serialize_sql(?)",
+                                               [f"SELECT ({sql}\n)"]).fetchone()[0])
+    finally:
+        connection.close()
+    if tree.get("error"):
+        message = tree.get("error_message", "syntax error")
+        if message.startswith("Only SELECT statements"):  # what follows a ";"
+            message = "a second statement"
+        return f"not one SQL expression: {message}"
+    statements = tree.get("statements") or []
+    node = statements[0].get("node", {}) if len(statements) == 1 else {}
+    if (node.get("type") != "SELECT_NODE" or node.get("from_table", {}).get("type") != "EMPTY"
+            or len(node.get("select_list", [])) != 1):
+        return "not one SQL expression (a statement, a FROM or a list of values)"
+    if _has_subquery(node["select_list"]):
+        return "a subquery (SELECT ...) is not allowed: use the example's own fields"
+    return None
+
+
+def _has_subquery(tree) -> bool:
+    if isinstance(tree, dict):
+        return tree.get("class") == "SUBQUERY" or any(map(_has_subquery, tree.values()))
+    if isinstance(tree, list):
+        return any(map(_has_subquery, tree))
+    return False
+
+
+def _absolute(path: Path) -> str:
+    return str(Path(path).absolute())
 
 
 def columns(loader: SchemaLoader, signature: Signature) -> dict[str, str]:
@@ -72,7 +127,7 @@ def source_sql(files: list[Path], column_types: dict[str, str]) -> str:
     if not files:
         nothing = ", ".join(f"NULL::{t} AS {name}" for name, t in column_types.items())
         return f"(SELECT {nothing} WHERE false)"
-    listed = ", ".join(_literal(str(f)) for f in files)
+    listed = ", ".join(_literal(_absolute(f)) for f in files)
     types = ", ".join(f"{_literal(n)}: {_literal(t)}" for n, t in column_types.items())
     # A line DuckDB cannot read (conflict markers, a torn line) becomes a row of NULLs
     # with ignore_errors; without an id it is no example, so it is left out.

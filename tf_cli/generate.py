@@ -121,7 +121,7 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     client = client.copy(num_retries=0)  # retried below, where each failure is reported
     loader = SchemaLoader(project)
     signature = loader.signature(signature_name)
-    spec = coverage_spec(params, project.signatures(), signature_name)
+    spec = coverage_spec(params, project, signature_name)
     # Planned from counted examples plus those already waiting for review (not planned
     # twice); rejected ones count nowhere, so their cells are planned again.
     before = measure(project, [signature_name], with_pending=True)[0]
@@ -283,7 +283,7 @@ class _Run:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "batch.jsonl"
             write_records(path, [record for record, _ in valid])
-            connection = duck.connect()
+            connection = duck.connect([path])
             try:
                 rows = connection.execute(f"SELECT id, {columns} FROM "
                                           f"{duck.source_sql([path], types)}").fetchall()
@@ -349,7 +349,7 @@ def _curated(project: Project, loader: SchemaLoader, signature: Signature,
     types = duck.columns(loader, signature)
     names = list(spec.dimensions)
     columns = ", ".join(f"CAST(({spec.dimensions[n].sql}) AS VARCHAR)" for n in names)
-    connection = duck.connect()
+    connection = duck.connect([path])
     try:
         cells = {row[0]: dict(zip(names, row[1:], strict=True)) for row in connection.execute(
             f"SELECT id, {columns} FROM {duck.source_sql([path], types)}").fetchall()}

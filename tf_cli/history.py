@@ -38,7 +38,7 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
     """Newest first."""
     root = project.root
     targets = {s.signature: s.target_examples
-               for s in coverage_specs(load_params(project), project.signatures())}
+               for s in coverage_specs(load_params(project), project)}
     names = [only] if only else project.signatures()
     log = gitread.git(root, "log", f"-{limit}", "--format=%H%x09%aI%x09%s", "--",
                       "datasets", "reports")

@@ -69,6 +69,14 @@ def _check(document, path: Path, schema_path: Path, project: Project) -> None:
         raise ConfigError(problems)
 
 
+def line_of(project: Project, where: list) -> int | None:
+    """The line of the value at `where` in params.yaml (for messages about valid YAML)."""
+    try:
+        return _line_of(_read_yaml(project.root / PARAMS_FILE, project), where)
+    except (ConfigError, OSError):
+        return None
+
+
 def _line_of(document, where: list) -> int | None:
     """The 1-based line of the value at `where` in a ruamel round-trip document."""
     node, line = document, None

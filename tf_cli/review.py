@@ -123,7 +123,7 @@ def approve_where(project: Project, signature: str, where: str
     loader = SchemaLoader(project)
     types = duck.columns(loader, loader.signature(signature))
     files = sorted({item.path for item in items})
-    connection = duck.connect()
+    connection = duck.connect(files)
     try:
         matching = {row[0] for row in connection.execute(
             f"SELECT id FROM {duck.source_sql(files, types)} WHERE {where}").fetchall()}

@@ -33,7 +33,7 @@ def sample(project: Project, signature: str, n: int = 3, where: str | None = Non
     loader = SchemaLoader(project)
     files = project.dataset_files(signature)
     types = duck.columns(loader, loader.signature(signature))
-    connection = duck.connect()
+    connection = duck.connect(files)
     try:
         ids = [row[0] for row in connection.execute(
             f"SELECT id FROM {duck.source_sql(files, types)} "

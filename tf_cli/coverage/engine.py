@@ -99,29 +99,28 @@ def measure(project: Project, only: list[str] | None = None,
     generation: work already in the review queue is not planned again."""
     loader = SchemaLoader(project)
     params = load_params(project)
-    specs = coverage_specs(params, project.signatures())
+    specs = coverage_specs(params, project)
     if only:
         specs = [s for s in specs if s.signature in only]
     sample = params.get("coverage", {}).get("diversity_sample", DEFAULT_DIVERSITY_SAMPLE) \
         if diversity else 0
-    connection = duck.connect()
+    chosen = {spec.signature: (files or {}).get(spec.signature,
+                                                project.dataset_files(spec.signature))
+              for spec in specs}
+    connection = duck.connect([f for listed in chosen.values() for f in listed])
     try:
         return [_measure_one(connection, project, loader, spec, sample,
-                             (files or {}).get(spec.signature), with_pending)
-                for spec in specs]
+                             chosen[spec.signature], with_pending) for spec in specs]
     finally:
         connection.close()
 
 
 def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec,
-                 sample: int, files: list[Path] | None,
-                 with_pending: bool) -> SignatureCoverage:
+                 sample: int, files: list[Path], with_pending: bool) -> SignatureCoverage:
     signature = loader.signature(spec.signature)
     types = duck.columns(loader, signature)
     wheres = [r.where for r in spec.requirements if r.kind == "where"]
     _check_sql(con, spec, types, wheres)
-    if files is None:
-        files = project.dataset_files(spec.signature)
     selects = [f'CAST(({d.sql}) AS VARCHAR) AS "d_{name}"' for name, d in spec.dimensions.items()]
     selects += [f"coalesce(({w}), false) AS w_{i}" for i, w in enumerate(wheres)]
     selects.append("metadata.source AS source")

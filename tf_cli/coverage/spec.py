@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from tf_cli.errors import ConfigError
 from tf_cli.params import PARAMS_FILE
-from tf_cli.problems import Problem
+from tf_cli.problems import Problem, json_path
+from tf_cli.project import Project
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,10 @@ class CoverageSpec:
     requirements: tuple[Requirement, ...]
 
 
-def coverage_specs(params: dict, signatures: list[str]) -> list[CoverageSpec]:
-    """One spec per signature with a schema; signatures missing from params get defaults."""
+def coverage_specs(params: dict, project: Project) -> list[CoverageSpec]:
+    """One spec per signature with a schema; signatures missing from params get defaults.
+    Every SQL in it must be one expression over an example (a pull request can change it)."""
+    signatures = project.signatures()
     coverage = params.get("coverage", {})
     defaults = coverage.get("defaults", {})
     configured = coverage.get("signatures", {})
@@ -49,12 +52,37 @@ def coverage_specs(params: dict, signatures: list[str]) -> list[CoverageSpec]:
                                    "no schema for it in schemas/", config=True,
                                    pointer=f"$.coverage.signatures.{name}")
                            for name in unknown])
+    _refuse_unsafe_sql(project, coverage)
     return [_spec(name, defaults, configured.get(name, {})) for name in signatures]
 
 
-def coverage_spec(params: dict, signatures: list[str], name: str) -> CoverageSpec:
+def coverage_spec(params: dict, project: Project, name: str) -> CoverageSpec:
     """The spec of one signature (the others are still checked for unknown names)."""
-    return next(s for s in coverage_specs(params, signatures) if s.signature == name)
+    return next(s for s in coverage_specs(params, project) if s.signature == name)
+
+
+def _refuse_unsafe_sql(project: Project, coverage: dict) -> None:
+    from tf_cli.duck import expression_problem
+    from tf_cli.params import line_of
+
+    places = [(["coverage", "defaults"], coverage.get("defaults", {}))]
+    places += [(["coverage", "signatures", name], own)
+               for name, own in coverage.get("signatures", {}).items()]
+    problems = []
+    for where, section in places:
+        found = [([*where, "dimensions", name, *([] if isinstance(value, str) else ["sql"])],
+                  value if isinstance(value, str) else value["sql"])
+                 for name, value in section.get("dimensions", {}).items()]
+        found += [([*where, "requirements", index, "where"], raw["where"])
+                  for index, raw in enumerate(section.get("requirements", []))
+                  if "where" in raw]
+        for path, sql in found:
+            reason = expression_problem(sql)
+            if reason:
+                problems.append(Problem(PARAMS_FILE, f"{reason}: {sql!r}", config=True,
+                                        line=line_of(project, path), pointer=json_path(path)))
+    if problems:
+        raise ConfigError(problems)
 
 
 def _spec(name: str, defaults: dict, own: dict) -> CoverageSpec:

@@ -94,7 +94,7 @@ def _cells(project: Project, params: dict, signature: str, options: BalanceOptio
     from tf_cli import duck
     from tf_cli.schemas import SchemaLoader
 
-    spec = coverage_spec(params, project.signatures(), signature)
+    spec = coverage_spec(params, project, signature)
     missing = [d for d in options.cell_dimensions if d not in spec.dimensions]
     if missing:
         raise ConfigError([Problem(PARAMS_FILE, f'balance.cell_dimensions: "{missing[0]}" is '
@@ -103,7 +103,7 @@ def _cells(project: Project, params: dict, signature: str, options: BalanceOptio
     types = duck.columns(loader, loader.signature(signature))
     columns = ", ".join(f"CAST(({spec.dimensions[d].sql}) AS VARCHAR)"
                         for d in options.cell_dimensions) or "NULL"
-    connection = duck.connect()
+    connection = duck.connect([pool_file])
     try:
         rows = connection.execute(f"SELECT id, {columns} FROM "
                                   f"{duck.source_sql([pool_file], types)}").fetchall()

@@ -67,7 +67,7 @@ def optimize(project: Project, signature_name: str, params: dict,
     train = dspy_io.to_examples(data["train"], data["input_keys"])
     dev = dspy_io.to_examples(data["dev"], data["input_keys"])
     settings = lm.settings(params)
-    spec = coverage_spec(params, project.signatures(), signature_name)
+    spec = coverage_spec(params, project, signature_name)
     chosen, reason = _choose(options, settings, len(train) + len(dev), spec.min_examples)
     _check_sizes(chosen, len(train), len(dev), signature_name)
     metric = dspy_io.make_metric(loader, signature, options.metric)
