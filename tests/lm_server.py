@@ -74,6 +74,7 @@ class _State:
         self.generated = 0
         self.delay = 0.0  # seconds to wait before answering a generation request
         self.prompts: list[str] = []  # every generation prompt, for tests to read
+        self.authorizations: list[str] = []  # the Authorization header of every request
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -84,6 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        with self.state.lock:
+            self.state.authorizations.append(self.headers.get("Authorization", ""))
         if self.state.fail_with:
             self._send(self.state.fail_with, {"error": {"message": "test failure"}})
             return

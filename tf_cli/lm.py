@@ -1,5 +1,6 @@
 """The language model: `lm` in params.yaml, overridden by TF_LM_MODEL, TF_LM_API_BASE and
-TF_LM_API_KEY. Keys come from the environment only and are never written anywhere.
+TF_LM_API_KEY. Keys come from the environment only and are never written anywhere, and go
+only to a base the user chose (not to one that only params.yaml names).
 
 With no model configured, everything that needs no LM works, and the stages that would
 call one say so and still leave valid outputs.
@@ -26,6 +27,10 @@ class LMError(TfError):
 class LMSettings:
     model: str | None = None
     api_base: str | None = None
+    # True when the user chose the base (TF_LM_API_BASE, or TF_LM_ALLOW_API_BASE naming the
+    # base params.yaml gives); False when it came from params.yaml alone, which a pull
+    # request can change: no key from the environment goes there.
+    api_base_trusted: bool = True
     temperature: float = 0.0
     max_tokens: int = 1000
     num_threads: int = 2
@@ -36,18 +41,25 @@ class LMSettings:
     def configured(self) -> bool:
         return bool(self.model)
 
+    @property
+    def endpoint(self) -> str:
+        return _without_credentials(self.api_base) or "its default endpoint"
+
     def describe(self) -> dict:
-        """What may go into reports and logs: never the key."""
-        return {"model": self.model, "api_base": self.api_base,
+        """What may go into reports and logs: never the key, nor credentials in the URL."""
+        return {"model": self.model, "api_base": _without_credentials(self.api_base),
                 "temperature": self.temperature, "max_tokens": self.max_tokens}
 
 
 def settings(params: dict) -> LMSettings:
     section = dict(params.get("lm") or {})
     model = os.environ.get("TF_LM_MODEL") or section.get("model")
-    api_base = os.environ.get("TF_LM_API_BASE") or section.get("api_base")
+    from_environment = os.environ.get("TF_LM_API_BASE")
+    api_base = from_environment or section.get("api_base")
+    trusted = bool(from_environment) or not api_base or \
+        api_base == os.environ.get("TF_LM_ALLOW_API_BASE")
     return LMSettings(
-        model=model or None, api_base=api_base or None,
+        model=model or None, api_base=api_base or None, api_base_trusted=trusted,
         temperature=float(section.get("temperature", 0.0)),
         max_tokens=int(section.get("max_tokens", 1000)),
         num_threads=int(section.get("num_threads", 2)),
@@ -65,6 +77,17 @@ def make_lm(lm: LMSettings):
                            "openai/gpt-4o-mini, or ollama_chat/llama3.2 with TF_LM_API_BASE="
                            "http://localhost:11434/v1)")
     key = os.environ.get("TF_LM_API_KEY")
+    if not lm.api_base_trusted:
+        if key:
+            raise TfError(
+                f"params.yaml sends the model to lm.api_base {_without_credentials(lm.api_base)}"
+                ", a setting any pull request can change, so TF_LM_API_KEY is not sent there",
+                hint=f"if you trust that server, export TF_LM_ALLOW_API_BASE="
+                     f"{_without_credentials(lm.api_base)} (or set TF_LM_API_BASE yourself); "
+                     "or unset TF_LM_API_KEY for a server that needs no key")
+        # An explicit placeholder: otherwise the provider's client would pick up a key
+        # such as OPENAI_API_KEY from the environment and send it to that base.
+        key = "no-key"
     if key is None and lm.api_base and lm.model.startswith("openai/"):
         key = "local"  # OpenAI-compatible local servers want some key
     kwargs = {"api_base": lm.api_base} if lm.api_base else {}
@@ -74,14 +97,24 @@ def make_lm(lm: LMSettings):
                    cache=lm.cache, num_retries=3, timeout=lm.timeout, **kwargs)
 
 
+def _without_credentials(url: str | None) -> str | None:
+    """The URL with any user:password@ part removed, for messages and reports."""
+    if not url or "@" not in url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=host))
+
+
 def ensure_reachable(client, lm: LMSettings) -> None:
     """One tiny request before real work, so an unreachable model is one clear error
     rather than a failure per example deep inside an optimizer."""
     try:  # uncached: an answer from the disk cache proves nothing about the server
         client.copy(cache=False)(messages=[{"role": "user", "content": "Reply with OK."}])
     except Exception as exc:  # any transport or provider error
-        raise LMError(f"{lm.model} at {lm.api_base or 'its default endpoint'}: "
-                      f"{str(exc).splitlines()[0][:300]}",
+        raise LMError(f"{lm.model} at {lm.endpoint}: {str(exc).splitlines()[0][:300]}",
                       hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY; "
                            "`tf lm check` tries one request") from None
 
@@ -105,7 +138,7 @@ def check(lm: LMSettings) -> dict:
     except Exception as exc:  # a parse failure or any transport error, reported plainly
         message = str(exc).splitlines()[0][:300]
         if "parse" not in message.lower() and "adapter" not in message.lower():
-            raise LMError(f"{lm.model} at {lm.api_base or 'its default endpoint'}: {message}",
+            raise LMError(f"{lm.model} at {lm.endpoint}: {message}",
                           hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY") from None
         parsed, detail = False, message
     return {**lm.describe(), "latency_s": round(time.perf_counter() - start, 3),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import fixture_project_at, run_tf
+from tests.lm_server import LMServer
 
 SECRET_FILE_TEXT = "top-secret-line-7f3a"
 
@@ -61,3 +62,39 @@ def test_every_duckdb_connection_is_a_sandbox(hostile):
     assert result.exit_code == 2
     assert "file system operations are disabled" in result.stderr
     assert SECRET_FILE_TEXT not in result.stdout + result.stderr
+
+
+def with_lm_base(project: Path, api_base: str) -> None:
+    path = project / "params.yaml"
+    text = path.read_text()
+    assert "  api_base: null" in text
+    path.write_text(text.replace("  api_base: null", f"  api_base: {api_base}", 1))
+
+
+def test_the_key_never_follows_an_api_base_that_only_params_yaml_names(hostile):
+    """README set-up: model and key in the environment. A pull request points lm.api_base
+    at its own server: tf refuses to send TF_LM_API_KEY there, and no provider key from
+    the environment leaks either; the user can allow the base explicitly."""
+    project, _ = hostile
+    secret = "sk-test-never-sent-1234"
+    with LMServer() as server:
+        with_lm_base(project, server.api_base)
+        env = {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_KEY": secret,
+               "DSPY_CACHEDIR": str(project / ".dspy_cache")}
+        for command in (["lm", "check"], ["generate", "-s", "validate_completeness"]):
+            refused = run_tf(*command, cwd=project, env=env)
+            assert refused.exit_code == 2, refused
+            assert "a setting any pull request can change" in refused.stderr
+            assert f"TF_LM_ALLOW_API_BASE={server.api_base}" in refused.stderr
+        assert server.state.authorizations == []
+
+        provider_key = run_tf("lm", "check", cwd=project,
+                              env={**env, "TF_LM_API_KEY": "", "OPENAI_API_KEY": secret})
+        assert provider_key.exit_code == 0, provider_key.stderr
+        assert server.state.authorizations and \
+            all(secret not in header for header in server.state.authorizations)
+
+        allowed = run_tf("lm", "check", cwd=project,
+                         env={**env, "TF_LM_ALLOW_API_BASE": server.api_base})
+        assert allowed.exit_code == 0, allowed.stderr
+        assert server.state.authorizations[-1] == f"Bearer {secret}"
