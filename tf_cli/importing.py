@@ -26,6 +26,7 @@ from tf_cli.ids import new_id, now
 from tf_cli.project import PROMPTS_FILE, Project
 from tf_cli.records import canonical_bytes, write_records
 from tf_cli.schemas import SchemaLoader, Signature
+from tf_cli.yaml_guard import yaml_hazard
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl",
            ".ndjson": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
@@ -250,17 +251,12 @@ def _json_items(source: Path, text: str) -> list:
 def _yaml_items(source: Path, text: str) -> list:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.events import AliasEvent
 
     yaml = YAML(typ="safe", pure=True)
+    hazard = yaml_hazard(text)
+    if hazard:
+        raise ImportFileError(f"{source}:{hazard[0]}: {hazard[1]}")
     try:
-        # Aliases are refused before anything is built: a few nested anchors can expand
-        # into billions of nodes ("billion laughs") once the data is walked.
-        for event in yaml.parse(io.StringIO(text)):
-            if isinstance(event, AliasEvent):
-                mark = event.start_mark
-                raise ImportFileError(f"{source}:{mark.line + 1}: YAML aliases (*{event.anchor})"
-                                      " are not accepted in imports: write the values out")
         value = yaml.load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

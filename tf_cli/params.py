@@ -31,10 +31,16 @@ def _read_yaml(path: Path, project: Project):
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    from tf_cli.yaml_guard import yaml_hazard
+
     yaml = YAML(typ="rt")
     try:
-        with open(path, encoding="utf-8") as f:
-            document = yaml.load(f)
+        text = path.read_text(encoding="utf-8")
+        hazard = yaml_hazard(text)
+        if hazard:
+            raise ConfigError([Problem(project.display(path), hazard[1], line=hazard[0],
+                                       config=True)])
+        document = yaml.load(text)
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigError([Problem(project.display(path), f"invalid YAML: {exc.problem}",

@@ -3,6 +3,7 @@ make tf read or write outside the repository, run anything, or leak a secret."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,20 @@ def test_the_key_never_follows_an_api_base_that_only_params_yaml_names(hostile):
                          env={**env, "TF_LM_ALLOW_API_BASE": server.api_base})
         assert allowed.exit_code == 0, allowed.stderr
         assert server.state.authorizations[-1] == f"Bearer {secret}"
+
+
+@pytest.mark.parametrize("document, message", [
+    ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+     "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n",
+     "params.yaml:2: YAML aliases (*a) are not accepted"),
+    ("coverage: " + "[" * 1000 + "]" * 1000 + "\n", "params.yaml:1: nested more than 64 levels"),
+])
+def test_params_yaml_cannot_blow_up(hostile, document: str, message: str):
+    project, _ = hostile
+    (project / "params.yaml").write_text(document)
+    started = time.monotonic()
+    result = run_tf("check", cwd=project)
+    assert result.exit_code == 2 and message in result.stderr
+    assert time.monotonic() - started < 30
