@@ -44,7 +44,7 @@ def capture(signature: str, inputs: dict, outputs: dict, *, quality: float | Non
         if quality is not None and min_quality is not None and quality < min_quality:
             return CaptureResult(False, reason=f"quality {quality} is below capture."
                                  f"min_quality {min_quality}")
-        compiled = loader.signature(signature)
+        compiled = loader.signature(project_obj.require_signature(signature))
         meta = {"difficulty": "medium", "category": "production", **(metadata or {})}
         meta["review"] = {"status": "pending"}
         if quality is not None:
@@ -66,6 +66,9 @@ def capture(signature: str, inputs: dict, outputs: dict, *, quality: float | Non
         return CaptureResult(False, reason=str(exc))
     except OSError as exc:  # e.g. the datasets folder cannot be created
         return CaptureResult(False, reason=f"cannot write the example: {exc}")
+    except Exception as exc:  # noqa: BLE001 -- the promise: never raise into the application
+        return CaptureResult(False, reason=f"not a JSON example ({type(exc).__name__}: "
+                             f"{str(exc)[:200]})")
 
 
 @cache

@@ -24,6 +24,7 @@ import orjson
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_LINE_BYTES = 1 << 20  # 1 MiB: far above any real example, far below trouble
 _CHUNK = 1 << 20
+MAX_WRITE_DEPTH = 254  # orjson.dumps refuses deeper nesting
 _CANONICAL = orjson.OPT_SORT_KEYS
 _BAD_LITERALS = ("NaN", "Infinity", "-Infinity")
 _new_line = tuple.__new__  # builds a Line without NamedTuple's slower Python-level __new__
@@ -69,12 +70,12 @@ def read_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
                     raw = raw[len(BOM):]
                 try:
                     record = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    pass
-                else:
-                    if type(record) is dict and canonical_bytes(record) == raw:
-                        yield _new_line(Line, (number, record, None, False, True))
-                        continue
+                    fast = type(record) is dict and canonical_bytes(record) == raw
+                except (orjson.JSONDecodeError, TypeError):  # TypeError: too deep to write
+                    fast = False
+                if fast:
+                    yield _new_line(Line, (number, record, None, False, True))
+                    continue
                 yield parse_line(number, raw, terminated=True)
             elif raw.size is None:
                 yield parse_line(number, raw.content, terminated=False)
@@ -136,7 +137,11 @@ def parse_line(number: int, body: bytes, terminated: bool) -> Line:
     if type(record) is not dict:
         kind = _JSON_TYPE_NAMES.get(type(record), "value")
         return Line(number, None, f"expected one JSON object per line, found a JSON {kind}")
-    canonical = canonical_bytes(record)
+    try:
+        canonical = canonical_bytes(record)
+    except TypeError:  # orjson reads 1024 levels of nesting but writes only 254
+        return Line(number, None, f"JSON nested more than {MAX_WRITE_DEPTH} levels deep: tf "
+                    "could not write it back; flatten the record")
     if ends_well and canonical == body:
         return Line(number, record, None)
     trouble = _exactness_problem(body, record)

@@ -3,6 +3,7 @@ make tf read or write outside the repository, run anything, or leak a secret."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -116,3 +117,36 @@ def test_params_yaml_cannot_blow_up(hostile, document: str, message: str):
     result = run_tf("check", cwd=project)
     assert result.exit_code == 2 and message in result.stderr
     assert time.monotonic() - started < 30
+
+
+def test_json_deeper_than_tf_can_write_back_is_a_clear_problem(project: Path):
+    nested: dict = {"x": 1}
+    for _ in range(300):  # orjson reads this (up to 1024 levels) but writes only 254
+        nested = {"a": nested}
+    record = {"id": "01JE0000000000000000000001", "inputs": nested, "outputs": {},
+              "metadata": {}}
+    path = project / "datasets/validate_intent/examples.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(record, separators=(",", ":")) + "\n")
+    for command in (["validate"], ["check"], ["fmt"], ["sample", "-s", "validate_intent"]):
+        result = run_tf(*command, cwd=project)  # run_tf fails on any traceback
+        assert result.exit_code in (0, 1), (command, result)
+    result = run_tf("validate", cwd=project)
+    assert result.exit_code == 1
+    assert "examples.jsonl:1: JSON nested more than 254 levels deep" in result.stdout
+
+
+def test_capture_stays_in_its_signature_and_never_raises(project: Path):
+    from tf_cli import capture
+
+    (project / "params.yaml").write_text("capture:\n  min_quality: 0.5\n")
+    valid = ({"user_intent": "Export invoices as CSV", "implementation": "def export(): ..."},
+             {"intent_matches": True,
+              "explanation": "It writes the invoices as CSV, which is what was asked."})
+    assert capture("validate_intent", *valid, project=project).accepted  # valid as such
+    escaped = capture("../schemas/validate_intent", *valid, project=project)
+    assert not escaped.accepted and 'unknown signature "../schemas/validate_intent"' in \
+        escaped.reason
+    assert not list((project / "schemas").rglob("*.jsonl"))
+    odd = capture("validate_intent", {"user_intent": {"a", "set"}}, {}, project=project)
+    assert not odd.accepted and odd.reason
