@@ -39,7 +39,7 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
     root = project.root
     targets = {s.signature: s.target_examples
                for s in coverage_specs(load_params(project), project)}
-    names = [only] if only else project.signatures()
+    names = [project.require_signature(only)] if only else project.signatures()
     log = gitread.git(root, "log", f"-{limit}", "--format=%H%x09%aI%x09%s", "--",
                       "datasets", "reports")
     rows = []

@@ -12,10 +12,12 @@ only for lines that are not canonical.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -180,6 +182,7 @@ def _exactness_problem(body: bytes, record: dict) -> str | None:
     that are not canonical, since a canonical line can have neither.
     """
     found: list[str] = []
+    rounded: list[str] = []
 
     def check_pairs(pairs: list[tuple[str, object]]) -> dict:
         seen: set[str] = set()
@@ -189,16 +192,25 @@ def _exactness_problem(body: bytes, record: dict) -> str | None:
             seen.add(key)
         return dict(pairs)
 
+    def check_float(text: str) -> float:
+        value = float(text)
+        # The canonical form writes the double's shortest text; a literal with more digits
+        # than a double holds would silently change (0.30000000000000000000000001 -> 0.3).
+        if math.isfinite(value) and Decimal(text) != Decimal(repr(value)) and not rounded:
+            rounded.append(text)
+        return value
+
     try:
-        exact = json.loads(body, object_pairs_hook=check_pairs)
+        exact = json.loads(body, object_pairs_hook=check_pairs, parse_float=check_float)
     except RecursionError:
         return "JSON nested too deeply to check: flatten the record"
     if found:
         return f"duplicate key {json.dumps(found[0], ensure_ascii=False)} in one object: " \
                "JSON keeps only the last one; remove the other"
-    if exact != record:
-        return "a number here has more digits than a 64-bit integer or double can hold " \
-               "exactly: store it as a string"
+    if exact != record or rounded:
+        shown = f" ({rounded[0][:40]})" if rounded else ""
+        return f"a number here{shown} has more digits than a 64-bit integer or double can " \
+               "hold exactly: store it as a string"
     return None
 
 

@@ -125,6 +125,8 @@ def _plan(project: Project, paths: list[Path] | None, signature: str | None) -> 
             files = sorted(path.glob(f"*{SCHEMA_SUFFIX}"))
         else:
             files = sorted(path.rglob("*.jsonl"))
+            if not files:  # "ok" would say a check passed that never ran
+                raise UsageError(f"{path}: no .jsonl files in this folder, nothing to validate")
         for file in files:
             _plan_file(project, plan, file, signature)
     return plan

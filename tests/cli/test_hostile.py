@@ -150,3 +150,34 @@ def test_capture_stays_in_its_signature_and_never_raises(project: Path):
     assert not list((project / "schemas").rglob("*.jsonl"))
     odd = capture("validate_intent", {"user_intent": {"a", "set"}}, {}, project=project)
     assert not odd.accepted and odd.reason
+
+
+def test_sql_that_fails_only_on_real_data_names_its_dimension(hostile):
+    project, _ = hostile
+    with_dimension(project, "CAST(inputs.user_intent AS INTEGER)")
+    result = run_tf("check", cwd=project)
+    assert result.exit_code == 2
+    assert "validate_intent: dimension probe: DuckDB fails on the data: Conversion Error" in \
+        result.stderr
+
+
+def test_no_silent_answers_for_what_does_not_exist(hostile):
+    project, _ = hostile
+    for command in (["coverage", "-s", "nosuch"], ["log", "-s", "nosuch"]):
+        result = run_tf(*command, cwd=project)
+        assert result.exit_code == 2 and 'unknown signature "nosuch"' in result.stderr
+    (project / "emptydir").mkdir()
+    result = run_tf("validate", "emptydir", "-s", "validate_intent", cwd=project)
+    assert result.exit_code == 2 and "no .jsonl files in this folder" in result.stderr
+
+
+def test_fmt_never_rounds_a_number_silently(project: Path):
+    path = project / "datasets/validate_intent/examples.jsonl"
+    path.parent.mkdir(parents=True)
+    line = (b'{"id": "01JE0000000000000000000002", "metadata": {"quality": {"score": '
+            b'0.30000000000000000000000001}}}\n')
+    path.write_bytes(line)
+    result = run_tf("fmt", cwd=project)
+    assert result.exit_code == 1
+    assert "(0.30000000000000000000000001) has more digits than" in result.stdout
+    assert path.read_bytes() == line

@@ -101,6 +101,8 @@ def measure(project: Project, only: list[str] | None = None,
     params = load_params(project)
     specs = coverage_specs(params, project)
     if only:
+        for name in only:
+            project.require_signature(name)
         specs = [s for s in specs if s.signature in only]
     sample = params.get("coverage", {}).get("diversity_sample", DEFAULT_DIVERSITY_SAMPLE) \
         if diversity else 0
@@ -117,6 +119,8 @@ def measure(project: Project, only: list[str] | None = None,
 
 def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec,
                  sample: int, files: list[Path], with_pending: bool) -> SignatureCoverage:
+    import duckdb
+
     signature = loader.signature(spec.signature)
     types = duck.columns(loader, signature)
     wheres = [r.where for r in spec.requirements if r.kind == "where"]
@@ -126,8 +130,11 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
     selects.append("metadata.source AS source")
     selects.append(f"{STATE_SQL} AS state")
     selects.append("id")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE cov_all AS SELECT {', '.join(selects)} "
-                f"FROM {duck.source_sql(files, types)}")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE cov_all AS SELECT {', '.join(selects)} "
+                    f"FROM {duck.source_sql(files, types)}")
+    except duckdb.Error as exc:  # SQL that parses and types, yet fails on a real value
+        raise _failing_sql(con, spec, types, files, wheres, exc) from None
     # A pending copy of a counted example (left by an interrupted approval) is no longer
     # waiting for review: it counts nowhere.
     con.execute(f"UPDATE cov_all SET state = '{STALE}' WHERE state = '{PENDING}' AND id IN "
@@ -163,16 +170,37 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
     return result
 
 
+def _failing_sql(con, spec: CoverageSpec, types: dict[str, str], files: list[Path],
+                 wheres: list[str], error) -> ConfigError:
+    """Which dimension or filter fails on the data, as a configuration error naming it."""
+    import duckdb
+
+    source = duck.source_sql(files, types)
+    for what, pointer, sql in _sql_places(spec, wheres):
+        try:
+            con.execute(f"SELECT count(({sql})) FROM {source}").fetchall()
+        except duckdb.Error as exc:
+            return ConfigError([Problem(PARAMS_FILE, f"{spec.signature}: {what}: DuckDB fails "
+                                        f"on the data: {str(exc).splitlines()[0]}",
+                                        pointer=f"$.{pointer}", config=True)])
+    return ConfigError([Problem(PARAMS_FILE, f"{spec.signature}: the coverage SQL fails on the "
+                                f"data: {str(error).splitlines()[0]}", config=True)])
+
+
+def _sql_places(spec: CoverageSpec, wheres: list[str]) -> list[tuple[str, str, str]]:
+    """(what, key path, SQL) of every dimension and `where` of a signature."""
+    places = [(f"dimension {name}", f"coverage.signatures.{spec.signature}.dimensions.{name}",
+               d.sql) for name, d in spec.dimensions.items()]
+    return places + [(f"where {w!r}", f"coverage.signatures.{spec.signature}.requirements", w)
+                     for w in wheres]
+
+
 def _check_sql(con, spec: CoverageSpec, types: dict[str, str], wheres: list[str]) -> None:
     import duckdb
 
     empty = duck.empty_sql(types)
     problems = []
-    checks = [(f"dimension {name}", f"coverage.signatures.{spec.signature}.dimensions.{name}",
-               d.sql) for name, d in spec.dimensions.items()]
-    checks += [(f"where {w!r}", f"coverage.signatures.{spec.signature}.requirements", w)
-               for w in wheres]
-    for what, pointer, sql in checks:
+    for what, pointer, sql in _sql_places(spec, wheres):
         try:
             con.execute(f"SELECT ({sql}) FROM {empty} LIMIT 0")
         except duckdb.Error as exc:
