@@ -70,9 +70,10 @@ class Rule(NamedTuple):
     check: Callable[[dict], RuleFailure | None]  # None when the example satisfies the rule
 
 
-def load_rules(loader, signature: str) -> tuple[Rule, ...]:
-    """The compiled rules of a signature; a signature without a rules file has none."""
-    path = loader.project.rules_path(signature)
+def load_rules(loader, signature) -> tuple[Rule, ...]:
+    """The compiled rules of a signature (a schemas.Signature without rules yet); a
+    signature without a rules file has none."""
+    path = loader.project.rules_path(signature.name)
     if not path.is_file():
         return ()
     document = loader.document(path)
@@ -92,11 +93,49 @@ def load_rules(loader, signature: str) -> tuple[Rule, ...]:
         if "schema" in spec:
             test = _schema_test(loader.compile(spec["schema"], path))
         else:
+            _check_paths(loader, signature, spec, shown)
             test = _CHECKS[spec["check"]](spec)
         if "when" in spec:
             test = _only_when(loader.compile(spec["when"], path), test)
         rules.append(Rule(spec["name"], spec["description"], test))
     return tuple(rules)
+
+
+# What each check reads: the kind of JSON value every path it names must hold.
+_KINDS = {"subset": {"field": "array", "of": "array"}, "distinct": {"field": "array"},
+          "permutation": {"field": "array", "of": "array"},
+          "at_most": {"field": "number", "limit": "number"}}
+
+
+def _check_paths(loader, signature, spec: dict, shown: str) -> None:
+    """A check on a path the schema does not declare would pass on every example, and one
+    comparing strings as numbers would crash: both are errors in the rules file."""
+    for key, kind in _KINDS[spec["check"]].items():
+        if key not in spec:
+            continue
+        node = _declared(loader, signature, spec[key])
+        declared = node.get("type") if node is not None else None
+        types = set(declared) - {"null"} if isinstance(declared, list) else {declared}
+        if node is None:
+            problem = f'{key} "{spec[key]}" is not declared in the schema\'s properties'
+        elif kind == "number" and not types <= {"number", "integer"}:
+            problem = f'{key} "{spec[key]}" is {declared or "not typed"}; at_most compares numbers'
+        elif kind == "array" and types != {"array"}:
+            problem = f'{key} "{spec[key]}" is {declared or "not typed"}, not an array'
+        else:
+            continue
+        raise ConfigError([Problem(shown, f'rule "{spec["name"]}": {problem}', config=True)])
+
+
+def _declared(loader, signature, dotted: str) -> dict | None:
+    """The (resolved) schema of a dotted path such as outputs.missing_requirements."""
+    node = signature.schema
+    for key in dotted.split("."):
+        properties = loader.resolve(node, signature).get("properties")
+        if not isinstance(properties, dict) or not isinstance(properties.get(key), dict):
+            return None
+        node = properties[key]
+    return loader.resolve(node, signature)
 
 
 def _only_when(condition: jsonschema_rs.Validator, test):

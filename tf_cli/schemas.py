@@ -77,7 +77,9 @@ class SchemaLoader:
             raise self._error(path, f'no schema for signature "{name}": add this file')
         schema = self.document(path)
         validator = self.compile(schema, path)
-        return Signature(name, schema, validator, load_rules(self, name))
+        # The rules' field paths are checked against the schema they will read.
+        return Signature(name, schema, validator,
+                         load_rules(self, Signature(name, schema, validator, ())))
 
     def document(self, path: Path) -> dict:
         """A JSON document from schemas/, checked to be an object with only local references."""
@@ -126,18 +128,26 @@ class SchemaLoader:
         target = (self.project.schemas_dir / unquote(parsed.path)).resolve()
         return target.is_relative_to(self.project.schemas_dir.resolve())
 
-    def resolve(self, node: dict, signature: Signature) -> dict:
+    def resolve(self, node: dict, signature: Signature, _seen: tuple = ()) -> dict:
         """Follow a local $ref (in the signature's schema or a file in schemas/); sibling
         keywords win over the referenced ones."""
         ref = node.get("$ref")
         if not isinstance(ref, str):
             return node
+        if ref in _seen:
+            raise self._error(self.project.schema_path(signature.name),
+                              f"$ref cycle: {' -> '.join((*_seen, ref))}: a field must end in "
+                              "a schema that is not only a reference")
         file_part, _, pointer = ref.partition("#")
         target = self.document(self.project.schemas_dir / file_part) if file_part \
             else signature.schema
-        for key in filter(None, pointer.split("/")):
-            target = target[key.replace("~1", "/").replace("~0", "~")]
-        merged = {**self.resolve(target, signature), **node}
+        try:
+            for key in filter(None, pointer.split("/")):
+                target = target[key.replace("~1", "/").replace("~0", "~")]
+        except (KeyError, IndexError, TypeError):
+            raise self._error(self.project.schema_path(signature.name),
+                              f"$ref {ref} points at nothing") from None
+        merged = {**self.resolve(target, signature, (*_seen, ref)), **node}
         merged.pop("$ref")
         return merged
 

@@ -181,3 +181,34 @@ def test_fmt_never_rounds_a_number_silently(project: Path):
     assert result.exit_code == 1
     assert "(0.30000000000000000000000001) has more digits than" in result.stdout
     assert path.read_bytes() == line
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"check": "subset", "field": "outputs.missing_requirement", "of": "inputs.requirements"},
+     'field "outputs.missing_requirement" is not declared in the schema\'s properties'),
+    ({"check": "at_most", "field": "outputs.explanation", "limit": "inputs.implementation"},
+     'field "outputs.explanation" is string; at_most compares numbers'),
+    ({"check": "distinct", "field": "outputs.is_complete"},
+     'field "outputs.is_complete" is boolean, not an array'),
+])
+def test_a_rule_that_could_never_fail_or_could_only_crash_is_refused(project: Path, rule,
+                                                                     message: str):
+    path = project / "schemas/validate_completeness.rules.json"
+    path.write_text(json.dumps({"rules": [{"name": "probe", "description": "a probe",
+                                           **rule}]}))
+    result = run_tf("validate", cwd=project)
+    assert result.exit_code == 2
+    assert f'validate_completeness.rules.json: rule "probe": {message}' in result.stdout
+
+
+def test_a_ref_cycle_is_a_schema_error_not_a_crash(project: Path):
+    path = project / "schemas/validate_intent.schema.json"
+    schema = json.loads(path.read_text())
+    schema["$defs"] = {**schema.get("$defs", {}), "a": {"$ref": "#/$defs/b"},
+                       "b": {"$ref": "#/$defs/a"}}
+    schema["properties"]["inputs"]["properties"]["user_intent"] = {"$ref": "#/$defs/a"}
+    path.write_text(json.dumps(schema))
+    for command in (["check"], ["coverage"]):
+        result = run_tf(*command, cwd=project)  # run_tf fails on any traceback
+        assert result.exit_code == 2, (command, result)
+        assert "$ref cycle: #/$defs/a -> #/$defs/b -> #/$defs/a" in result.stderr

@@ -54,7 +54,7 @@ def test_rejected_examples_return_the_reason_and_write_nothing(app_project: Path
     assert not invalid.accepted
     assert '$.inputs: "topic" is a required property' in invalid.reason
     unknown = tf_cli.capture("summarize", {}, {}, project=app_project)
-    assert not unknown.accepted and 'no schema for signature "summarize"' in unknown.reason
+    assert not unknown.accepted and 'unknown signature "summarize"' in unknown.reason
     inside = tf_cli.capture("generate_problem", PROBLEM_INPUTS, PROBLEM_OUTPUTS,
                              project=app_project / "datasets")  # a folder inside the project
     assert inside.accepted  # the project is found by walking up, as git does
