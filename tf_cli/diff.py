@@ -47,17 +47,20 @@ class SignatureDiff:
     by_source: dict[str, dict] = field(default_factory=dict)
     coverage: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     requirements: list[dict] = field(default_factory=list)
+    # side -> lines that are no example (not a JSON object with a string id), not compared
+    unreadable: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.removed or self.modified or any(
-            self.duplicate_ids.values()))
+            self.duplicate_ids.values()) or any(self.unreadable.values()))
 
     def to_json(self) -> dict:
         return {"signature": self.signature, "added": self.added, "removed": self.removed,
                 "modified": self.modified, "duplicate_ids": self.duplicate_ids,
                 "examples": self.examples, "by_source": self.by_source,
-                "coverage": self.coverage, "requirements": self.requirements}
+                "coverage": self.coverage, "requirements": self.requirements,
+                "unreadable": self.unreadable}
 
 
 @dataclass
@@ -84,21 +87,28 @@ def diff(project: Project, base: str | None = None, head: str | None = None,
                                  (base_sha, head_sha))
     names = sorted((set(before) | set(after)) & set(project.signatures()))
     if only:
-        names = [n for n in names if n == only]
+        names = [n for n in names if n == project.require_signature(only)]
     result = DataDiff(base_sha, head_sha or "working tree",
                       [p for p in gitread.changed_paths(root, base_sha, head_sha)
                        if p.startswith(WATCHED)], [])
     for name in names:
         old, new = before.get(name, {}), after.get(name, {})
+        unreadable = {"base": old.pop(_UNREADABLE, 0), "head": new.pop(_UNREADABLE, 0)}
         entry = _compare(name, old, new)
+        entry.unreadable = {side: count for side, count in unreadable.items() if count}
         _coverage_delta(project, entry, old, new)
         result.signatures.append(entry)
     return result
 
 
+_UNREADABLE = ""  # the key under which _examples counts lines that are no example
+
+
 def _examples(files: dict[str, bytes]) -> dict[str, dict[str, list[bytes]]]:
-    """signature -> id -> the lines holding it (two: a duplicated id)."""
+    """signature -> id -> the lines holding it (two: a duplicated id); under the empty
+    key, how many non-blank lines are no example."""
     out: dict[str, dict[str, list[bytes]]] = {}
+    unreadable: dict[str, int] = {}
     for path, content in files.items():
         parts = path.split("/")
         if len(parts) != 3 or not path.endswith(".jsonl") or parts[2] == PROMPTS_FILE:
@@ -111,13 +121,18 @@ def _examples(files: dict[str, bytes]) -> dict[str, dict[str, list[bytes]]]:
             else:
                 example_id = _id_of(line)
                 if example_id is None:
+                    if line.strip():
+                        unreadable[parts[1]] = unreadable.get(parts[1], 0) + 1
                     continue
             entries = by_id.get(example_id)
             if entries is None:
                 by_id[example_id] = [line]
             else:
                 entries.append(line)
-    return {name: {k.decode(): v for k, v in by_id.items()} for name, by_id in out.items()}
+    examples = {name: {k.decode(): v for k, v in by_id.items()} for name, by_id in out.items()}
+    for name, count in unreadable.items():
+        examples.setdefault(name, {})[_UNREADABLE] = count
+    return examples
 
 
 def _id_of(line: bytes) -> bytes | None:
@@ -243,6 +258,10 @@ def text(result: DataDiff, markdown: bool = False) -> str:
                 shown = change.get("word_diff") or (
                     f"{_show(change['old'])} -> {_show(change['new'])}")
                 lines.append(f"{'  ' if markdown else '      '}{change['field']}: {shown}")
+        for side, count in entry.unreadable.items():
+            lines.append(f"{bullet}! {count} line{'s' if count != 1 else ''} in {side} are no "
+                         "example (not a JSON object with an id), so not compared: tf validate "
+                         "names them")
         for side, ids in entry.duplicate_ids.items():
             for example_id in ids:
                 lines.append(f"{bullet}! duplicate id {example_id} in {side} (a merge kept two "

@@ -36,12 +36,13 @@ from tf_cli.coverage.spec import CoverageSpec, coverage_spec
 from tf_cli.coverage.spread import spread
 from tf_cli.examples import Existing, check_new, complete, input_key
 from tf_cli.params import load_params
-from tf_cli.pipeline import report_path, write_json
+from tf_cli.pipeline import HUMAN_SOURCES, report_path, write_json
 from tf_cli.pipeline.pool import _NearDuplicates
 from tf_cli.project import Project
 from tf_cli.quality import make_judge, score
 from tf_cli.records import read_lines, write_records
 from tf_cli.schemas import SchemaLoader, Signature
+from tf_cli.validate import example_problems
 
 SYNTHETIC_FILE = "synthetic.jsonl"
 MAX_ATTEMPTS = 4  # a call and three retries
@@ -355,10 +356,12 @@ def _curated(project: Project, loader: SchemaLoader, signature: Signature,
             f"SELECT id, {columns} FROM {duck.source_sql([path], types)}").fetchall()}
     finally:
         connection.close()
+    # Only examples that pass the schema and rules are shown to the LM as good ones.
     return [({"inputs": line.record["inputs"], "outputs": line.record["outputs"]},
              cells.get(line.record["id"], {}))
             for line in read_lines(path) if line.record is not None
-            and line.record["metadata"]["source"] in ("manual", "production", "imported")]
+            and not example_problems(signature, line.record)
+            and line.record["metadata"]["source"] in HUMAN_SOURCES]
 
 
 def _neighbours(curated: list[tuple[dict, dict]], cells: list[dict[str, str]]) -> list[dict]:

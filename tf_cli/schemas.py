@@ -77,6 +77,13 @@ class SchemaLoader:
             raise self._error(path, f'no schema for signature "{name}": add this file')
         schema = self.document(path)
         validator = self.compile(schema, path)
+        properties = schema.get("properties")
+        missing = [p for p in ("id", "inputs", "outputs", "metadata")
+                   if not isinstance(properties, dict) or not isinstance(properties.get(p), dict)]
+        if missing:  # every part of tf reads these four
+            raise self._error(path, f"a signature's schema must declare properties id, inputs, "
+                              f"outputs and metadata; {', '.join(missing)} missing",
+                              pointer="$.properties")
         # The rules' field paths are checked against the schema they will read.
         return Signature(name, schema, validator,
                          load_rules(self, Signature(name, schema, validator, ())))

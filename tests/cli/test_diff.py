@@ -172,3 +172,17 @@ def test_every_step_reads_the_same_in_all_three_formats(project: Path, history, 
             assert all(change["field"] in output for change in item["changes"])
         if not (data["added"] or data["removed"] or data["modified"]):
             assert "No example changed." in output
+
+
+def test_lines_that_are_no_example_are_counted_not_skipped_silently(project: Path, history):
+    with open(project / FILE, "ab") as out:
+        out.write(b"<<<<<<< ours\n=======\n>>>>>>> theirs\n")
+    result = run_tf("diff", history["remove"], cwd=project)
+    assert result.exit_code == 0
+    assert ("! 3 lines in head are no example (not a JSON object with an id), so not "
+            "compared: tf validate names them") in result.stdout
+    data = json.loads(run_tf("diff", history["remove"], "--format", "json",
+                             cwd=project).stdout)
+    assert data["signatures"][0]["unreadable"] == {"head": 3}
+    unknown = run_tf("diff", history["start"], "-s", "nosuch", cwd=project)
+    assert unknown.exit_code == 2 and 'unknown signature "nosuch"' in unknown.stderr

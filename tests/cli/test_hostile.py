@@ -212,3 +212,30 @@ def test_a_ref_cycle_is_a_schema_error_not_a_crash(project: Path):
         result = run_tf(*command, cwd=project)  # run_tf fails on any traceback
         assert result.exit_code == 2, (command, result)
         assert "$ref cycle: #/$defs/a -> #/$defs/b -> #/$defs/a" in result.stderr
+
+
+def test_a_signature_schema_without_its_four_parts_is_a_schema_error(project: Path):
+    path = project / "schemas/validate_intent.schema.json"
+    schema = json.loads(path.read_text())
+    del schema["properties"]["inputs"]
+    schema["required"] = [r for r in schema["required"] if r != "inputs"]
+    path.write_text(json.dumps(schema))
+    for command in (["validate"], ["check"], ["coverage"], ["sample", "-s", "validate_intent"]):
+        result = run_tf(*command, cwd=project)  # run_tf fails on any traceback
+        assert result.exit_code == 2, (command, result)
+        assert "must declare properties id, inputs, outputs and metadata; inputs missing" in \
+            result.stdout + result.stderr
+
+
+def test_generate_shows_only_valid_curated_examples_as_demos(hostile):
+    project, _ = hostile
+    path = project / "datasets/validate_completeness/examples.jsonl"
+    with open(path, "ab") as out:  # no metadata.source: invalid, never a demo
+        out.write(b'{"id":"01JE0000000000000000000009","inputs":{},"metadata":{},"outputs":{}}\n')
+    with LMServer() as server:
+        result = run_tf("generate", "-s", "validate_completeness", "--count", "2",
+                        cwd=project, env={"TF_LM_MODEL": "openai/test-model",
+                                          "TF_LM_API_BASE": server.api_base,
+                                          "DSPY_CACHEDIR": str(project / ".dspy_cache")})
+    assert result.exit_code == 0, result.stderr
+    assert "01JE0000000000000000000009" not in "".join(server.state.prompts)
