@@ -69,6 +69,7 @@ class Project:
     def dataset_files(self, signature: str) -> list[Path]:
         """The example files of a signature (every *.jsonl but prompts.jsonl)."""
         folder = self.dataset_dir(signature)
+        require_regular(folder / PROMPTS_FILE)  # the folders on the way must be real ones
         if not folder.is_dir():
             return []
         return [require_regular(p) for p in sorted(folder.glob("*.jsonl"))
@@ -88,7 +89,13 @@ class Project:
 
 def require_regular(path: Path) -> Path:
     """`path`, if it is a regular file or absent. A folder, a FIFO, a device or a symbolic
-    link (which git can commit) would hang a read or lead a write out of the repository."""
+    link (which git can commit) would hang a read or lead a write out of the repository;
+    so would a dataset file whose folders (datasets/<signature>/) are links."""
+    linked = next((p for p in (path.parent, path.parent.parent) if p.is_symlink()), None)
+    if linked is not None:
+        raise UsageError(f"{os.path.relpath(linked)}: a symbolic link; dataset folders must "
+                         "be real folders inside the repository",
+                         hint="replace the link with the folder it points to")
     if path.is_symlink():
         kind = "a symbolic link"
     elif not path.exists() or path.is_file():

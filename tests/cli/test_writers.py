@@ -332,3 +332,17 @@ def test_a_dataset_path_that_is_no_regular_file_is_refused_not_followed(project:
             assert f"{EXAMPLES}: {kind}" in result.stderr, (kind, args, result.stderr)
         assert outside.read_bytes() == b""  # nothing written through the link
         path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
+def test_a_linked_dataset_folder_is_refused_not_followed(project: Path, tmp_path: Path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "datasets").mkdir(exist_ok=True)
+    (project / f"datasets/{SIG}").symlink_to(elsewhere)
+    (project / "new.json").write_text(json.dumps([example(1)]))
+    for args in (["validate"], ["check"], ["add-example", "-s", SIG, "--from-json", "new.json"]):
+        result = run_tf(*args, cwd=project)
+        assert result.exit_code == 2, (args, result)
+        assert f"datasets/{SIG}: a symbolic link; dataset folders must be real" in \
+            result.stderr
+    assert list(elsewhere.iterdir()) == []
