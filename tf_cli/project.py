@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from tf_cli.errors import UsageError
@@ -47,11 +48,14 @@ class Project:
         return self.datasets_dir / signature
 
     def signatures(self) -> list[str]:
-        """Signatures that have a schema, sorted."""
+        """Signatures that have a schema, sorted. A schema file without top-level
+        `properties` (only `$defs`, say) holds shared definitions, not a signature."""
         if not self.schemas_dir.is_dir():
             return []
-        names = (p.name[: -len(SCHEMA_SUFFIX)] for p in self.schemas_dir.glob(f"*{SCHEMA_SUFFIX}"))
-        return sorted(n for n in names if n not in SHARED_SCHEMAS)
+        return sorted(p.name[: -len(SCHEMA_SUFFIX)]
+                      for p in self.schemas_dir.glob(f"*{SCHEMA_SUFFIX}")
+                      if p.name[: -len(SCHEMA_SUFFIX)] not in SHARED_SCHEMAS
+                      and not _only_definitions(p))
 
     def require_signature(self, name: str) -> str:
         """`name` if a schema defines it; otherwise a usage error listing the known ones."""
@@ -85,6 +89,27 @@ class Project:
             return os.path.relpath(path)
         except ValueError:  # another drive on Windows
             return str(path)
+
+
+def _only_definitions(path: Path) -> bool:
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return _only_definitions_at(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _only_definitions_at(path: Path, mtime_ns: int, size: int) -> bool:
+    """Whether the schema declares no properties (read once per version of the file). A
+    file that is not a JSON object counts as a signature, so its errors are reported."""
+    import orjson
+
+    try:
+        document = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    return isinstance(document, dict) and "properties" not in document
 
 
 def require_regular(path: Path) -> Path:
