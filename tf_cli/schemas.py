@@ -3,13 +3,19 @@
 The schema is the single source of truth for a signature. This module turns
 `schemas/<name>.schema.json` (+ `<name>.rules.json`) into a `Signature` whose validator
 is compiled once per process.
+
+References resolve as draft 2020-12 says: against the base URI of the resource they sit
+in (the file, or the nearest `$id`). A `$ref` is local, and accepted, when it lands in a
+file in schemas/ or in a resource whose `$id` a file in schemas/ declares, whatever its
+URI scheme (`urn:uuid:...`, `https://...`); anything else would need a fetch and is
+refused. tf never fetches a schema.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
 import jsonschema_rs
 import orjson
@@ -44,6 +50,7 @@ class SchemaLoader:
     def __init__(self, project: Project):
         self.project = project
         self._documents: dict[Path, dict] = {}
+        self._ids: dict[str, tuple[Path, tuple]] | None = None  # $id -> where (lazily)
         self._signatures: dict[str, Signature] = {}
 
     def signature(self, name: str) -> Signature:
@@ -110,53 +117,130 @@ class SchemaLoader:
             raise ConfigError(problems)
         return document
 
-    def _remote_references(self, node, path: Path, at: tuple = ()):
-        """Every $ref that points outside schemas/: tf never fetches anything."""
+    def _remote_references(self, node, path: Path, at: tuple = (), base: str | None = None):
+        """Every $ref that would need a fetch: tf never fetches anything."""
+        if base is None:
+            base = path.resolve().as_uri()
         if isinstance(node, dict):
+            if isinstance(node.get("$id"), str):
+                base = _join(base, node["$id"])
             for key, value in node.items():
-                if key in _REF_KEYWORDS and isinstance(value, str) and not self._is_local(value):
+                if key in _REF_KEYWORDS and isinstance(value, str) and \
+                        not self._is_local(_join(base, value)):
                     yield Problem(
                         self.project.display(path),
-                        f'{key} "{value}" points outside schemas/; tf never fetches schemas: '
-                        "copy the referenced schema into schemas/ and use a relative $ref",
+                        f'{key} "{value}" points outside schemas/: no file there, and no '
+                        "$id declared there, is that schema; tf never fetches schemas: copy "
+                        "it into schemas/ (keeping its $id, if it has one)",
                         pointer=json_path((*at, key)), config=True)
                 else:
-                    yield from self._remote_references(value, path, (*at, key))
+                    yield from self._remote_references(value, path, (*at, key), base)
         elif isinstance(node, list):
             for index, item in enumerate(node):
-                yield from self._remote_references(item, path, (*at, index))
+                yield from self._remote_references(item, path, (*at, index), base)
 
-    def _is_local(self, reference: str) -> bool:
-        parsed = urlparse(reference)
-        if parsed.scheme or parsed.netloc:
-            return False
-        if not parsed.path:  # "#/$defs/x": inside the same document
-            return True
-        target = (self.project.schemas_dir / unquote(parsed.path)).resolve()
-        return target.is_relative_to(self.project.schemas_dir.resolve())
+    def _is_local(self, target: str) -> bool:
+        """Whether an absolute reference lands in a file in schemas/ or a declared $id."""
+        resource = urldefrag(target)[0]
+        return resource in self._declared_ids() or self._schema_file(resource) is not None
 
-    def resolve(self, node: dict, signature: Signature, _seen: tuple = ()) -> dict:
-        """Follow a local $ref (in the signature's schema or a file in schemas/); sibling
-        keywords win over the referenced ones."""
+    def _schema_file(self, uri: str) -> Path | None:
+        parsed = urlparse(uri)
+        if parsed.scheme != "file":
+            return None
+        target = Path(unquote(parsed.path)).resolve()
+        folder = self.project.schemas_dir.resolve()
+        return target if target.is_relative_to(folder) else None
+
+    def _declared_ids(self) -> dict[str, tuple[Path, tuple]]:
+        """Every `$id` the JSON files in schemas/ declare (resolved against its base) ->
+        the file and the keys leading to that resource. Read once per loader."""
+        if self._ids is None:
+            self._ids = {}
+            for path in sorted(self.project.schemas_dir.glob("*.json")):
+                try:
+                    document = orjson.loads(path.read_bytes())
+                except (OSError, orjson.JSONDecodeError):
+                    continue  # reported when the file itself is loaded
+                self._collect_ids(document, path.resolve().as_uri(), path.resolve(), ())
+        return self._ids
+
+    def _collect_ids(self, node, base: str, path: Path, at: tuple) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("$id"), str):
+                base = _join(base, node["$id"])
+                self._ids.setdefault(urldefrag(base)[0], (path, at))
+            for key, value in node.items():
+                if key not in ("const", "enum", "examples", "default"):  # data, not schemas
+                    self._collect_ids(value, base, path, (*at, key))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                self._collect_ids(item, base, path, (*at, index))
+
+    def resolve(self, node: dict, signature: Signature, _seen: tuple = (),
+                _base: str | None = None) -> dict:
+        """Follow a local $ref (see the module docstring); sibling keywords win over the
+        referenced ones. `_base` is the base URI `node` sits under (default: the
+        signature's own)."""
         ref = node.get("$ref")
         if not isinstance(ref, str):
             return node
-        if ref in _seen:
+        base = _base or self._base_of(signature)
+        if isinstance(node.get("$id"), str):
+            base = _join(base, node["$id"])
+        uri = _join(base, ref)
+        seen = (*_seen, (uri, ref))  # (where it lands, as written)
+        if uri in {landed for landed, _ in _seen}:
             raise self._error(self.project.schema_path(signature.name),
-                              f"$ref cycle: {' -> '.join((*_seen, ref))}: a field must end in "
-                              "a schema that is not only a reference")
-        file_part, _, pointer = ref.partition("#")
-        target = self.document(self.project.schemas_dir / file_part) if file_part \
-            else signature.schema
-        try:
-            for key in filter(None, pointer.split("/")):
-                target = target[key.replace("~1", "/").replace("~0", "~")]
-        except (KeyError, IndexError, TypeError):
-            raise self._error(self.project.schema_path(signature.name),
-                              f"$ref {ref} points at nothing") from None
-        merged = {**self.resolve(target, signature, (*_seen, ref)), **node}
+                              f"$ref cycle: {' -> '.join(r for _, r in seen)}: a field must "
+                              "end in a schema that is not only a reference")
+        target, target_base = self._lookup(uri, signature)
+        merged = {**self.resolve(target, signature, seen, target_base), **node}
         merged.pop("$ref")
         return merged
+
+    def _base_of(self, signature: Signature) -> str:
+        base = self.project.schema_path(signature.name).resolve().as_uri()
+        declared = signature.schema.get("$id")
+        return _join(base, declared) if isinstance(declared, str) else base
+
+    def _lookup(self, uri: str, signature: Signature) -> tuple[dict, str]:
+        """The schema an absolute reference names, and the base URI it sits under."""
+        resource_uri, fragment = urldefrag(uri)
+        if resource_uri == urldefrag(self._base_of(signature))[0]:
+            node = signature.schema
+        elif resource_uri in self._declared_ids():
+            path, keys = self._declared_ids()[resource_uri]
+            node = self.document(path)
+            for key in keys:
+                node = node[key]
+        elif (path := self._schema_file(resource_uri)) is not None and path.is_file():
+            node = self.document(path)
+            if isinstance(node.get("$id"), str):
+                resource_uri = _join(resource_uri, node["$id"])
+        else:
+            raise self._error(self.project.schema_path(signature.name),
+                              f"$ref {uri} points at nothing in schemas/")
+        base = resource_uri
+        if fragment and not fragment.startswith("/"):  # a $anchor
+            found = _anchor(node, fragment)
+            if found is None:
+                raise self._error(self.project.schema_path(signature.name),
+                                  f"$ref {uri}: no $anchor {fragment!r} there")
+            return found, base
+        try:
+            for key in filter(None, unquote(fragment).split("/")):
+                node = node[key.replace("~1", "/").replace("~0", "~")] if isinstance(node, dict) \
+                    else node[int(key)]
+                if isinstance(node, dict) and isinstance(node.get("$id"), str):
+                    base = _join(base, node["$id"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise self._error(self.project.schema_path(signature.name),
+                              f"$ref {uri} points at nothing") from None
+        if not isinstance(node, dict):
+            raise self._error(self.project.schema_path(signature.name),
+                              f"$ref {uri} points at a value, not a schema")
+        return node, base
 
     def compile(self, schema: dict, path: Path) -> jsonschema_rs.Validator:
         """Check `schema` against the draft 2020-12 metaschema and compile it."""
@@ -178,11 +262,48 @@ class SchemaLoader:
             raise self._error(path, f"cannot resolve a reference: {message}") from None
 
     def _retrieve(self, uri: str) -> dict:
-        """Resolve a $ref to a file in schemas/; anything else is refused, never fetched."""
-        parsed = urlparse(uri)
-        if parsed.scheme == "file":
-            target = Path(unquote(parsed.path)).resolve()
-            if target.is_relative_to(self.project.schemas_dir.resolve()) and target.is_file():
-                return self.document(target)
-        raise ValueError(f"{uri} is not a file in schemas/")
+        """Serve a file in schemas/ or a resource whose $id a file there declares; anything
+        else is refused, never fetched."""
+        resource = urldefrag(uri)[0]
+        if resource in self._declared_ids():
+            path, keys = self._declared_ids()[resource]
+            node = self.document(path)
+            for key in keys:
+                node = node[key]
+            return node
+        path = self._schema_file(resource)
+        if path is not None and path.is_file():
+            return self.document(path)
+        raise ValueError(f"{uri} is not a file in schemas/ nor a $id declared there")
 
+
+
+def _join(base: str, reference: str) -> str:
+    """`reference` resolved against `base` (RFC 3986), also for bases such as urn:uuid:...
+    that urljoin leaves alone."""
+    if urlparse(reference).scheme:
+        return reference
+    if reference.startswith("#") and urlparse(base).scheme not in ("file", "http", "https"):
+        return urldefrag(base)[0] + reference
+    return urljoin(base, reference)
+
+
+def _anchor(node, name: str) -> dict | None:
+    """The subschema declaring `"$anchor": name` inside a resource (not inside a nested
+    resource with its own $id)."""
+    if isinstance(node, dict):
+        if node.get("$anchor") == name:
+            return node
+        for key, value in node.items():
+            if isinstance(value, dict) and "$id" in value:
+                continue
+            if key not in ("const", "enum", "examples", "default"):
+                found = _anchor(value, name)
+                if found is not None:
+                    return found
+    elif isinstance(node, list):
+        for item in node:
+            found = _anchor(item, name)
+            if found is not None:
+                return found
+    return None

@@ -138,3 +138,35 @@ def test_a_ref_escaping_schemas_is_refused_before_reading_it(project, tf):
     result = tf("validate")
     assert result.exit_code == 2
     assert '$ref "../secret.json" points outside schemas/' in result.stdout
+
+
+def test_refs_to_ids_declared_in_schemas_are_local_whatever_their_scheme(project, tf):
+    """Draft 2020-12: a $ref resolves against the nearest $id; a resource whose $id a file
+    in schemas/ declares needs no fetch, whether the id is a urn or an https URL."""
+    _use_valid_data(project)
+    shared = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+              "$id": "https://example.com/schemas/shared.json",
+              "$defs": {"strict_id": {"type": "string", "pattern": "^01J"},
+                        "short": {"$anchor": "short-text", "type": "string", "maxLength": 400}}}
+    (project / "schemas/shared.schema.json").write_text(json.dumps(shared))
+    path = project / "schemas/validate_completeness.schema.json"
+    schema = json.loads(path.read_text())
+    schema["$defs"] = {**schema.get("$defs", {}), "local": {
+        "$id": "urn:uuid:6f1c2b0e-7a55-4c39-9d0e-2f4c8f0a9b11", "type": "boolean"}}
+    schema["properties"]["id"] = {"$ref": "https://example.com/schemas/shared.json#/$defs/strict_id"}
+    schema["properties"]["outputs"]["properties"]["is_complete"] = {
+        "$ref": "urn:uuid:6f1c2b0e-7a55-4c39-9d0e-2f4c8f0a9b11"}
+    schema["properties"]["outputs"]["properties"]["explanation"] = {
+        "$ref": "https://example.com/schemas/shared.json#short-text"}
+    path.write_text(json.dumps(schema))
+    assert tf("validate").exit_code == 0
+    assert tf("coverage", "-s", "validate_completeness").exit_code == 0
+    shared["$defs"]["strict_id"]["pattern"] = "^99"
+    (project / "schemas/shared.schema.json").write_text(json.dumps(shared))
+    assert tf("validate").stdout.count('does not match "^99"') == 3
+    schema["properties"]["id"] = {"$ref": "https://example.com/schemas/elsewhere.json"}
+    path.write_text(json.dumps(schema))
+    refused = tf("validate")
+    assert refused.exit_code == 2
+    assert '"https://example.com/schemas/elsewhere.json" points outside schemas/' in \
+        refused.stdout
