@@ -75,6 +75,7 @@ class _State:
         self.delay = 0.0  # seconds to wait before answering a generation request
         self.prompts: list[str] = []  # every generation prompt, for tests to read
         self.authorizations: list[str] = []  # the Authorization header of every request
+        self.retry_after = "1"  # the Retry-After header of an injected 429
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -95,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self.state.faults.pop(0) if self.state.faults else None
         if fault in ("429", "500"):  # "none" in the list lets one request through
             self._send(int(fault), {"error": {"message": f"injected {fault}"}},
-                       {"Retry-After": "1"} if fault == "429" else {})
+                       {"Retry-After": self.state.retry_after} if fault == "429" else {})
             return
         if fault == "timeout":
             time.sleep(4)  # longer than the client's timeout in the tests

@@ -45,8 +45,6 @@ from tf_cli.schemas import SchemaLoader, Signature
 from tf_cli.validate import example_problems
 
 SYNTHETIC_FILE = "synthetic.jsonl"
-MAX_ATTEMPTS = 4  # a call and three retries
-MAX_WAIT = 30.0  # seconds: the longest backoff or Retry-After honoured
 STRATEGIES = ("fresh_scenario", "variation", "edge_case", "adversarial")
 _STRATEGY_TEXT = {
     "fresh_scenario": "a fresh, realistic scenario unlike the demos",
@@ -119,7 +117,7 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     settings = lm.settings(params)
     client = lm.make_lm(settings)
     lm.ensure_reachable(client, settings)
-    client = client.copy(num_retries=0)  # retried below, where each failure is reported
+    client = client.copy(tf_attempts=1)  # retried below, where each failure is reported
     loader = SchemaLoader(project)
     signature = loader.signature(signature_name)
     spec = coverage_spec(params, project, signature_name)
@@ -215,16 +213,12 @@ class _Run:
 
     def call(self, client, prompt: str, number: int) -> str | None:
         """The LM's answer, retrying what is retryable; None when the batch is lost."""
-        from dspy.utils.exceptions import is_retryable_lm_error
-
-        for attempt in range(MAX_ATTEMPTS):
+        for attempt in range(lm.MAX_ATTEMPTS):
             try:
                 return client(prompt)[0]
             except Exception as exc:
-                retry = is_retryable_lm_error(exc) and attempt + 1 < MAX_ATTEMPTS
-                hint = getattr(exc, "retry_after", None)
-                wait = min(float(hint), MAX_WAIT) if isinstance(hint, int | float) else \
-                    min(2.0 ** attempt, MAX_WAIT)
+                wait = lm.retry_wait(exc, attempt, self.settings.max_retry_wait)
+                retry = wait is not None and attempt + 1 < lm.MAX_ATTEMPTS
                 what = str(exc).splitlines()[0][:200]
                 self.fail(f"batch {number + 1}, attempt {attempt + 1}: {what}"
                           + (f"; retrying in {wait:g} s" if retry else "; batch lost"))

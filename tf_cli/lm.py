@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 
 from tf_cli.errors import TfError
 
 # DSPy asks LiteLLM for a price map over the network on first use unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+MAX_ATTEMPTS = 4  # a call and three retries
+DEFAULT_MAX_RETRY_WAIT = 30.0
 
 
 class LMError(TfError):
@@ -35,7 +40,8 @@ class LMSettings:
     max_tokens: int = 1000
     num_threads: int = 2
     cache: bool = True
-    timeout: float = 60.0  # seconds per request; DSPy retries a timeout like a 5xx
+    timeout: float = 60.0  # seconds per request; a timeout is retried like a 5xx
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT  # the longest wait before a retry
 
     @property
     def configured(self) -> bool:
@@ -64,12 +70,12 @@ def settings(params: dict) -> LMSettings:
         max_tokens=int(section.get("max_tokens", 1000)),
         num_threads=int(section.get("num_threads", 2)),
         cache=bool(section.get("cache", True)),
-        timeout=float(section.get("timeout", 60.0)))
+        timeout=float(section.get("timeout", 60.0)),
+        max_retry_wait=float(section.get("max_retry_wait", DEFAULT_MAX_RETRY_WAIT)))
 
 
 def make_lm(lm: LMSettings):
     """A dspy.LM for the settings; the key is read from the environment here, and only here."""
-    import dspy
 
     if not lm.configured:
         raise TfError("no language model configured",
@@ -93,8 +99,51 @@ def make_lm(lm: LMSettings):
     kwargs = {"api_base": lm.api_base} if lm.api_base else {}
     if key is not None:
         kwargs["api_key"] = key
-    return dspy.LM(lm.model, temperature=lm.temperature, max_tokens=lm.max_tokens,
-                   cache=lm.cache, num_retries=3, timeout=lm.timeout, **kwargs)
+    client = _bounded_lm_class()(lm.model, temperature=lm.temperature,
+                                 max_tokens=lm.max_tokens, cache=lm.cache, num_retries=0,
+                                 timeout=lm.timeout, **kwargs)
+    client.tf_max_wait = lm.max_retry_wait
+    return client
+
+
+def retry_wait(exc: Exception, attempt: int, cap: float) -> float | None:
+    """Seconds to wait before retrying after `exc` (`attempt` counts from 0), or None when
+    it is not worth retrying. A server's Retry-After is honoured up to `cap`: one that
+    asks for 28 hours would otherwise stop the command for 28 hours."""
+    from dspy.utils.exceptions import is_retryable_lm_error
+
+    if not is_retryable_lm_error(exc):
+        return None
+    hint = getattr(exc, "retry_after", None)
+    wanted = float(hint) if isinstance(hint, int | float) and hint >= 0 else 2.0 ** attempt
+    return min(wanted, cap)
+
+
+@cache
+def _bounded_lm_class():
+    """dspy.LM whose retries tf runs, so every wait is capped (DSPy 3.4 honours any
+    Retry-After in full). Built on first use: dspy is imported only by commands that
+    need it."""
+    import time
+
+    import dspy
+
+    class BoundedLM(dspy.LM):
+        tf_attempts = MAX_ATTEMPTS
+        tf_max_wait = DEFAULT_MAX_RETRY_WAIT
+
+        def __call__(self, *args, **kwargs):
+            for attempt in range(self.tf_attempts):
+                try:
+                    return super().__call__(*args, **kwargs)
+                except Exception as exc:  # DSPy's own LM errors, classified below
+                    wait = retry_wait(exc, attempt, self.tf_max_wait)
+                    if wait is None or attempt + 1 >= self.tf_attempts:
+                        raise
+                    time.sleep(wait)
+            raise AssertionError("unreachable: the last attempt returns or raises")
+
+    return BoundedLM
 
 
 def _without_credentials(url: str | None) -> str | None:

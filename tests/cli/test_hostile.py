@@ -239,3 +239,23 @@ def test_generate_shows_only_valid_curated_examples_as_demos(hostile):
                                           "DSPY_CACHEDIR": str(project / ".dspy_cache")})
     assert result.exit_code == 0, result.stderr
     assert "01JE0000000000000000000009" not in "".join(server.state.prompts)
+
+
+def test_a_retry_after_of_a_day_waits_at_most_lm_max_retry_wait(hostile):
+    """Every path that calls the LM through DSPy (here tf lm check) caps the wait."""
+    project, _ = hostile
+    path = project / "params.yaml"
+    path.write_text(path.read_text().replace("  timeout: 60", "  timeout: 60\n"
+                                                               "  max_retry_wait: 1", 1))
+    with LMServer() as server:
+        server.state.retry_after = "100000"
+        server.state.faults = ["429", "429"]
+        started = time.monotonic()
+        result = run_tf("lm", "check", cwd=project,
+                        env={"TF_LM_MODEL": "openai/test-model",
+                             "TF_LM_API_BASE": server.api_base,
+                             "DSPY_CACHEDIR": str(project / ".dspy_cache")})
+        waited = time.monotonic() - started
+    assert result.exit_code == 0, result.stderr
+    assert server.state.requests >= 3  # both 429s were retried
+    assert waited < 30
