@@ -259,3 +259,19 @@ def test_a_retry_after_of_a_day_waits_at_most_lm_max_retry_wait(hostile):
     assert result.exit_code == 0, result.stderr
     assert server.state.requests >= 3  # both 429s were retried
     assert waited < 30
+
+
+def test_a_deep_yaml_import_and_malformed_pending_lines_are_refused_not_crashes(project: Path):
+    (project / "deep.yaml").write_text("- " + "[" * 1000 + "]" * 1000 + "\n")
+    result = run_tf("import", "deep.yaml", "-s", "validate_intent", cwd=project)
+    assert result.exit_code == 2 and "deep.yaml:1: nested more than 64 levels" in result.stderr
+    path = project / "datasets/validate_intent/synthetic.jsonl"
+    path.parent.mkdir(parents=True)
+    lines = (b'{"inputs":{},"metadata":{"review":{"status":"pending"}}}\n'
+             b'{"id":["x"],"metadata":{"review":{"status":"pending"}}}\n')
+    path.write_bytes(lines)
+    for args in (["review", "-s", "validate_intent", "--approve-all", "--where", "true"],
+                 ["review", "-s", "validate_intent"]):
+        result = run_tf(*args, cwd=project, input="q\n")  # run_tf fails on any traceback
+        assert result.exit_code == 0, result
+    assert path.read_bytes() == lines
