@@ -94,7 +94,8 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
                 prediction = teacher(**prompt["inputs"])
         except Exception as exc:  # after DSPy's retries: report it, go on
             with lock:
-                summary.failures.append(f"{prompt['id']}: {str(exc).splitlines()[0][:200]}")
+                summary.failures.append(
+                    f"{prompt['id']}: {lm.redacted(str(exc).splitlines()[0][:200], settings)}")
                 summary.rejected["lm_error"] += 1
             return
         metadata = dict(prompt.get("metadata") or {})
@@ -118,7 +119,8 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
                 record["metadata"]["quality"] = score(record, signature, judge, client)
             except Exception as exc:  # the judge's call failed after retries
                 with lock:
-                    summary.failures.append(f"{prompt['id']}: judge: {exc}"[:300])
+                    summary.failures.append(
+                        f"{prompt['id']}: judge: {lm.redacted(str(exc), settings)}"[:300])
                     summary.rejected["judge_error"] += 1
                 return
         with lock, writer.locked(out_path):

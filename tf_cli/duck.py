@@ -20,6 +20,7 @@ from tf_cli.schemas import SchemaLoader, Signature
 if TYPE_CHECKING:
     import duckdb
 
+MEMORY_LIMIT = "4GB"  # DuckDB's default is 80% of the machine
 _SCALARS = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
 PARTS = ("id", "inputs", "outputs", "metadata")
 
@@ -36,6 +37,7 @@ def connect(readable: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
                                         "autoload_known_extensions": False})
     paths = ", ".join(_literal(_absolute(p)) for p in readable)
     connection.execute(f"SET allowed_paths = [{paths}]")
+    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     connection.execute("SET enable_external_access = false")
     connection.execute("SET lock_configuration = true")
     return connection
@@ -63,17 +65,35 @@ def expression_problem(sql: str) -> str | None:
     if (node.get("type") != "SELECT_NODE" or node.get("from_table", {}).get("type") != "EMPTY"
             or len(node.get("select_list", [])) != 1):
         return "not one SQL expression (a statement, a FROM or a list of values)"
-    if _has_subquery(node["select_list"]):
-        return "a subquery (SELECT ...) is not allowed: use the example's own fields"
-    return None
+    return _forbidden(node["select_list"])
 
 
-def _has_subquery(tree) -> bool:
+# Expression kinds that are no value of one example: they read other tables, other rows, or
+# every column, or change how many rows there are.
+_FORBIDDEN_CLASSES = {"SUBQUERY": "a subquery (SELECT ...)", "WINDOW": "a window function",
+                      "STAR": "* or COLUMNS(...)"}
+# Functions that read state outside the example, or build data of any size from a number
+# (list_sum(range(200000000)) runs for a minute in one value, past DuckDB's own limits).
+_FORBIDDEN_FUNCTIONS = frozenset({
+    "unnest", "unlist", "range", "generate_series", "repeat", "list_resize", "array_resize",
+    "current_setting", "current_query", "getvariable", "current_schema", "current_schemas",
+    "current_database", "current_catalog", "setseed", "nextval", "currval"})
+
+
+def _forbidden(tree) -> str | None:
+    """Why an expression tree is not a value computed from one example's fields."""
     if isinstance(tree, dict):
-        return tree.get("class") == "SUBQUERY" or any(map(_has_subquery, tree.values()))
+        kind = _FORBIDDEN_CLASSES.get(tree.get("class"))
+        if kind:
+            return f"{kind} is not allowed: use the example's own fields"
+        name = tree.get("function_name")
+        if tree.get("class") == "FUNCTION" and isinstance(name, str) and \
+                name.lower() in _FORBIDDEN_FUNCTIONS:
+            return f"{name}() is not allowed in coverage SQL"
+        return next(filter(None, map(_forbidden, tree.values())), None)
     if isinstance(tree, list):
-        return any(map(_has_subquery, tree))
-    return False
+        return next(filter(None, map(_forbidden, tree)), None)
+    return None
 
 
 def _absolute(path: Path) -> str:
@@ -133,6 +153,30 @@ def source_sql(files: list[Path], column_types: dict[str, str]) -> str:
     # with ignore_errors; without an id it is no example, so it is left out.
     return (f"(SELECT * FROM read_json([{listed}], format = 'newline_delimited', "
             f"columns = {{{types}}}, ignore_errors = true) WHERE id IS NOT NULL)")
+
+
+def buckets(files: list[Path], column_types: dict[str, str], dimensions: dict[str, str],
+            signature: str) -> dict[str, tuple]:
+    """id -> each dimension's bucket (as text) for every example in `files`. SQL that
+    parses but fails on a value is a configuration error naming the dimensions."""
+    import duckdb
+
+    from tf_cli.errors import ConfigError
+    from tf_cli.params import PARAMS_FILE
+    from tf_cli.problems import Problem
+
+    columns = ", ".join(f"CAST(({sql}) AS VARCHAR)" for sql in dimensions.values()) or "NULL"
+    connection = connect(files)
+    try:
+        rows = connection.execute(f"SELECT id, {columns} FROM "
+                                  f"{source_sql(files, column_types)}").fetchall()
+    except duckdb.Error as exc:
+        raise ConfigError([Problem(PARAMS_FILE, f"{signature}: dimension "
+                                   f"{', '.join(dimensions)}: DuckDB fails on the data: "
+                                   f"{str(exc).splitlines()[0]}", config=True)]) from None
+    finally:
+        connection.close()
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def empty_sql(column_types: dict[str, str]) -> str:

@@ -34,6 +34,7 @@ from tf_cli import duck, lm, writer
 from tf_cli.coverage import measure
 from tf_cli.coverage.spec import CoverageSpec, coverage_spec
 from tf_cli.coverage.spread import spread
+from tf_cli.errors import ConfigError
 from tf_cli.examples import Existing, check_new, complete, input_key
 from tf_cli.params import load_params
 from tf_cli.pipeline import HUMAN_SOURCES, report_path, write_json
@@ -219,7 +220,7 @@ class _Run:
             except Exception as exc:
                 wait = lm.retry_wait(exc, attempt, self.settings.max_retry_wait)
                 retry = wait is not None and attempt + 1 < lm.MAX_ATTEMPTS
-                what = str(exc).splitlines()[0][:200]
+                what = lm.redacted(str(exc).splitlines()[0][:200], self.settings)
                 self.fail(f"batch {number + 1}, attempt {attempt + 1}: {what}"
                           + (f"; retrying in {wait:g} s" if retry else "; batch lost"))
                 if not retry:
@@ -274,17 +275,16 @@ class _Run:
         if not names:
             return valid
         types = duck.columns(self.loader, self.signature)
-        columns = ", ".join(f"CAST(({self.spec.dimensions[d].sql}) AS VARCHAR)" for d in names)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "batch.jsonl"
             write_records(path, [record for record, _ in valid])
-            connection = duck.connect([path])
             try:
-                rows = connection.execute(f"SELECT id, {columns} FROM "
-                                          f"{duck.source_sql([path], types)}").fetchall()
-            finally:
-                connection.close()
-        landed = {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
+                rows = duck.buckets([path], types, {d: self.spec.dimensions[d].sql
+                                                    for d in names}, self.signature.name)
+            except ConfigError as exc:  # the SQL fails on a value the LM wrote
+                self.fail(f"target cells of a batch: {exc}", "wrong_cell", len(valid))
+                return []
+        landed = {i: dict(zip(names, cells, strict=True)) for i, cells in rows.items()}
         kept = []
         for record, cell in valid:
             actual = landed.get(record["id"], {})
@@ -299,7 +299,8 @@ class _Run:
         try:
             record["metadata"]["quality"] = score(record, self.signature, self.judge, client)
         except Exception as exc:  # the judge's call failed after retries
-            self.fail(f"judge: {str(exc).splitlines()[0][:200]}", "judge_error", 1)
+            self.fail(f"judge: {lm.redacted(str(exc).splitlines()[0][:200], self.settings)}",
+                      "judge_error", 1)
             return False
         if record["metadata"]["quality"]["score"] < self.reject_below:
             self.reject("quality")
@@ -343,13 +344,8 @@ def _curated(project: Project, loader: SchemaLoader, signature: Signature,
         return []
     types = duck.columns(loader, signature)
     names = list(spec.dimensions)
-    columns = ", ".join(f"CAST(({spec.dimensions[n].sql}) AS VARCHAR)" for n in names)
-    connection = duck.connect([path])
-    try:
-        cells = {row[0]: dict(zip(names, row[1:], strict=True)) for row in connection.execute(
-            f"SELECT id, {columns} FROM {duck.source_sql([path], types)}").fetchall()}
-    finally:
-        connection.close()
+    cells = {i: dict(zip(names, found, strict=True)) for i, found in duck.buckets(
+        [path], types, {n: spec.dimensions[n].sql for n in names}, signature.name).items()}
     # Only examples that pass the schema and rules are shown to the LM as good ones.
     return [({"inputs": line.record["inputs"], "outputs": line.record["outputs"]},
              cells.get(line.record["id"], {}))

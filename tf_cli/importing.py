@@ -258,6 +258,9 @@ def _yaml_items(source: Path, text: str) -> list:
         raise ImportFileError(f"{source}:{hazard[0]}: {hazard[1]}")
     try:
         value = yaml.load(text)
+    except ValueError:  # an integer of more digits than Python converts
+        raise ImportFileError(f"{source}: a number in it has more digits than tf reads "
+                              "(4,300): write it as a string") from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else str(source)

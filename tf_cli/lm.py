@@ -62,8 +62,9 @@ def settings(params: dict) -> LMSettings:
     model = os.environ.get("TF_LM_MODEL") or section.get("model")
     from_environment = os.environ.get("TF_LM_API_BASE")
     api_base = from_environment or section.get("api_base")
-    trusted = bool(from_environment) or not api_base or \
-        api_base == os.environ.get("TF_LM_ALLOW_API_BASE")
+    allowed = os.environ.get("TF_LM_ALLOW_API_BASE")
+    trusted = bool(from_environment) or not api_base or (
+        bool(allowed) and _without_credentials(api_base) == _without_credentials(allowed))
     return LMSettings(
         model=model or None, api_base=api_base or None, api_base_trusted=trusted,
         temperature=float(section.get("temperature", 0.0)),
@@ -147,14 +148,28 @@ def _bounded_lm_class():
 
 
 def _without_credentials(url: str | None) -> str | None:
-    """The URL with any user:password@ part removed, for messages and reports."""
-    if not url or "@" not in url:
+    """The URL without user:password@ and without a query (where tokens hide), for
+    messages, reports and comparisons."""
+    if not url or ("@" not in url and "?" not in url):
         return url
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
     host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=host))
+    return urlunsplit(parts._replace(netloc=host, query=""))
+
+
+def redacted(text: str, lm: LMSettings) -> str:
+    """`text` (an error from the HTTP client, say) with the base URL's credentials masked."""
+    from urllib.parse import urlsplit
+
+    if not lm.api_base:
+        return text
+    parts = urlsplit(lm.api_base)
+    for secret in (parts.netloc.rpartition("@")[0], parts.query):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def ensure_reachable(client, lm: LMSettings) -> None:
@@ -163,7 +178,8 @@ def ensure_reachable(client, lm: LMSettings) -> None:
     try:  # uncached: an answer from the disk cache proves nothing about the server
         client.copy(cache=False)(messages=[{"role": "user", "content": "Reply with OK."}])
     except Exception as exc:  # any transport or provider error
-        raise LMError(f"{lm.model} at {lm.endpoint}: {str(exc).splitlines()[0][:300]}",
+        raise LMError(f"{lm.model} at {lm.endpoint}: "
+                      f"{redacted(str(exc).splitlines()[0][:300], lm)}",
                       hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY; "
                            "`tf lm check` tries one request") from None
 
@@ -185,7 +201,7 @@ def check(lm: LMSettings) -> dict:
             prediction = probe(question="What is 2 + 3?")
         parsed, detail = True, f"answer={prediction.answer!r} sure={prediction.sure!r}"
     except Exception as exc:  # a parse failure or any transport error, reported plainly
-        message = str(exc).splitlines()[0][:300]
+        message = redacted(str(exc).splitlines()[0][:300], lm)
         if "parse" not in message.lower() and "adapter" not in message.lower():
             raise LMError(f"{lm.model} at {lm.endpoint}: {message}",
                           hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY") from None

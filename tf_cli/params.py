@@ -48,6 +48,10 @@ def _read_yaml(path: Path, project: Project):
     except (YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(project.display(path), f"invalid YAML: {exc}",
                                    config=True)]) from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise ConfigError([Problem(project.display(path), "a number in it has more digits "
+                                   "than tf reads (4,300): write it as a string",
+                                   config=True)]) from None
     return document if document is not None else {}
 
 

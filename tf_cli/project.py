@@ -106,10 +106,34 @@ def _only_definitions_at(path: Path, mtime_ns: int, size: int) -> bool:
     import orjson
 
     try:
-        document = orjson.loads(path.read_bytes())
+        document = orjson.loads(read_schema_file(path))
     except (OSError, orjson.JSONDecodeError):
         return False
     return isinstance(document, dict) and "properties" not in document
+
+
+MAX_SCHEMA_BYTES = 4 << 20  # far above any real schema, far below trouble
+
+
+def read_schema_file(path: Path) -> bytes:
+    """The bytes of a file in schemas/, read only if it is a regular file of sane size:
+    a pull request can commit a link to /dev/zero, to a FIFO, or to a secret."""
+    import stat
+
+    info = os.lstat(path)
+    kind = ("a symbolic link" if stat.S_ISLNK(info.st_mode) else
+            None if stat.S_ISREG(info.st_mode) else "not a regular file")
+    if kind is None and info.st_size > MAX_SCHEMA_BYTES:
+        kind = f"{info.st_size:,} bytes, over the {MAX_SCHEMA_BYTES:,}-byte limit for a schema"
+    if kind:
+        raise UsageError(f"{os.path.relpath(path)}: {kind}; schema files must be regular "
+                         "files inside schemas/", hint="replace it with the file itself")
+    with open(path, "rb") as f:
+        data = f.read(MAX_SCHEMA_BYTES + 1)
+    if len(data) > MAX_SCHEMA_BYTES:  # it grew since lstat
+        raise UsageError(f"{os.path.relpath(path)}: over the {MAX_SCHEMA_BYTES:,}-byte limit "
+                         "for a schema")
+    return data
 
 
 def require_regular(path: Path) -> Path:
@@ -136,6 +160,9 @@ def find_project(start: Path | None = None) -> Project:
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "schemas").is_dir():
+            if (folder / "schemas").is_symlink():  # every "local" $ref would follow it
+                raise UsageError(f"{folder / 'schemas'}: a symbolic link; schemas/ must be a "
+                                 "real folder of the repository")
             return Project(folder)
     raise UsageError(
         f"no tf project at {here}: no schemas/ folder here or in any parent",

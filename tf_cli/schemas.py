@@ -13,6 +13,7 @@ refused. tf never fetches a schema.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
@@ -20,11 +21,12 @@ from urllib.parse import unquote, urldefrag, urljoin, urlparse
 import jsonschema_rs
 import orjson
 
-from tf_cli.errors import ConfigError
+from tf_cli.errors import ConfigError, UsageError
 from tf_cli.problems import Problem, json_path
-from tf_cli.project import Project
+from tf_cli.project import Project, read_schema_file
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+MAX_SCHEMA_DEPTH = 64  # JSON levels; real schemas stay far below
 _REF_KEYWORDS = ("$ref", "$dynamicRef")
 
 
@@ -97,14 +99,14 @@ class SchemaLoader:
 
     def document(self, path: Path) -> dict:
         """A JSON document from schemas/, checked to be an object with only local references."""
-        path = path.resolve()
+        path = Path(os.path.abspath(path))  # not resolve(): a link is refused, not followed
         if path not in self._documents:
             self._documents[path] = self._read_document(path)
         return self._documents[path]
 
     def _read_document(self, path: Path) -> dict:
         try:
-            document = orjson.loads(path.read_bytes())
+            document = orjson.loads(read_schema_file(path))
         except OSError as exc:
             raise self._error(path, f"cannot read: {exc.strerror}") from None
         except orjson.JSONDecodeError as exc:
@@ -112,6 +114,9 @@ class SchemaLoader:
                               line=exc.lineno) from None
         if not isinstance(document, dict):
             raise self._error(path, "a schema must be a JSON object")
+        if _depth(document) > MAX_SCHEMA_DEPTH:  # the walks below and the compiler recurse
+            raise self._error(path, f"nested more than {MAX_SCHEMA_DEPTH} levels deep: "
+                              "flatten it (use $defs and $ref)")
         problems = list(self._remote_references(document, path))
         if problems:
             raise ConfigError(problems)
@@ -159,8 +164,8 @@ class SchemaLoader:
             self._ids = {}
             for path in sorted(self.project.schemas_dir.glob("*.json")):
                 try:
-                    document = orjson.loads(path.read_bytes())
-                except (OSError, orjson.JSONDecodeError):
+                    document = orjson.loads(read_schema_file(path))
+                except (OSError, orjson.JSONDecodeError, UsageError):
                     continue  # reported when the file itself is loaded
                 self._collect_ids(document, path.resolve().as_uri(), path.resolve(), ())
         return self._ids
@@ -260,6 +265,8 @@ class SchemaLoader:
         except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError) as exc:
             message = getattr(exc, "message", str(exc)).splitlines()[0]
             raise self._error(path, f"cannot resolve a reference: {message}") from None
+        except ValueError as exc:  # e.g. the compiler's own recursion limit
+            raise self._error(path, f"cannot compile it: {str(exc).splitlines()[0]}") from None
 
     def _retrieve(self, uri: str) -> dict:
         """Serve a file in schemas/ or a resource whose $id a file there declares; anything
@@ -307,3 +314,16 @@ def _anchor(node, name: str) -> dict | None:
             if found is not None:
                 return found
     return None
+
+
+def _depth(node) -> int:
+    """How deeply a JSON value nests, without recursion (the value may be hostile)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_SCHEMA_DEPTH:  # deeper is enough to know
+                children = value.values() if isinstance(value, dict) else value
+                stack.extend((child, level + 1) for child in children)
+    return deepest

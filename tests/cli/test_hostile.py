@@ -4,6 +4,7 @@ make tf read or write outside the repository, run anything, or leak a secret."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -40,6 +41,11 @@ def with_dimension(project: Path, sql: str) -> None:
                                                      "statement"),
     ("\"1); ATTACH '{out}' AS x; SELECT (1\"", "not one SQL expression"),
     ("\"1); INSTALL httpfs; SELECT (1\"", "not one SQL expression"),
+    ("\"unnest(range(100))\"", "unnest() is not allowed"),  # would multiply the counts
+    ("\"COLUMNS(*)\"", "* or COLUMNS(...) is not allowed"),
+    ("\"count(*) OVER ()\"", "a window function is not allowed"),
+    ("\"list_sum(range(200000000))\"", "range() is not allowed"),  # a minute in one value
+    ("\"current_setting('secret_directory')\"", "current_setting() is not allowed"),
 ])
 def test_coverage_sql_must_be_one_expression(hostile, sql: str, reason: str):
     project, secret = hostile
@@ -275,3 +281,71 @@ def test_a_deep_yaml_import_and_malformed_pending_lines_are_refused_not_crashes(
         result = run_tf(*args, cwd=project, input="q\n")  # run_tf fails on any traceback
         assert result.exit_code == 0, result
     assert path.read_bytes() == lines
+
+
+
+def test_schema_files_that_are_links_fifos_or_huge_are_refused(project: Path, tmp_path: Path):
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"properties": {"id": "' + SECRET_FILE_TEXT + '"}}')
+    schemas = project / "schemas"
+    for make in (lambda p: p.symlink_to("/dev/zero"), lambda p: p.symlink_to(secret),
+                 os.mkfifo, lambda p: p.write_bytes(b" " * (5 << 20))):
+        path = schemas / "zz.schema.json"
+        make(path)
+        started = time.monotonic()
+        result = run_tf("check", cwd=project)
+        assert result.exit_code == 2, result
+        assert "schemas/zz.schema.json:" in result.stderr
+        assert SECRET_FILE_TEXT not in result.stdout + result.stderr
+        assert time.monotonic() - started < 30
+        path.unlink()
+    moved = tmp_path / "real-schemas"
+    schemas.rename(moved)
+    schemas.symlink_to(moved)
+    result = run_tf("check", cwd=project)
+    assert result.exit_code == 2 and "schemas: a symbolic link" in result.stderr
+
+
+def test_more_hostile_files_are_clear_errors(hostile):
+    project, _ = hostile
+    params = project / "params.yaml"
+    original = params.read_text()
+    params.write_text(original.replace("  temperature: 0.0", "  temperature: " + "9" * 5000))
+    result = run_tf("check", cwd=project)
+    assert result.exit_code == 2 and "more digits than tf reads" in result.stderr
+    params.write_text(original)
+    path = project / "schemas/validate_intent.schema.json"
+    schema = json.loads(path.read_text())
+    nested: dict = {"type": "object"}
+    for _ in range(900):
+        nested = {"items": nested}
+    schema["properties"]["metadata"] = nested
+    path.write_text(json.dumps(schema))
+    result = run_tf("check", cwd=project)
+    assert result.exit_code == 2 and "nested more than 64 levels deep" in result.stderr
+
+
+def test_balance_with_sql_that_fails_on_the_pool_is_a_config_error(hostile):
+    from tf_cli.errors import ConfigError
+    from tf_cli.params import load_params
+    from tf_cli.pipeline.balance import BalanceOptions, balance
+    from tf_cli.pipeline.pool import PoolOptions, build_pool
+    from tf_cli.project import Project
+
+    project, _ = hostile
+    with_dimension(project, "CAST(inputs.user_intent AS INTEGER)")
+    tf_project = Project(project)
+    build_pool(tf_project, "validate_intent", PoolOptions())
+    with pytest.raises(ConfigError, match="dimension probe: DuckDB fails on the data"):
+        balance(tf_project, "validate_intent", load_params(tf_project),
+                BalanceOptions(cell_dimensions=("probe",)))
+
+
+def test_credentials_in_the_base_url_never_reach_a_message(hostile):
+    project, _ = hostile
+    result = run_tf("lm", "check", cwd=project, env={
+        "TF_LM_MODEL": "openai/test", "TF_LM_API_KEY": "k",
+        "TF_LM_API_BASE": "http://alice:hunter2@127.0.0.1:9/v1?token=abc123"})
+    assert result.exit_code != 0
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "abc123" not in result.stdout + result.stderr

@@ -101,12 +101,5 @@ def _cells(project: Project, params: dict, signature: str, options: BalanceOptio
                                    f"not a coverage dimension of {signature}", config=True)])
     loader = SchemaLoader(project)
     types = duck.columns(loader, loader.signature(signature))
-    columns = ", ".join(f"CAST(({spec.dimensions[d].sql}) AS VARCHAR)"
-                        for d in options.cell_dimensions) or "NULL"
-    connection = duck.connect([pool_file])
-    try:
-        rows = connection.execute(f"SELECT id, {columns} FROM "
-                                  f"{duck.source_sql([pool_file], types)}").fetchall()
-    finally:
-        connection.close()
-    return {row[0]: tuple(row[1:]) for row in rows}
+    return duck.buckets([pool_file], types, {d: spec.dimensions[d].sql
+                                             for d in options.cell_dimensions}, signature)
