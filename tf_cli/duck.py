@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import duckdb
 
 MEMORY_LIMIT = "4GB"  # DuckDB's default is 80% of the machine
+MAX_SQL_CHARS = 10_000  # one coverage expression; real ones are a few lines
 _SCALARS = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
 PARTS = ("id", "inputs", "outputs", "metadata")
 
@@ -49,10 +50,14 @@ def expression_problem(sql: str) -> str | None:
 
     DuckDB's own parser reads it: one SELECT of one value, no FROM, no subquery (which
     could read another table), no second statement."""
+    if len(sql) > MAX_SQL_CHARS:
+        return f"longer than {MAX_SQL_CHARS:,} characters"
     connection = connect()
     try:
         tree = orjson.loads(connection.execute("SELECT json_serialize_sql(?)",
                                                [f"SELECT ({sql}\n)"]).fetchone()[0])
+    except orjson.JSONDecodeError:  # a parse tree deeper than orjson reads
+        return "nested too deeply"
     finally:
         connection.close()
     if tree.get("error"):
@@ -65,7 +70,10 @@ def expression_problem(sql: str) -> str | None:
     if (node.get("type") != "SELECT_NODE" or node.get("from_table", {}).get("type") != "EMPTY"
             or len(node.get("select_list", [])) != 1):
         return "not one SQL expression (a statement, a FROM or a list of values)"
-    return _forbidden(node["select_list"])
+    try:
+        return _forbidden(node["select_list"])
+    except RecursionError:
+        return "nested too deeply"
 
 
 # Expression kinds that are no value of one example: they read other tables, other rows, or

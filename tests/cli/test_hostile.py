@@ -349,3 +349,11 @@ def test_credentials_in_the_base_url_never_reach_a_message(hostile):
     assert result.exit_code != 0
     assert "hunter2" not in result.stdout + result.stderr
     assert "abc123" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("sql, reason", [
+    ("1+" * 3000 + "1", "Max expression depth"), ("x" * 20_000, "longer than 10,000")])
+def test_coverage_sql_that_is_too_deep_or_long_is_refused(sql: str, reason: str):
+    from tf_cli.duck import expression_problem
+
+    assert reason in (expression_problem(sql) or "")
