@@ -117,10 +117,6 @@ class Existing:
             self.ids.add(record["id"])
         self.inputs.add(input_key(record))
 
-    def holds(self, record: dict) -> bool:
-        """Whether the record's id or its inputs are already here."""
-        return record.get("id") in self.ids or input_key(record) in self.inputs
-
 
 def _bytes_before(path: Path, offset: int, size: int = 4096) -> bytes:
     with open(path, "rb") as f:
