@@ -63,8 +63,16 @@ def settings(params: dict) -> LMSettings:
     from_environment = os.environ.get("TF_LM_API_BASE")
     api_base = from_environment or section.get("api_base")
     allowed = os.environ.get("TF_LM_ALLOW_API_BASE")
-    trusted = bool(from_environment) or not api_base or (
-        bool(allowed) and _without_credentials(api_base) == _without_credentials(allowed))
+
+    def chosen(url: str | None) -> bool:
+        return not url or (bool(allowed) and
+                           _without_credentials(url) == _without_credentials(allowed))
+
+    trusted = bool(from_environment) or chosen(api_base)
+    if not os.environ.get("TF_LM_MODEL") and isinstance(model, str) and "://" in model:
+        # Some LiteLLM providers take the server from the model string
+        # ("oobabooga/http://host:port"): from params.yaml, that is a base too.
+        trusted = trusted and chosen(model.split("/", 1)[-1])
     return LMSettings(
         model=model or None, api_base=api_base or None, api_base_trusted=trusted,
         temperature=float(section.get("temperature", 0.0)),
@@ -86,12 +94,15 @@ def make_lm(lm: LMSettings):
     key = os.environ.get("TF_LM_API_KEY")
     if not lm.api_base_trusted:
         if key:
+            where = lm.api_base if lm.api_base and "://" not in lm.model else \
+                lm.model.split("/", 1)[-1]
             raise TfError(
-                f"params.yaml sends the model to lm.api_base {_without_credentials(lm.api_base)}"
-                ", a setting any pull request can change, so TF_LM_API_KEY is not sent there",
+                f"params.yaml sends the model to {_without_credentials(where)} (lm.api_base or "
+                "lm.model), a setting any pull request can change, so TF_LM_API_KEY is not "
+                "sent there",
                 hint=f"if you trust that server, export TF_LM_ALLOW_API_BASE="
-                     f"{_without_credentials(lm.api_base)} (or set TF_LM_API_BASE yourself); "
-                     "or unset TF_LM_API_KEY for a server that needs no key")
+                     f"{_without_credentials(where)} (or set TF_LM_API_BASE and TF_LM_MODEL "
+                     "yourself); or unset TF_LM_API_KEY for a server that needs no key")
         # An explicit placeholder: otherwise the provider's client would pick up a key
         # such as OPENAI_API_KEY from the environment and send it to that base.
         key = "no-key"

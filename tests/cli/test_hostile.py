@@ -357,3 +357,16 @@ def test_coverage_sql_that_is_too_deep_or_long_is_refused(sql: str, reason: str)
     from tf_cli.duck import expression_problem
 
     assert reason in (expression_problem(sql) or "")
+
+
+def test_a_server_named_inside_the_model_string_is_a_base_too(hostile):
+    project, _ = hostile
+    path = project / "params.yaml"
+    with LMServer() as server:
+        url = server.api_base.removesuffix("/v1")
+        path.write_text(path.read_text().replace("  model: null", f"  model: oobabooga/{url}", 1))
+        result = run_tf("lm", "check", cwd=project, env={"TF_LM_API_KEY": "sk-never-sent"})
+        assert result.exit_code == 2
+        assert f"params.yaml sends the model to {url}" in result.stderr
+        assert f"TF_LM_ALLOW_API_BASE={url}" in result.stderr
+        assert server.state.authorizations == []
