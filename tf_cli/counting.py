@@ -39,11 +39,6 @@ def state(record: dict) -> str:
     return COUNTED
 
 
-def trains(record: dict, train_pending: bool = False) -> bool:
-    found = state(record)
-    return found == COUNTED or (train_pending and found == PENDING)
-
-
 def counted_in(content: bytes) -> int:
     """How many counted examples a JSONL file's bytes hold (for history, where every
     revision of every file is read); a line that is not a JSON object is no example."""

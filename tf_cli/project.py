@@ -73,7 +73,7 @@ class Project:
     def dataset_files(self, signature: str) -> list[Path]:
         """The example files of a signature (every *.jsonl but prompts.jsonl)."""
         folder = self.dataset_dir(signature)
-        require_regular(folder / PROMPTS_FILE)  # the folders on the way must be real ones
+        require_real_folders(folder)
         if not folder.is_dir():
             return []
         return [require_regular(p) for p in sorted(folder.glob("*.jsonl"))
@@ -118,13 +118,10 @@ MAX_SCHEMA_BYTES = 4 << 20  # far above any real schema, far below trouble
 def read_schema_file(path: Path) -> bytes:
     """The bytes of a file in schemas/, read only if it is a regular file of sane size:
     a pull request can commit a link to /dev/zero, to a FIFO, or to a secret."""
-    import stat
-
-    info = os.lstat(path)
-    kind = ("a symbolic link" if stat.S_ISLNK(info.st_mode) else
-            None if stat.S_ISREG(info.st_mode) else "not a regular file")
-    if kind is None and info.st_size > MAX_SCHEMA_BYTES:
-        kind = f"{info.st_size:,} bytes, over the {MAX_SCHEMA_BYTES:,}-byte limit for a schema"
+    size = os.lstat(path).st_size
+    kind = _irregular(path) or (
+        f"{size:,} bytes, over the {MAX_SCHEMA_BYTES:,}-byte limit for a schema"
+        if size > MAX_SCHEMA_BYTES else None)
     if kind:
         raise UsageError(f"{os.path.relpath(path)}: {kind}; schema files must be regular "
                          "files inside schemas/", hint="replace it with the file itself")
@@ -140,19 +137,37 @@ def require_regular(path: Path) -> Path:
     """`path`, if it is a regular file or absent. A folder, a FIFO, a device or a symbolic
     link (which git can commit) would hang a read or lead a write out of the repository;
     so would a dataset file whose folders (datasets/<signature>/) are links."""
-    linked = next((p for p in (path.parent, path.parent.parent) if p.is_symlink()), None)
+    require_real_folders(path.parent)
+    kind = _irregular(path)
+    if kind:
+        raise UsageError(f"{os.path.relpath(path)}: {kind}; a dataset file must be a regular "
+                         "file inside the repository",
+                         hint="remove it, or replace it with the file")
+    return path
+
+
+def require_real_folders(folder: Path) -> None:
+    """datasets/<signature>/ and datasets/ must be folders, not links leading elsewhere."""
+    linked = next((p for p in (folder, folder.parent) if p.is_symlink()), None)
     if linked is not None:
         raise UsageError(f"{os.path.relpath(linked)}: a symbolic link; dataset folders must "
                          "be real folders inside the repository",
                          hint="replace the link with the folder it points to")
-    if path.is_symlink():
-        kind = "a symbolic link"
-    elif not path.exists() or path.is_file():
-        return path
-    else:
-        kind = "a folder" if path.is_dir() else "not a regular file (a FIFO or a device)"
-    raise UsageError(f"{os.path.relpath(path)}: {kind}; a dataset file must be a regular file "
-                     "inside the repository", hint="remove it, or replace it with the file")
+
+
+def _irregular(path: Path) -> str | None:
+    """What `path` is when it is neither absent nor a regular file (never following it)."""
+    import stat
+
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return None if stat.S_ISREG(mode) else "not a regular file (a FIFO or a device)"
 
 
 def find_project(start: Path | None = None) -> Project:
