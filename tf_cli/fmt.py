@@ -8,6 +8,7 @@ or a capture running meanwhile waits instead of being overwritten.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,11 +35,8 @@ def format_files(project: Project, paths: list[Path] | None = None, check: bool 
     result = FormatResult()
     for path in _dataset_files(project, paths):
         result.files += 1
-        if check:
-            _format_file(path, project.display(path), True, max_line_bytes, result)
-        else:
-            with locked(path):
-                _format_file(path, project.display(path), False, max_line_bytes, result)
+        with nullcontext() if check else locked(path):  # --check writes nothing
+            _format_file(path, project.display(path), check, max_line_bytes, result)
     return result
 
 
