@@ -85,9 +85,10 @@ class Existing:
             existing.catch_up(path)
         return existing
 
-    def catch_up(self, path: Path) -> Existing:
+    def catch_up(self, path: Path, each=None) -> Existing:
         """Add what `path` holds beyond what was read of it before (all of it, if the file
-        was replaced or rewritten since); returns only what is new."""
+        was replaced or rewritten since); returns only what is new. `each(record)` sees
+        every record read, for an index of one's own built in the same pass."""
         new = Existing()
         try:
             stat = path.stat()
@@ -97,6 +98,8 @@ class Existing:
         for line in read_lines(path, start=offset):
             if line.record is not None:
                 new.add(line.record)
+                if each is not None:
+                    each(line.record)
         end = line_boundary(path, stat.st_size)
         self.read_to[path] = (stat.st_dev, stat.st_ino, end, _bytes_before(path, end))
         self.ids |= new.ids

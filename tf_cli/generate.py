@@ -177,15 +177,16 @@ class _Run:
         self.near = _NearDuplicates(float((params.get("validate") or {})
                                           .get("near_duplicate_threshold", 0.8)))
         for path in project.dataset_files(signature.name):  # one read for both indexes
-            for line in read_lines(path):
-                if line.record is not None and line.record.get("id"):
-                    self.existing.add(line.record)
-                    self.near.add(line.record, signature)
+            self.existing.catch_up(path, self._index_near)
         self.demos = _curated(project, loader, signature, spec)
         quality = params.get("quality") or {}
         self.reject_below = float(quality.get("reject_below", 0.0))
         self.judge = make_judge(signature) if quality.get("judge") else None
         self.path = project.dataset_dir(signature.name) / SYNTHETIC_FILE
+
+    def _index_near(self, record: dict) -> None:
+        if isinstance(record.get("id"), str):
+            self.near.add(record, self.signature)
 
     def batch(self, client, number: int, cells: list[dict[str, str]]) -> None:
         strategies = [STRATEGIES[(number + i) % len(STRATEGIES)] for i in range(len(cells))]
@@ -311,7 +312,7 @@ class _Run:
         # Under the file's lock, after reading what other processes appended meanwhile:
         # the duplicate check sees everything the file holds when the append happens.
         with self.lock, writer.locked(self.path):
-            self.existing.catch_up(self.path)
+            self.existing.catch_up(self.path, self._index_near)
             kept = []
             for record, _ in candidates:
                 if input_key(record) in self.existing.inputs:
