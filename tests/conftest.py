@@ -45,12 +45,14 @@ class Result:
     stderr: str
 
 
-def run_tf(*args: str, cwd: Path, input: str | None = None, env: dict | None = None) -> Result:
-    """Run `python -m tf_cli ARGS` in a fresh process, as a user's shell would."""
+def run_tf(*args: str, cwd: Path, input: str | None = None, env: dict | None = None,
+           timeout: float = 300) -> Result:
+    """Run `python -m tf_cli ARGS` in a fresh process, as a user's shell would; a command
+    still running after `timeout` seconds fails the test."""
     proc = subprocess.run(
         [sys.executable, "-m", "tf_cli", *args], cwd=cwd, input=input, capture_output=True,
         text=True, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})},
-        timeout=300,
+        timeout=timeout,
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     return Result(proc.returncode, proc.stdout, proc.stderr)

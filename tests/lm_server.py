@@ -180,3 +180,93 @@ class LMServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class MisbehavingServer:
+    """An HTTP server on 127.0.0.1 that answers tf generate's requests (the ones whose
+    prompt says TF-GENERATE) the way a hostile or broken server would, and every other
+    request with a plain "OK", so a reachability probe passes first (with everything=True,
+    every request is answered badly).
+
+    behaviour: "trickle_head" (one byte of the status line every 0.2 s, for ever),
+    "trickle_body" (a head promising 1 MB, then one byte every 0.2 s) or "endless_chunks"
+    (a chunked body that never ends)."""
+
+    def __init__(self, behaviour: str, everything: bool = False):
+        import socket
+
+        self.behaviour = behaviour
+        self.everything = everything
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.stopped = threading.Event()
+        self.bytes_sent = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/v1"
+
+    def __enter__(self) -> MisbehavingServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn) -> None:
+        with conn:
+            try:
+                request = self._read_request(conn)
+                if not self.everything and b"TF-GENERATE" not in request:
+                    body = json.dumps({"id": "x", "object": "chat.completion", "created": 0,
+                                       "model": "m", "choices": [{
+                                           "index": 0, "finish_reason": "stop",
+                                           "message": {"role": "assistant", "content": "OK"}}]})
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body.encode()))
+                    return
+                getattr(self, "_" + self.behaviour)(conn)
+            except OSError:  # the client gave up, as it should
+                return
+
+    @staticmethod
+    def _read_request(conn) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(body) < length:
+            body += conn.recv(65536)
+        return body
+
+    def _trickle(self, conn, data: bytes) -> None:
+        for byte in data:
+            if self.stopped.wait(0.2):
+                return
+            conn.sendall(bytes([byte]))
+            self.bytes_sent += 1
+
+    def _trickle_head(self, conn) -> None:
+        self._trickle(conn, b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 60000)
+
+    def _trickle_body(self, conn) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000000\r\n\r\n")
+        self._trickle(conn, b" " * 1000000)
+
+    def _endless_chunks(self, conn) -> None:
+        chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        while not self.stopped.is_set():
+            conn.sendall(chunk)
+            self.bytes_sent += len(chunk)

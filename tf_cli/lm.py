@@ -20,6 +20,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 MAX_ATTEMPTS = 4  # a call and three retries
 DEFAULT_MAX_RETRY_WAIT = 30.0
+DEFAULT_DEADLINE = 300.0
+DEFAULT_MAX_ANSWER_BYTES = 4_000_000
 
 
 class LMError(TfError):
@@ -40,8 +42,10 @@ class LMSettings:
     max_tokens: int = 1000
     num_threads: int = 2
     cache: bool = True
-    timeout: float = 60.0  # seconds per request; a timeout is retried like a 5xx
+    timeout: float = 60.0  # seconds without a byte; such a timeout is retried like a 5xx
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT  # the longest wait before a retry
+    deadline: float = DEFAULT_DEADLINE  # seconds for a whole request; not retried
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES  # a longer answer is cut off, not retried
 
     @property
     def configured(self) -> bool:
@@ -80,7 +84,9 @@ def settings(params: dict) -> LMSettings:
         num_threads=int(section.get("num_threads", 2)),
         cache=bool(section.get("cache", True)),
         timeout=float(section.get("timeout", 60.0)),
-        max_retry_wait=float(section.get("max_retry_wait", DEFAULT_MAX_RETRY_WAIT)))
+        max_retry_wait=float(section.get("max_retry_wait", DEFAULT_MAX_RETRY_WAIT)),
+        deadline=float(section.get("deadline", DEFAULT_DEADLINE)),
+        max_answer_bytes=int(section.get("max_answer_bytes", DEFAULT_MAX_ANSWER_BYTES)))
 
 
 def make_lm(lm: LMSettings):
@@ -108,23 +114,51 @@ def make_lm(lm: LMSettings):
         key = "no-key"
     if key is None and lm.api_base and lm.model.startswith("openai/"):
         key = "local"  # OpenAI-compatible local servers want some key
-    kwargs = {"api_base": lm.api_base} if lm.api_base else {}
-    if key is not None:
-        kwargs["api_key"] = key
+    engine = _bounded_engine(lm, key)
+    if engine is not None:  # it owns the connection: base, key and timeouts
+        kwargs = {"engine": engine}
+    else:
+        kwargs = {"timeout": lm.timeout, **({"api_base": lm.api_base} if lm.api_base else {}),
+                  **({"api_key": key} if key is not None else {})}
     client = _bounded_lm_class()(lm.model, temperature=lm.temperature,
                                  max_tokens=lm.max_tokens, cache=lm.cache, num_retries=0,
-                                 timeout=lm.timeout, **kwargs)
+                                 **kwargs)
     client.tf_max_wait = lm.max_retry_wait
     return client
+
+
+def _bounded_engine(lm: LMSettings, key: str | None):
+    """DSPy's native (lm15) engine on a transport with a total deadline per request and a
+    cap on the answer's size (tf_cli.lm_transport), or None for a provider lm15 does not
+    route, which DSPy then sends through LiteLLM with only the per-read timeout."""
+    from dspy.clients.engines.lm15_engine import LM15Engine
+    from dspy.lm15 import ConfigurationError, RouterConfig, UnsupportedFeatureError
+
+    from tf_cli.lm_transport import BoundedTransport
+
+    try:
+        provider = LM15Engine(RouterConfig(env={})).resolve(lm.model).provider
+    except (ConfigurationError, UnsupportedFeatureError, ValueError):
+        return None
+    transport = BoundedTransport(
+        deadline=lm.deadline, max_answer_bytes=lm.max_answer_bytes,
+        read_timeout=lm.timeout, write_timeout=lm.timeout, pool_timeout=lm.timeout)
+    return LM15Engine(RouterConfig(
+        api_keys={provider: key} if key is not None else None,
+        base_urls={provider: lm.api_base} if lm.api_base else None, transport=transport))
 
 
 def retry_wait(exc: Exception, attempt: int, cap: float) -> float | None:
     """Seconds to wait before retrying after `exc` (`attempt` counts from 0), or None when
     it is not worth retrying. A server's Retry-After is honoured up to `cap`: one that
-    asks for 28 hours would otherwise stop the command for 28 hours."""
+    asks for 28 hours would otherwise stop the command for 28 hours. A request that ran
+    past lm.deadline or answered more than lm.max_answer_bytes is not retried: the same
+    server would do it again."""
     from dspy.utils.exceptions import is_retryable_lm_error
 
-    if not is_retryable_lm_error(exc):
+    from tf_cli.lm_transport import bounded_cause
+
+    if not is_retryable_lm_error(exc) or bounded_cause(exc) is not None:
         return None
     hint = getattr(exc, "retry_after", None)
     wanted = float(hint) if isinstance(hint, int | float) and hint >= 0 else 2.0 ** attempt

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import fixture_project_at, run_tf
-from tests.lm_server import LMServer
+from tests.lm_server import LMServer, MisbehavingServer
 
 SECRET_FILE_TEXT = "top-secret-line-7f3a"
 
@@ -370,3 +370,33 @@ def test_a_server_named_inside_the_model_string_is_a_base_too(hostile):
         assert f"params.yaml sends the model to {url}" in result.stderr
         assert f"TF_LM_ALLOW_API_BASE={url}" in result.stderr
         assert server.state.authorizations == []
+
+
+@pytest.mark.parametrize("behaviour, message", [
+    ("trickle_head", "no complete answer within 3 s (lm.deadline)"),
+    ("trickle_body", "no complete answer within 3 s (lm.deadline)"),
+    ("endless_chunks", "the answer passed 100000 bytes (lm.max_answer_bytes)"),
+])
+def test_a_server_that_trickles_or_never_finishes_is_cut_off(hostile, behaviour, message):
+    """lm.timeout bounds each wait for a byte; lm.deadline bounds the whole request and
+    lm.max_answer_bytes its answer, on the probe (tf lm check) and on real work (tf generate),
+    and neither is retried."""
+    project, _ = hostile
+    path = project / "params.yaml"
+    path.write_text(path.read_text().replace(
+        "  timeout: 60", "  timeout: 2\n  deadline: 3\n  max_answer_bytes: 100000", 1))
+    generate = ["generate", "-s", "validate_completeness", "--count", "2"]
+    for command, everything in ((["lm", "check"], True), (generate, False)):
+        with MisbehavingServer(behaviour, everything=everything) as server:
+            started = time.monotonic()
+            result = run_tf(*command, cwd=project, timeout=60,
+                            env={"TF_LM_MODEL": "openai/test-model",
+                                 "TF_LM_API_BASE": server.api_base,
+                                 "DSPY_CACHEDIR": str(project / ".dspy_cache")})
+            took = time.monotonic() - started
+            sent = server.bytes_sent
+        assert result.exit_code == 1, (command, result)
+        assert message in result.stdout + result.stderr, (command, result)
+        assert "retrying" not in result.stdout + result.stderr
+        assert took < 20, (command, took)  # one attempt, cut off at its deadline
+        assert sent < 20_000_000, (command, sent)  # the endless answer stopped being read
