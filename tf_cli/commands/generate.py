@@ -39,9 +39,11 @@ def command(
     else:
         for failure in summary.failures:
             console.out(f"failed: {failure}")
+        per_accepted = (f"{data['calls_per_accepted']} calls per accepted example"
+                        if data["calls_per_accepted"] is not None else "none accepted")
         console.out(f"accepted {data['accepted']} of {data['planned']} planned in "
-                    f"{data['calls']} LM calls ({data['calls_per_accepted']} calls per accepted "
-                    f"example); rejected: {data['rejected'] or 'none'}")
+                    f"{data['calls']} LM calls ({per_accepted}); "
+                    f"rejected: {data['rejected'] or 'none'}")
         console.out(f"tokens: {data['prompt_tokens']} prompt, {data['completion_tokens']} "
                     f"completion; cost {data['cost']}")
         # Planning counts examples waiting for review; coverage counts them once approved.
