@@ -1,0 +1,78 @@
+"""The optimizer's metric and the rule score, in-process: they must tell good answers from
+bad ones, or optimization has nothing to climb."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dspy
+import pytest
+
+from tf_cli.dspy_io import make_metric
+from tf_cli.errors import ConfigError
+from tf_cli.project import find_project
+from tf_cli.quality import rule_score
+from tf_cli.schemas import SchemaLoader
+
+LABEL = {"is_complete": False,
+         "missing_requirements": ["Reset links expire after one hour",
+                                  "Each link works only once"],
+         "explanation": "The token is never stored with an expiry, and it is not deleted "
+                        "after use, so the same link keeps working."}
+
+
+@pytest.fixture
+def completeness(project: Path):
+    loader = SchemaLoader(find_project(project))
+    return loader, loader.signature("validate_completeness")
+
+
+def score(metric, prediction: dict, trace=None):
+    example = dspy.Example(implementation="def reset(): ...",
+                           requirements=["Send a reset link by email", *LABEL[
+                               "missing_requirements"]], **LABEL)
+    return metric(example.with_inputs("implementation", "requirements"),
+                  dspy.Prediction(**prediction), trace)
+
+
+def test_the_metric_ranks_answers_by_how_right_they_are(completeness):
+    metric = make_metric(*completeness, {})
+    perfect = score(metric, LABEL)
+    one_missing_found = score(metric, {**LABEL, "missing_requirements":
+                                       LABEL["missing_requirements"][:1]})
+    wrong_verdict = score(metric, {**LABEL, "is_complete": True})
+    nothing = score(metric, {})
+    assert perfect == pytest.approx(1.0)
+    assert 1.0 > one_missing_found > wrong_verdict > nothing
+    assert nothing == 0.0
+    # Bootstrapping asks a yes/no question: pass at pass_threshold (0.7 by default).
+    assert score(metric, LABEL, trace=[]) is True
+    assert score(metric, {"is_complete": True}, trace=[]) is False
+
+
+def test_metric_options_weigh_and_exclude_fields(completeness):
+    verdict_only = make_metric(*completeness, {"exclude": ["missing_requirements",
+                                                           "explanation"]})
+    assert score(verdict_only, {"is_complete": False}) == 1.0
+    assert score(verdict_only, {"is_complete": True}) == 0.0
+    weighted = make_metric(*completeness, {"weights": {"is_complete": 8.0}})
+    assert score(weighted, {"is_complete": False}) == pytest.approx(0.8)
+    with pytest.raises(ConfigError, match='unknown output field "verdict"'):
+        make_metric(*completeness, {"weights": {"verdict": 1.0}})
+
+
+def test_rule_score_is_lower_for_each_kind_of_bad_example():
+    good = {"inputs": {"question": "Why does the nightly export time out?"},
+            "outputs": {"answer": "The export query scans the whole orders table.",
+                        "steps": ["Add an index on created_at", "Page the query"]}}
+    assert rule_score(good) == 1.0
+    bad = {
+        "placeholder text": {**good, "outputs": {**good["outputs"], "answer": "TODO"}},
+        "an output copying an input": {**good, "outputs": {
+            **good["outputs"], "answer": good["inputs"]["question"]}},
+        "an empty list item": {**good, "outputs": {**good["outputs"], "steps": ["", "x y"]}},
+        "a long one-word text": {**good, "outputs": {**good["outputs"],
+                                                     "answer": "x" * 60}},
+    }
+    for kind, record in bad.items():
+        assert rule_score(record) < 1.0, kind
