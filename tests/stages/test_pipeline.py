@@ -175,3 +175,47 @@ def test_pipeline_against_the_test_server(tmp_path: Path):
                 assert SECRET not in path.read_text(errors="replace"), path
     for name in ("dvc.lock", "params.yaml"):
         assert SECRET not in (clone / name).read_text()
+
+
+def test_each_stage_depends_on_exactly_the_code_it_runs(offline_clone: Path, tmp_path: Path):
+    """dvc.yaml's code deps are generated (tf_cli.pipeline.code_deps): every tf_cli module a
+    stage loads when it runs is among them, and editing any of them makes `dvc status`
+    report that stage, while editing a module no stage imports reports none."""
+    import shutil
+
+    from tf_cli.pipeline.code_deps import code_files, drift
+
+    assert drift() == {}, "run: python -m tf_cli.pipeline.code_deps --write"
+    clone = tmp_path / "repo"
+    shutil.copytree(offline_clone, clone, symlinks=True)
+    signature = "validate_completeness"
+    stages = {"validate": signature, "balance": signature, "convert": signature,
+              "optimize": signature, "bootstrap": signature, "synthesize": signature,
+              "report": None}
+    for stage, item in stages.items():
+        run = subprocess.run([sys.executable, "-X", "importtime", "-m", f"stages.{stage}",
+                              *([item] if item else [])], cwd=clone, capture_output=True,
+                             text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
+        assert run.returncode == 0, run.stderr[-2000:]
+        loaded = {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines()
+                  if line.startswith("import time:") and "|" in line}
+        files = set(code_files(f"stages.{stage}"))
+        for module in loaded:
+            if module.split(".")[0] in ("tf_cli", "stages"):
+                as_file = module.replace(".", "/")
+                assert f"{as_file}.py" in files or f"{as_file}/__init__.py" in files, \
+                    (stage, module)
+
+    imported_by_some_stage = set().union(*(code_files(f"stages.{s}") for s in stages))
+    for path in [*clone.glob("tf_cli/**/*.py"), *clone.glob("stages/*.py")]:
+        with open(path, "a") as out:
+            out.write("\n# edited\n")
+    status = json.loads(dvc("status", "--json", cwd=clone).stdout)
+    for stage, item in stages.items():
+        name = f"{stage}@{item}" if item else stage
+        changed = {dep for entry in status.get(name, []) if isinstance(entry, dict)
+                   for dep in entry.get("changed deps", {})}
+        assert set(code_files(f"stages.{stage}")) <= changed, name
+        never_imported = {str(p.relative_to(clone)) for p in clone.glob("tf_cli/**/*.py")} \
+            - imported_by_some_stage
+        assert never_imported and not changed & never_imported, name
