@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: repro test hooks lint bench
+.PHONY: repro test test-fast hooks lint bench
 
 # dvc runs each stage's `python -m stages...` through the shell: the venv's python first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -17,6 +17,10 @@ repro: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q
+
+# Everything but the tests marked slow (the DVC pipeline end to end, kill -9 at random).
+test-fast: $(VENV)/.installed-test
+	$(BIN)/pytest -q -m "not slow"
 
 # Install the git pre-commit hook of this repository (tf validate, tf fmt --check, ruff),
 # and tf's merge driver for dataset files under the name `union` (see .gitattributes).
