@@ -96,3 +96,18 @@ def test_completion_buckets_mean_what_the_guide_means(tmp_path: Path):
     for bucket in cases.values():
         expected[bucket] = expected.get(bucket, 0) + 1
     assert {k: v for k, v in counted.items() if v} == expected
+
+
+def test_the_shipped_data_meets_every_requirement_as_an_error():
+    """Every coverage requirement of the shipped params.yaml is an error (CI holds the line)
+    and the shipped data meets all of them, each signature at or above its target."""
+    from tests.conftest import run_tf
+
+    assert "level: warn" not in (REPO / "params.yaml").read_text()
+    result = run_tf("check", cwd=REPO)
+    assert result.exit_code == 0, result.stdout[-2000:]
+    assert "0 validation problems, 0 error requirements failed, 0 warnings" in \
+        result.stdout + result.stderr
+    status = run_tf("coverage", "--format", "json", cwd=REPO)
+    for entry in orjson.loads(status.stdout)["signatures"]:
+        assert entry["examples"] >= entry["target_examples"], entry["signature"]
