@@ -8,7 +8,8 @@ from stages._run import run
 
 def main(argv: list[str]) -> None:
     from tf_cli import lm
-    from tf_cli.bootstrap import BOOTSTRAP_FILE, bootstrap
+    from tf_cli.bootstrap import bootstrap
+    from tf_cli.layout import BOOTSTRAP_FILE
     from tf_cli.params import load_params
     from tf_cli.project import find_project
 

@@ -9,7 +9,8 @@ from stages._run import run
 
 def main(argv: list[str]) -> None:
     from tf_cli import lm
-    from tf_cli.generate import SYNTHETIC_FILE, GenerateOptions, generate
+    from tf_cli.generate import GenerateOptions, generate
+    from tf_cli.layout import SYNTHETIC_FILE
     from tf_cli.params import load_params
     from tf_cli.project import find_project
 

@@ -12,6 +12,7 @@ import orjson
 
 from tf_cli.errors import UsageError
 from tf_cli.examples import Existing, append, check_new, complete, git_commit
+from tf_cli.layout import MANUAL
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.schemas import SchemaLoader
@@ -59,7 +60,7 @@ def add_examples(project: Project, signature_name: str, items: list[dict],
     result = AddResult()
     records = []
     for index, item in enumerate(items, 1):
-        record = complete(item, source="manual")
+        record = complete(item, source=MANUAL)
         problems = check_new(signature, record, existing, f"{where} example {index}")
         result.problems.extend(problems)
         if not problems:
@@ -99,15 +100,16 @@ def interactive_session(project: Project, signature_name: str, ask, say,
     result = AddResult()
     existing = Existing.read(project, signature_name)  # once: new ids are fresh ULIDs
     while True:
-        record = complete(interview.example(), source="manual")
+        record = complete(interview.example(), source=MANUAL)
         while problems := check_new(signature, record, existing):
             say("\nThe example breaks these checks:")
             for problem in problems:
                 say(f"  {problem.pointer}: {problem.message}")
-            to_ask = {fields_at(p.pointer) for p in problems} - {None}
+            to_ask = {found for p in problems
+                      if p.pointer and (found := fields_at(p.pointer)) is not None}
             if not to_ask:
                 say("Starting the example again.")
-                record = complete(interview.example(), source="manual")
+                record = complete(interview.example(), source=MANUAL)
                 continue
             for part, name in sorted(to_ask):
                 node = signature.schema["properties"][part]
@@ -128,7 +130,7 @@ def interactive_session(project: Project, signature_name: str, ask, say,
             say("Not saved.")
         if not _yes(ask, "Add another example?"):
             break
-    if commit and result.ids:
+    if commit and result.ids and result.path is not None:
         result.commit = git_commit(project, result.path, signature_name, result.ids)
     return result
 

@@ -27,7 +27,8 @@ def load_examples(signature: str, split: str = "train", *,
                   project: str | os.PathLike | None = None) -> list:
     """The converted split as list[dspy.Example], inputs marked (run `dvc repro` first)."""
     from tf_cli import dspy_io
-    from tf_cli.pipeline import data_dir, read_json
+    from tf_cli.layout import data_dir
+    from tf_cli.pipeline import read_json
 
     if split not in SPLITS:
         raise UsageError(f'split "{split}" is not one of {", ".join(SPLITS)}')
@@ -42,8 +43,8 @@ def load_examples(signature: str, split: str = "train", *,
 def load_program(signature: str, *, project: str | os.PathLike | None = None):
     """The optimized program: rebuilt from the schema-derived signature, state loaded."""
     from tf_cli import dspy_io
+    from tf_cli.layout import program_path
     from tf_cli.params import load_params
-    from tf_cli.pipeline import program_path
     from tf_cli.pipeline.optimize import OptimizeOptions
     from tf_cli.schemas import SchemaLoader
 

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from tf_cli import dspy_io, lm, writer
 from tf_cli.errors import UsageError
 from tf_cli.examples import Existing, check_new, complete, input_key
+from tf_cli.layout import BOOTSTRAP_FILE, BOOTSTRAPPED, PROMPTS_FILE
 from tf_cli.params import load_params
-from tf_cli.project import PROMPTS_FILE, Project
+from tf_cli.project import Project
 from tf_cli.quality import make_judge, score
 from tf_cli.records import read_lines
 from tf_cli.schemas import SchemaLoader
 from tf_cli.validate import example_problems
-
-BOOTSTRAP_FILE = "bootstrap.jsonl"
 
 
 @dataclass
@@ -100,7 +99,7 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
             return
         metadata = dict(prompt.get("metadata") or {})
         given = assigned[prompt["id"]]
-        provenance = {"model": settings.model, "strategy": f"teacher_{kind}",
+        provenance: dict[str, object] = {"model": settings.model, "strategy": f"teacher_{kind}",
                       "origin": f"{PROMPTS_FILE}:{prompt['id']}"}
         if given:  # the reviewer should know these were chosen for balance, not judged
             provenance["balanced"] = sorted(given)
@@ -112,7 +111,7 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
                                **given,
                                "review": {"status": "pending"},
                                "provenance": provenance}},
-                          source="bootstrap")
+                          source=BOOTSTRAPPED)
         problems = check_new(signature, record, existing)
         if not problems:
             try:

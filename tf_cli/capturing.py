@@ -21,8 +21,8 @@ from functools import cache
 from pathlib import Path
 
 from tf_cli.errors import TfError
+from tf_cli.layout import CAPTURED_FILE, PRODUCTION
 
-CAPTURED_FILE = "captured.jsonl"
 _lock = threading.Lock()  # one append at a time per process (the file lock is per process)
 
 
@@ -34,7 +34,7 @@ class CaptureResult:
 
 
 def capture(signature: str, inputs: dict, outputs: dict, *, quality: float | None = None,
-            source: str = "production", metadata: dict | None = None,
+            source: str = PRODUCTION, metadata: dict | None = None,
             project: str | os.PathLike | None = None) -> CaptureResult:
     """Validate and append one example; returns whether it was kept, and why not."""
     from tf_cli.examples import complete

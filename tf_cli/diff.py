@@ -29,7 +29,8 @@ from pathlib import Path
 import orjson
 
 from tf_cli import gitread
-from tf_cli.project import PROMPTS_FILE, Project
+from tf_cli.layout import PROMPTS_FILE
+from tf_cli.project import Project
 
 JSON_VERSION = 1
 LONG = 80  # strings longer than this are shown as a word diff
@@ -83,9 +84,10 @@ def diff(project: Project, base: str | None = None, head: str | None = None,
     head_sha = gitread.resolve(root, head) if head else gitread.WORKTREE
     # Both sides at once: git decompresses and DuckDB scans outside the GIL (2 cores here).
     with ThreadPoolExecutor(max_workers=2) as pool:
-        before, after = pool.map(lambda rev: _examples(gitread.read_tree(root, rev, "datasets")),
-                                 (base_sha, head_sha))
-    names = sorted((set(before) | set(after)) & set(project.signatures()))
+        (before, unreadable_before), (after, unreadable_after) = pool.map(
+            lambda rev: _examples(gitread.read_tree(root, rev, "datasets")), (base_sha, head_sha))
+    names = sorted((set(before) | set(after) | set(unreadable_before) | set(unreadable_after))
+                   & set(project.signatures()))
     if only:
         names = [n for n in names if n == project.require_signature(only)]
     result = DataDiff(base_sha, head_sha or "working tree",
@@ -93,7 +95,8 @@ def diff(project: Project, base: str | None = None, head: str | None = None,
                        if p.startswith(WATCHED)], [])
     for name in names:
         old, new = before.get(name, {}), after.get(name, {})
-        unreadable = {"base": old.pop(_UNREADABLE, 0), "head": new.pop(_UNREADABLE, 0)}
+        unreadable = {"base": unreadable_before.get(name, 0),
+                      "head": unreadable_after.get(name, 0)}
         entry = _compare(name, old, new)
         entry.unreadable = {side: count for side, count in unreadable.items() if count}
         _coverage_delta(project, entry, old, new)
@@ -101,13 +104,11 @@ def diff(project: Project, base: str | None = None, head: str | None = None,
     return result
 
 
-_UNREADABLE = ""  # the key under which _examples counts lines that are no example
-
-
-def _examples(files: dict[str, bytes]) -> dict[str, dict[str, list[bytes]]]:
-    """signature -> id -> the lines holding it (two: a duplicated id); under the empty
-    key, how many non-blank lines are no example."""
-    out: dict[str, dict[str, list[bytes]]] = {}
+def _examples(files: dict[str, bytes]) -> tuple[dict[str, dict[str, list[bytes]]],
+                                                dict[str, int]]:
+    """signature -> id -> the lines holding it (two: a duplicated id); and signature -> how
+    many non-blank lines are no example."""
+    out: dict[str, dict[bytes, list[bytes]]] = {}
     unreadable: dict[str, int] = {}
     for path, content in files.items():
         parts = path.split("/")
@@ -116,6 +117,7 @@ def _examples(files: dict[str, bytes]) -> dict[str, dict[str, list[bytes]]]:
         by_id = out.setdefault(parts[1], {})
         for line in content.splitlines():
             # A canonical line starts with its ULID (keys sorted: "id" first): slice it.
+            example_id: bytes | None
             if line[33:35] == b'",' and line[:7] == b'{"id":"':
                 example_id = line[7:33]
             else:
@@ -130,9 +132,7 @@ def _examples(files: dict[str, bytes]) -> dict[str, dict[str, list[bytes]]]:
             else:
                 entries.append(line)
     examples = {name: {k.decode(): v for k, v in by_id.items()} for name, by_id in out.items()}
-    for name, count in unreadable.items():
-        examples.setdefault(name, {})[_UNREADABLE] = count
-    return examples
+    return examples, unreadable
 
 
 def _id_of(line: bytes) -> bytes | None:

@@ -36,8 +36,9 @@ from tf_cli.coverage.spec import CoverageSpec, coverage_spec
 from tf_cli.coverage.spread import spread
 from tf_cli.errors import ConfigError
 from tf_cli.examples import Existing, check_new, complete, input_key
+from tf_cli.layout import EXAMPLES_FILE, HUMAN_SOURCES, SYNTHETIC, SYNTHETIC_FILE, report_path
 from tf_cli.params import load_params
-from tf_cli.pipeline import HUMAN_SOURCES, report_path, write_json
+from tf_cli.pipeline import write_json
 from tf_cli.pipeline.pool import _NearDuplicates
 from tf_cli.project import Project
 from tf_cli.quality import make_judge, score
@@ -45,7 +46,6 @@ from tf_cli.records import read_lines, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 from tf_cli.validate import example_problems
 
-SYNTHETIC_FILE = "synthetic.jsonl"
 STRATEGIES = ("fresh_scenario", "variation", "edge_case", "adversarial")
 _STRATEGY_TEXT = {
     "fresh_scenario": "a fresh, realistic scenario unlike the demos",
@@ -156,7 +156,7 @@ def _within_synthetic_share(spec: CoverageSpec, coverage, count: int) -> int:
     if not shares or min(shares) >= 1:
         return count
     share = min(shares)
-    synthetic = coverage.by_source.get("synthetic", 0)
+    synthetic = coverage.by_source.get(SYNTHETIC, 0)
     allowed = int(share * (coverage.examples - synthetic) / (1 - share)) - synthetic
     return max(0, min(count, allowed))
 
@@ -224,7 +224,7 @@ class _Run:
                 what = lm.redacted(str(exc).splitlines()[0][:200], self.settings)
                 self.fail(f"batch {number + 1}, attempt {attempt + 1}: {what}"
                           + (f"; retrying in {wait:g} s" if retry else "; batch lost"))
-                if not retry:
+                if not retry or wait is None:
                     return None
                 time.sleep(wait)
         return None
@@ -261,7 +261,7 @@ class _Run:
                     "provenance": {"model": self.settings.model, "strategy": strategy,
                                    "target_cell": dict(cell), "prompt_hash": prompt_hash}}
         return complete({"inputs": item.get("inputs"), "outputs": item.get("outputs"),
-                         "metadata": metadata}, source="synthetic")
+                         "metadata": metadata}, source=SYNTHETIC)
 
     def in_cells(self, candidates: list[tuple[dict, dict]]) -> list[tuple[dict, dict]]:
         """The candidates that pass the schema and rules (first: DuckDB needs typed data) and
@@ -340,7 +340,7 @@ class _Run:
 def _curated(project: Project, loader: SchemaLoader, signature: Signature,
              spec: CoverageSpec) -> list[tuple[dict, dict[str, str]]]:
     """Hand-written examples with their cells (every dimension's bucket), for demos."""
-    path = project.dataset_dir(signature.name) / "examples.jsonl"
+    path = project.dataset_dir(signature.name) / EXAMPLES_FILE
     if not path.exists() or not spec.dimensions:
         return []
     types = duck.columns(loader, signature)

@@ -14,8 +14,9 @@ import orjson
 from tf_cli import gitread
 from tf_cli.counting import counted_in
 from tf_cli.coverage.spec import coverage_specs
+from tf_cli.layout import PROMPTS_FILE
 from tf_cli.params import load_params
-from tf_cli.project import PROMPTS_FILE, Project
+from tf_cli.project import Project
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ import orjson
 
 from tf_cli import writer
 from tf_cli.errors import TfError, UsageError
-from tf_cli.examples import EXAMPLES_FILE, Existing, check_new, dataset_file, input_key
+from tf_cli.examples import Existing, check_new, dataset_file, input_key
 from tf_cli.ids import new_id, now
-from tf_cli.project import PROMPTS_FILE, Project
+from tf_cli.layout import EXAMPLES_FILE, IMPORTED, PROMPTS_FILE
+from tf_cli.project import Project
 from tf_cli.records import canonical_bytes, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 from tf_cli.yaml_guard import yaml_hazard
@@ -339,7 +340,7 @@ class _Mapper:
         for target, value in self.sets:
             self._place(record, target, value)
         metadata = record["metadata"]
-        metadata.setdefault("source", "imported")
+        metadata.setdefault("source", IMPORTED)
         metadata.setdefault("created_at", self.created_at)
         metadata.setdefault("provenance", {"origin": self.origin})
         record.setdefault("id", new_id())

@@ -13,17 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from tf_cli.errors import UsageError
-
-SCHEMA_SUFFIX = ".schema.json"
-RULES_SUFFIX = ".rules.json"
-# Input-only records (e.g. from production logs) for bootstrap labelling: not examples.
-PROMPTS_FILE = "prompts.jsonl"
-# The curated examples: written or approved by a person.
-EXAMPLES_FILE = "examples.jsonl"
-# Files whose examples wait for `tf review` (review.status: pending) until approved.
-PENDING_FILES = ("synthetic.jsonl", "bootstrap.jsonl", "captured.jsonl")
-# Schemas in schemas/ that describe something other than one signature's examples.
-SHARED_SCHEMAS = frozenset({"common", "params"})
+from tf_cli.layout import PROMPTS_FILE, RULES_SUFFIX, SCHEMA_SUFFIX, SHARED_SCHEMAS
 
 
 @dataclass(frozen=True)

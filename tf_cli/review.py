@@ -24,9 +24,9 @@ import orjson
 from tf_cli import writer
 from tf_cli.counting import PENDING, review_status, state
 from tf_cli.errors import UsageError
-from tf_cli.examples import EXAMPLES_FILE
 from tf_cli.ids import now
-from tf_cli.project import PENDING_FILES, Project, require_regular
+from tf_cli.layout import EXAMPLES_FILE, PENDING_FILES
+from tf_cli.project import Project, require_regular
 from tf_cli.records import read_lines
 from tf_cli.schemas import SchemaLoader
 from tf_cli.validate import example_problems
@@ -95,10 +95,20 @@ def settle_moves(project: Project, signature: str) -> int:
                         and line.record["id"] in waiting
                         and review_status(line.record) == "approved"}
             if approved:
-                removed += writer.rewrite(source, lambda r, done=approved: None if
-                                          state(r) == PENDING and r.get("id") in done and
-                                          writer.same_example(r, done[r["id"]]) else r)
+                removed += writer.rewrite(source, _without_approved_copies(approved))
     return removed
+
+
+def _without_approved_copies(approved: dict[str, dict]):
+    """A `writer.rewrite` change that drops the pending copies of these approved examples."""
+    def change(record: dict) -> dict | None:
+        record_id = record.get("id")
+        copy_of = approved.get(record_id) if isinstance(record_id, str) else None
+        if copy_of is not None and state(record) == PENDING and \
+                writer.same_example(record, copy_of):
+            return None
+        return record
+    return change
 
 
 def _decided(record: dict, status: str, who: str, reason: str | None = None) -> dict:

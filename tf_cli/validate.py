@@ -16,16 +16,16 @@ from pathlib import Path
 
 from tf_cli.counting import COUNTED, PENDING, state
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
-from tf_cli.problems import Problem, json_path
-from tf_cli.project import (
+from tf_cli.layout import (
     EXAMPLES_FILE,
     PENDING_FILES,
     PROMPTS_FILE,
     RULES_SUFFIX,
     SCHEMA_SUFFIX,
     SHARED_SCHEMAS,
-    Project,
 )
+from tf_cli.problems import Problem, json_path
+from tf_cli.project import Project
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES, canonical_bytes, read_lines
 from tf_cli.schemas import SchemaLoader, Signature
 
@@ -229,7 +229,7 @@ def _check_lines(path: Path, shown: str, signature: Signature, id_hashes: array,
     count = 0
     for number, record, problem, _, _ in read_lines(path, max_line_bytes):
         if record is None:
-            problems.append(Problem(shown, problem, line=number))
+            problems.append(Problem(shown, problem or "unreadable line", line=number))
             continue
         count += 1
         # Fast path: a valid record costs one is_valid call and one call per rule.
@@ -281,10 +281,12 @@ def _duplicate_id_problems(project: Project, files: list[Path], checked: set[Pat
                            duplicated: set[int], max_line_bytes: int) -> list[Problem]:
     """Second pass, only when duplicates exist: find where each duplicated id is used."""
     places: dict[str, list[tuple[Path, int]]] = {}
-    states: dict[str, list[tuple[str, str]]] = {}
+    states: dict[str, list[tuple[str, str, int]]] = {}
     for path in files:
         for line in read_lines(path, max_line_bytes):
-            record_id = line.record.get("id") if line.record is not None else None
+            if line.record is None:
+                continue
+            record_id = line.record.get("id")
             if type(record_id) is str and hash(record_id) in duplicated:
                 places.setdefault(record_id, []).append((path, line.number))
                 states.setdefault(record_id, []).append((path.name, state(line.record),
@@ -307,7 +309,8 @@ def _duplicate_id_problems(project: Project, files: list[Path], checked: set[Pat
 
 def _content_hash(record: dict) -> int:
     try:
-        return hash(canonical_bytes([record.get("inputs"), record.get("outputs")]))
+        return hash(canonical_bytes({"inputs": record.get("inputs"),
+                                     "outputs": record.get("outputs")}))
     except TypeError:  # nested deeper than the encoder goes: never "the same" as another
         return id(record)
 

@@ -12,25 +12,9 @@ from pathlib import Path
 
 import orjson
 
-from tf_cli.project import Project
 from tf_cli.records import atomic_writer
 
-# Files of datasets/<sig>/ that feed the pipeline, human-curated first: when two examples
-# are duplicates, the one met first is kept.
-SOURCE_FILES = ("examples.jsonl", "captured.jsonl", "bootstrap.jsonl", "synthetic.jsonl")
-HUMAN_SOURCES = ("manual", "production", "imported")
-
-
-def data_dir(project: Project, signature: str) -> Path:
-    return project.root / "data" / signature
-
-
-def report_path(project: Project, signature: str, step: str) -> Path:
-    return project.root / "reports" / signature / f"{step}.json"
-
-
-def program_path(project: Project, signature: str) -> Path:
-    return project.root / "programs" / f"{signature}.json"
+# Where each step reads and writes: tf_cli.layout.
 
 
 def write_json(path: Path, data) -> None:

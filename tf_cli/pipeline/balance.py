@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from tf_cli.coverage import measure
 from tf_cli.coverage.spec import coverage_spec
 from tf_cli.errors import ConfigError
+from tf_cli.layout import HUMAN_SOURCES, SYNTHETIC, data_dir, report_path
 from tf_cli.params import PARAMS_FILE
-from tf_cli.pipeline import HUMAN_SOURCES, data_dir, report_path, write_json
+from tf_cli.pipeline import write_json
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
@@ -54,7 +55,8 @@ def _preference(record: dict):
 
 def balance(project: Project, signature: str, params: dict, options: BalanceOptions) -> dict:
     folder = data_dir(project, signature)
-    pool = [line.record for line in read_lines(folder / "pool.jsonl")]
+    # The validate stage wrote pool.jsonl: every line is a record.
+    pool = [line.record for line in read_lines(folder / "pool.jsonl") if line.record is not None]
     cells = _cells(project, params, signature, options, folder / "pool.jsonl")
     kept = sorted(pool, key=_preference)
     dropped_cap = 0
@@ -67,7 +69,7 @@ def balance(project: Project, signature: str, params: dict, options: BalanceOpti
                 per_cell[cell] += 1
                 capped.append(record)
         dropped_cap, kept = len(kept) - len(capped), capped
-    synthetic = [r for r in kept if r["metadata"]["source"] == "synthetic"]
+    synthetic = [r for r in kept if r["metadata"]["source"] == SYNTHETIC]
     limit = int(options.max_synthetic_share * (len(kept) - len(synthetic)) /
                 max(1e-9, 1 - options.max_synthetic_share)) if options.max_synthetic_share < 1 \
         else len(synthetic)

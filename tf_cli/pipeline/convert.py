@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from tf_cli import dspy_io
 from tf_cli.errors import CheckFailed
-from tf_cli.pipeline import data_dir, report_path, write_json
+from tf_cli.layout import data_dir, report_path
+from tf_cli.pipeline import write_json
 from tf_cli.project import Project
 from tf_cli.records import read_lines
 from tf_cli.schemas import SchemaLoader
@@ -21,7 +22,7 @@ def convert(project: Project, signature_name: str) -> dict:
     splits = {}
     for split in ("train", "dev"):
         flat = [dspy_io.flatten(line.record, signature, floats)
-                for line in read_lines(folder / f"{split}.jsonl")]
+                for line in read_lines(folder / f"{split}.jsonl") if line.record is not None]
         problems = dspy_io.check_examples(dspy_io.to_examples(flat, input_keys), loader,
                                           signature)
         if problems:

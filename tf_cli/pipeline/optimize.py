@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from tf_cli import dspy_io, lm
 from tf_cli.coverage.spec import coverage_spec
 from tf_cli.errors import CheckFailed, TfError
-from tf_cli.pipeline import data_dir, program_path, read_json, report_path, write_json
+from tf_cli.layout import data_dir, program_path, report_path
+from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
 from tf_cli.schemas import SchemaLoader
 

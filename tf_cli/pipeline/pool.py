@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from tf_cli.counting import PENDING, REJECTED, state
 from tf_cli.examples import input_key, text_values
-from tf_cli.pipeline import HUMAN_SOURCES, SOURCE_FILES, data_dir, report_path, write_json
+from tf_cli.layout import HUMAN_SOURCES, PIPELINE_SOURCE_FILES, data_dir, report_path
+from tf_cli.pipeline import write_json
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
 from tf_cli.schemas import SchemaLoader, Signature
@@ -46,21 +47,23 @@ def build_pool(project: Project, signature_name: str, options: PoolOptions) -> d
     signature = loader.signature(signature_name)
     records = []
     # Every example file counts (tf_cli.counting), the usual ones first in SOURCE_FILES order.
-    order = {name: i for i, name in enumerate(SOURCE_FILES)}
+    order = {name: i for i, name in enumerate(PIPELINE_SOURCE_FILES)}
     for path in sorted(project.dataset_files(signature_name),
                        key=lambda p: (order.get(p.name, len(order)), p.name)):
         records += [(path.name, line) for line in read_lines(path)]
     # Human-sourced first, so a machine-made duplicate is the one dropped.
     records.sort(key=lambda item: item[1].record is None or
                  item[1].record.get("metadata", {}).get("source") not in HUMAN_SOURCES)
-    accepted, rejects = [], []
-    seen_ids, seen_inputs = {}, {}
+    accepted: list[dict] = []
+    rejects: list[dict] = []
+    seen_ids: dict[str, bool] = {}
+    seen_inputs: dict[bytes, str] = {}
     index = _NearDuplicates(options.near_duplicate_threshold)
     for file_name, line in records:
         record = line.record
         reason, match = _reason(signature, record, line.problem, options, seen_ids, seen_inputs,
                                 index)
-        if reason:
+        if reason or record is None:
             rejects.append({"file": file_name, "line": line.number, "reason": reason,
                             **({"matches": match} if match else {}),
                             **({"id": record.get("id")} if record else {})})
@@ -72,7 +75,7 @@ def build_pool(project: Project, signature_name: str, options: PoolOptions) -> d
     out = data_dir(project, signature_name)
     write_records(out / "pool.jsonl", accepted)
     write_records(out / "rejects.jsonl", rejects)
-    by_reason = Counter(r["reason"].split(":")[0] for r in rejects)
+    by_reason = Counter(str(r["reason"]).split(":")[0] for r in rejects)
     metrics = {"accepted": len(accepted), "rejected": len(rejects),
                "rejected_by_reason": dict(sorted(by_reason.items())),
                "by_source": dict(Counter(r["metadata"]["source"] for r in accepted))}
@@ -117,8 +120,9 @@ class _NearDuplicates:
 
         self.threshold = threshold
         self.lsh = RMinHashLSH(threshold=threshold, num_perm=NUM_PERM, num_bands=16)
-        self.hashes, self.ids = [], []
-        self._last = None  # (record id, minhash) of the last record match() looked at
+        self.hashes: list = []  # RMinHash, in insertion order: the LSH key is the position
+        self.ids: list[str] = []
+        self._last: tuple | None = None  # (record id, minhash) of the last record match() saw
 
     def _minhash(self, record: dict, signature: Signature):
         from rensa import RMinHash

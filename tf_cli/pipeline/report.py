@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tf_cli.pipeline import read_json, report_path
+from tf_cli.layout import report_path
+from tf_cli.pipeline import read_json
 from tf_cli.project import Project
 from tf_cli.records import atomic_writer
 

@@ -1,0 +1,56 @@
+"""Every file tf keeps in a repository, by role, and the `metadata.source` values. Nothing
+else in tf spells a file name.
+
+    schemas/<sig>.schema.json        one example of the signature (JSON Schema)
+    schemas/<sig>.rules.json         its named cross-field rules
+    datasets/<sig>/examples.jsonl    curated: written or approved by a person; counted
+    datasets/<sig>/captured.jsonl    pending review: captured from a running application
+    datasets/<sig>/bootstrap.jsonl   pending review: labelled by the bootstrap teacher
+    datasets/<sig>/synthetic.jsonl   pending review: written by tf generate
+    datasets/<sig>/prompts.jsonl     inputs only, for bootstrap to label; not examples
+    data/<sig>/                      pipeline outputs: pool, rejects, train, dev, dspy.json
+    programs/<sig>.json              the optimized program
+    reports/<sig>/<step>.json        each pipeline step's metrics
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tf_cli.project import Project
+
+SCHEMA_SUFFIX = ".schema.json"
+RULES_SUFFIX = ".rules.json"
+# Schemas in schemas/ that describe something other than one signature's examples.
+SHARED_SCHEMAS = frozenset({"common", "params"})
+
+EXAMPLES_FILE = "examples.jsonl"
+CAPTURED_FILE = "captured.jsonl"
+BOOTSTRAP_FILE = "bootstrap.jsonl"
+SYNTHETIC_FILE = "synthetic.jsonl"
+PROMPTS_FILE = "prompts.jsonl"
+# Files whose examples wait for `tf review` (review.status: pending) until approved.
+PENDING_FILES = (SYNTHETIC_FILE, BOOTSTRAP_FILE, CAPTURED_FILE)
+# The files that feed the pipeline, human-curated first: of two duplicates, the one met
+# first is kept.
+PIPELINE_SOURCE_FILES = (EXAMPLES_FILE, CAPTURED_FILE, BOOTSTRAP_FILE, SYNTHETIC_FILE)
+
+# metadata.source (schemas/common.schema.json lists the same values)
+MANUAL, PRODUCTION, IMPORTED = "manual", "production", "imported"
+BOOTSTRAPPED, SYNTHETIC = "bootstrap", "synthetic"
+# Sources a person stands behind: kept first when duplicates or caps must drop some.
+HUMAN_SOURCES = (MANUAL, PRODUCTION, IMPORTED)
+
+
+def data_dir(project: Project, signature: str) -> Path:
+    return project.root / "data" / signature
+
+
+def report_path(project: Project, signature: str, step: str) -> Path:
+    return project.root / "reports" / signature / f"{step}.json"
+
+
+def program_path(project: Project, signature: str) -> Path:
+    return project.root / "programs" / f"{signature}.json"
