@@ -30,7 +30,8 @@ hooks: $(VENV)/.installed-test
 	git config merge.union.driver "'$(CURDIR)/$(BIN)/tf' merge-driver %O %A %B %P --marker-size %L"
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check tf_cli tests bench
+	$(BIN)/ruff check tf_cli tests bench stages
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/validate.py 1000000

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any, Literal
 
 from tf_cli import lm as _lm  # noqa: F401  sets LITELLM_LOCAL_MODEL_COST_MAP before DSPy runs
@@ -35,7 +36,8 @@ def python_type(loader: SchemaLoader, node: dict, signature: Signature, name: st
     if kind in simple:
         return simple[kind]
     if kind == "array":
-        return list[python_type(loader, node.get("items", {}), signature, name)]
+        item = python_type(loader, node.get("items", {}), signature, name)
+        return list[item]  # type: ignore[valid-type]  # a type built at run time
     if kind == "object" and node.get("properties"):
         import pydantic
 
@@ -44,7 +46,8 @@ def python_type(loader: SchemaLoader, node: dict, signature: Signature, name: st
                         python_type(loader, sub, signature, key) | None,
                         ... if key in required else None)
                   for key, sub in node["properties"].items()}
-        return pydantic.create_model(name.title().replace("_", ""), **fields)
+        return pydantic.create_model(  # type: ignore[call-overload]  # fields built at run time
+            name.title().replace("_", ""), **fields)
     return Any if kind is None else dict[str, Any]
 
 
@@ -76,7 +79,7 @@ def number_fields(loader: SchemaLoader, signature: Signature) -> set[str]:
             if loader.resolve(node, signature).get("type") == "number"}
 
 
-def flatten(record: dict, signature: Signature, floats: set[str] = frozenset()) -> dict:
+def flatten(record: dict, signature: Signature, floats: AbstractSet[str] = frozenset()) -> dict:
     """A stored example as DSPy's flat record: id, then input and output fields."""
     flat = {"id": record["id"]}
     for part in ("inputs", "outputs"):

@@ -54,8 +54,9 @@ def expression_problem(sql: str) -> str | None:
         return f"longer than {MAX_SQL_CHARS:,} characters"
     connection = connect()
     try:
-        tree = orjson.loads(connection.execute("SELECT json_serialize_sql(?)",
-                                               [f"SELECT ({sql}\n)"]).fetchone()[0])
+        row = connection.execute("SELECT json_serialize_sql(?)",
+                                 [f"SELECT ({sql}\n)"]).fetchone()
+        tree = orjson.loads(row[0] if row else "{}")
     except orjson.JSONDecodeError:  # a parse tree deeper than orjson reads
         return "nested too deeply"
     finally:
@@ -91,7 +92,7 @@ _FORBIDDEN_FUNCTIONS = frozenset({
 def _forbidden(tree) -> str | None:
     """Why an expression tree is not a value computed from one example's fields."""
     if isinstance(tree, dict):
-        kind = _FORBIDDEN_CLASSES.get(tree.get("class"))
+        kind = _FORBIDDEN_CLASSES.get(str(tree.get("class")))
         if kind:
             return f"{kind} is not allowed: use the example's own fields"
         name = tree.get("function_name")

@@ -136,7 +136,7 @@ class Interview:
 
     def _list(self, label: str, items: dict, required: bool):
         self.say("  one item per line; an empty line ends the list")
-        values = []
+        values: list = []
         while True:
             prompt = f"{label}[{len(values)}] > "
             if items.get("type") in ("integer", "number"):

@@ -92,7 +92,7 @@ def settings(params: dict) -> LMSettings:
 def make_lm(lm: LMSettings):
     """A dspy.LM for the settings; the key is read from the environment here, and only here."""
 
-    if not lm.configured:
+    if not lm.model:
         raise TfError("no language model configured",
                       hint="set lm.model in params.yaml or TF_LM_MODEL (e.g. "
                            "openai/gpt-4o-mini, or ollama_chat/llama3.2 with TF_LM_API_BASE="

@@ -154,9 +154,10 @@ class BoundedTransport(StdlibTransport):
 def bounded_cause(exc: BaseException) -> TransportError | None:
     """The deadline or size error behind an LM error DSPy raised, if there is one."""
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, DeadlineExceeded | AnswerTooLarge):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, DeadlineExceeded | AnswerTooLarge):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
     return None

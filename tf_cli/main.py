@@ -81,7 +81,11 @@ def run(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except typer.TyperException as exc:  # bad flags and arguments, as click reports them
-        exc.show()
+        show = getattr(exc, "show", None)  # click's exceptions can print themselves
+        if show is not None:
+            show()
+        else:
+            console.error(str(exc))
         return EXIT_USAGE
     except (KeyboardInterrupt, typer.Abort):
         console.error("interrupted")

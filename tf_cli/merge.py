@@ -100,7 +100,7 @@ def _side(lines: list[bytes]) -> _Side:
     for body in lines:
         record = parse_record(body.removesuffix(b"\r"))
         key = None if record is None else ("id", record["id"])
-        if key is not None and key not in entries:
+        if record is not None and key is not None and key not in entries:
             entries[key] = canonical_bytes(record)
             continue
         copies[body] += 1
@@ -169,7 +169,7 @@ def merge_files(base: Path, ours: Path, theirs: Path,
             contents.append(split_lines(path.read_bytes()))
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return merge(*contents, marker_size=marker_size)
+    return merge(contents[0], contents[1], contents[2], marker_size=marker_size)
 
 
 # --- tf check-merge -------------------------------------------------------------------

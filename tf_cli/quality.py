@@ -36,8 +36,9 @@ def make_judge(signature: Signature):
     """A DSPy program scoring one example of `signature` on the four judged criteria."""
     import dspy
 
-    fields = {"task": (str, dspy.InputField(desc="What the DSPy signature must do.")),
-              "example": (str, dspy.InputField(desc="One training example as JSON."))}
+    fields: dict[str, tuple[type, object]] = {
+        "task": (str, dspy.InputField(desc="What the DSPy signature must do.")),
+        "example": (str, dspy.InputField(desc="One training example as JSON."))}
     for name in JUDGED:
         fields[name] = (float, dspy.OutputField(desc=f"{name.replace('_', ' ')}, 0 to 1"))
     fields["reason"] = (str, dspy.OutputField(desc="One sentence on the weakest point."))
@@ -51,7 +52,7 @@ def score(record: dict, signature: Signature, judge=None, client=None) -> dict:
     """The example's quality dict: rules, judged criteria (if a judge is given), score."""
     import orjson
 
-    quality = {"rules": round(rule_score(record), 3)}
+    quality: dict[str, float | str] = {"rules": round(rule_score(record), 3)}
     if judge is not None:
         import dspy
 
@@ -61,6 +62,6 @@ def score(record: dict, signature: Signature, judge=None, client=None) -> dict:
         for name in JUDGED:
             quality[name] = round(min(1.0, max(0.0, float(verdict[name]))), 3)
         quality["reason"] = str(verdict.reason)[:300]
-    numbers = [v for k, v in quality.items() if k != "reason"]
+    numbers = [float(v) for k, v in quality.items() if k != "reason"]
     quality["score"] = round(sum(numbers) / len(numbers), 3)
     return quality

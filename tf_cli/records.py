@@ -65,7 +65,7 @@ def read_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         number = 0
         for raw in _physical_lines(f, max_line_bytes):
             number += 1
-            if type(raw) is bytes:  # the fast path: a canonical line is one parse and one dump
+            if isinstance(raw, bytes):  # the fast path: a canonical line is one parse and one dump
                 if number == 1 and not start and raw.startswith(BOM):
                     yield Line(1, None, "byte-order mark at the start of the file: save it "
                                "as UTF-8 without BOM (tf fmt removes it)", fixable=True)

@@ -230,8 +230,8 @@ def _permutation(spec: dict):
     def test(record):
         positions = get_field(record)
         size = len(_items(get_of(record)))
-        if positions is _MISSING:
-            return None
+        if positions is _MISSING or not isinstance(positions, list):
+            return None  # a non-list is the schema's to report
         if sorted(positions) != list(range(1, size + 1)):
             return RuleFailure(_pointer(field), f"{positions} is not an ordering of positions "
                                                 f"1..{size} of {of}")

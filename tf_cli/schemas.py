@@ -161,26 +161,15 @@ class SchemaLoader:
         """Every `$id` the JSON files in schemas/ declare (resolved against its base) ->
         the file and the keys leading to that resource. Read once per loader."""
         if self._ids is None:
-            self._ids = {}
+            ids: dict[str, tuple[Path, tuple]] = {}
             for path in sorted(self.project.schemas_dir.glob("*.json")):
                 try:
                     document = orjson.loads(read_schema_file(path))
                 except (OSError, orjson.JSONDecodeError, UsageError):
                     continue  # reported when the file itself is loaded
-                self._collect_ids(document, path.resolve().as_uri(), path.resolve(), ())
+                _collect_ids(ids, document, path.resolve().as_uri(), path.resolve(), ())
+            self._ids = ids
         return self._ids
-
-    def _collect_ids(self, node, base: str, path: Path, at: tuple) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("$id"), str):
-                base = _join(base, node["$id"])
-                self._ids.setdefault(urldefrag(base)[0], (path, at))
-            for key, value in node.items():
-                if key not in ("const", "enum", "examples", "default"):  # data, not schemas
-                    self._collect_ids(value, base, path, (*at, key))
-        elif isinstance(node, list):
-            for index, item in enumerate(node):
-                self._collect_ids(item, base, path, (*at, index))
 
     def resolve(self, node: dict, signature: Signature, _seen: tuple = (),
                 _base: str | None = None) -> dict:
@@ -219,8 +208,8 @@ class SchemaLoader:
             node = self.document(path)
             for key in keys:
                 node = node[key]
-        elif (path := self._schema_file(resource_uri)) is not None and path.is_file():
-            node = self.document(path)
+        elif (found := self._schema_file(resource_uri)) is not None and found.is_file():
+            node = self.document(found)
             if isinstance(node.get("$id"), str):
                 resource_uri = _join(resource_uri, node["$id"])
         else:
@@ -228,11 +217,11 @@ class SchemaLoader:
                               f"$ref {uri} points at nothing in schemas/")
         base = resource_uri
         if fragment and not fragment.startswith("/"):  # a $anchor
-            found = _anchor(node, fragment)
-            if found is None:
+            anchored = _anchor(node, fragment)
+            if anchored is None:
                 raise self._error(self.project.schema_path(signature.name),
                                   f"$ref {uri}: no $anchor {fragment!r} there")
-            return found, base
+            return anchored, base
         try:
             for key in filter(None, unquote(fragment).split("/")):
                 node = node[key.replace("~1", "/").replace("~0", "~")] if isinstance(node, dict) \
@@ -278,11 +267,27 @@ class SchemaLoader:
             for key in keys:
                 node = node[key]
             return node
-        path = self._schema_file(resource)
-        if path is not None and path.is_file():
-            return self.document(path)
+        found = self._schema_file(resource)
+        if found is not None and found.is_file():
+            return self.document(found)
         raise ValueError(f"{uri} is not a file in schemas/ nor a $id declared there")
 
+
+
+def _collect_ids(ids: dict[str, tuple[Path, tuple]], node, base: str, path: Path,
+                 at: tuple) -> None:
+    """Add to `ids` every `$id` under `node` (resolved against `base`) -> `path` and the keys
+    leading to it."""
+    if isinstance(node, dict):
+        if isinstance(node.get("$id"), str):
+            base = _join(base, node["$id"])
+            ids.setdefault(urldefrag(base)[0], (path, at))
+        for key, value in node.items():
+            if key not in ("const", "enum", "examples", "default"):  # data, not schemas
+                _collect_ids(ids, value, base, path, (*at, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            _collect_ids(ids, item, base, path, (*at, index))
 
 
 def _join(base: str, reference: str) -> str:

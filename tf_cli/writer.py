@@ -223,7 +223,7 @@ def expect(path: Path, shown: dict[str, dict]) -> None:
     if path.exists():
         for line in read_lines(path):
             record_id = line.record.get("id") if line.record is not None else None
-            if isinstance(record_id, str) and record_id in copies:
+            if line.record is not None and isinstance(record_id, str) and record_id in copies:
                 copies[record_id].append((line.number, line.record))
     for record_id, found in copies.items():
         if not found:

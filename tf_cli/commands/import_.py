@@ -66,7 +66,7 @@ def command(
     if result.ignored_columns:
         console.note("ignored columns (no field of that name; use --map NAME=FIELD): "
                      + ", ".join(sorted(result.ignored_columns)))
-    where = project.display(result.path)
+    where = project.display(result.path) if result.path is not None else str(file)
     if dry_run:
         summary = f"{result.accepted:,} would be imported (dry run: nothing written)"
     elif all_or_nothing and result.rejected:

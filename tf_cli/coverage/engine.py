@@ -123,7 +123,7 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
 
     signature = loader.signature(spec.signature)
     types = duck.columns(loader, signature)
-    wheres = [r.where for r in spec.requirements if r.kind == "where"]
+    wheres = [r.where for r in spec.requirements if r.kind == "where" and r.where is not None]
     _check_sql(con, spec, types, wheres)
     selects = [f'CAST(({d.sql}) AS VARCHAR) AS "d_{name}"' for name, d in spec.dimensions.items()]
     selects += [f"coalesce(({w}), false) AS w_{i}" for i, w in enumerate(wheres)]
@@ -260,7 +260,7 @@ def _evaluate(con, req: Requirement, cov: SignatureCoverage, spec: CoverageSpec,
         synthetic = cov.by_source.get(SYNTHETIC, 0)
         return _share_result(req, synthetic, total, "synthetic", "synthetic",
                              {"source": SYNTHETIC})
-    if req.kind == "where":
+    if req.kind == "where" and req.where is not None:
         index = wheres.index(req.where)
         have = con.execute(f"SELECT count(*) FROM cov WHERE w_{index}").fetchone()[0]
         need = int(req.value) - have
@@ -269,29 +269,32 @@ def _evaluate(con, req: Requirement, cov: SignatureCoverage, spec: CoverageSpec,
         return need <= 0, have, f"{have} match", gaps
     if req.kind == "grid":
         return _grid_result(con, req, spec)
-    counts = cov.dimensions[req.dimension]
+    dimension = req.dimension  # every other kind is about one dimension
+    if dimension is None:
+        raise ValueError(f"requirement {req.label} names no dimension")
+    counts = cov.dimensions[dimension]
     if req.kind == "bucket_min":
-        have = counts.get(req.bucket, 0)
+        have = counts.get(str(req.bucket), 0)
         need = int(req.value) - have
         gaps = [Gap("bucket", need, have, req.level, req.label,
-                    cell={req.dimension: req.bucket})] if need > 0 else []
-        return need <= 0, have, f"{have} in {req.dimension} = {req.bucket}", gaps
+                    cell={dimension: str(req.bucket)})] if need > 0 else []
+        return need <= 0, have, f"{have} in {dimension} = {req.bucket}", gaps
     if req.kind == "min_distinct":
         present = [b for b, n in counts.items() if n and b != NULL_BUCKET]
         shortfall = int(req.value) - len(present)
-        missing = [b for b in spec.dimensions[req.dimension].buckets if not counts.get(b)]
-        gaps = [Gap("bucket", 1, 0, req.level, req.label, cell={req.dimension: b})
+        missing = [b for b in spec.dimensions[dimension].buckets if not counts.get(b)]
+        gaps = [Gap("bucket", 1, 0, req.level, req.label, cell={dimension: b})
                 for b in missing[:max(shortfall, 0)]]
         if shortfall > len(gaps):
             gaps.append(Gap("distinct", shortfall - len(gaps), len(present), req.level,
-                            req.label, cell={req.dimension: "(a new bucket)"}))
+                            req.label, cell={dimension: "(a new bucket)"}))
         return shortfall <= 0, len(present), f"{len(present)} distinct: " + \
             ", ".join(present), gaps
     # max_share: of one bucket, or of the largest one
-    bucket = req.bucket or max(counts, key=counts.get, default=None)
+    bucket = req.bucket or max(counts, key=lambda b: counts[b], default=None)
     have = counts.get(bucket, 0) if bucket is not None else 0
-    return _share_result(req, have, total, f"{req.dimension} = {bucket}", bucket,
-                         {req.dimension: bucket} if bucket is not None else None)
+    return _share_result(req, have, total, f"{dimension} = {bucket}", bucket,
+                         {dimension: bucket} if bucket is not None else None)
 
 
 def _share_result(req: Requirement, have: int, total: int, what: str, bucket, avoid):

@@ -44,7 +44,7 @@ def _requirements_by_bucket(cov: SignatureCoverage) -> dict[tuple[str, str], lis
     """Short marks such as ">= 10 warn" for each (dimension, bucket) a requirement names."""
     marks: dict[tuple[str, str], list[str]] = {}
     for result in cov.requirements:
-        if result.bucket is None:
+        if result.bucket is None or result.dimension is None:
             continue
         if result.kind == "bucket_min":
             mark = f">= {int(result.expected)}"
