@@ -13,17 +13,17 @@ def main(argv: list[str]) -> None:
     from tf_cli.layout import SYNTHETIC_FILE
     from tf_cli.params import load_params
     from tf_cli.project import find_project
+    from tf_cli.settings import SynthesizeSettings, section
 
     project = find_project()
     params = load_params(project)
-    section = params.get("synthesize") or {}
+    settings = section(params, "synthesize", SynthesizeSettings)
     out = project.dataset_dir(argv[0]) / SYNTHETIC_FILE
     out.touch()
-    if not lm.settings(params).configured or not section.get("count"):
+    if not lm.settings(params).configured or not settings.count:
         print(f"synthesize {argv[0]}: skipped (no LM configured, or synthesize.count is 0)")
         return
-    options = GenerateOptions(int(section["count"]), int(section.get("batch_size", 5)),
-                              bool(section.get("fill_gaps", True)))
+    options = GenerateOptions(settings.count, settings.batch_size, settings.fill_gaps)
     print(generate(project, argv[0], options).to_json())
 
 

@@ -23,6 +23,7 @@ from tf_cli.project import Project
 from tf_cli.quality import make_judge, score
 from tf_cli.records import read_lines
 from tf_cli.schemas import SchemaLoader
+from tf_cli.settings import BootstrapSettings, QualitySettings, section
 from tf_cli.validate import example_problems
 
 
@@ -78,14 +79,14 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
             todo.append(line.record)
     todo = todo[:limit] if limit else todo
     assigned = _spread_metadata(project, params, signature_name, todo)
-    kind = (params.get("bootstrap") or {}).get("program", "predict")
+    kind = section(params, "bootstrap", BootstrapSettings).program
     teacher = dspy_io.make_program(dspy_io.dspy_signature(loader, signature), kind)
     existing = Existing.read(project, signature_name)
     lock = threading.Lock()
     output_keys = dspy_io.keys(signature, "outputs")
-    quality_params = params.get("quality") or {}
-    judge = make_judge(signature) if quality_params.get("judge") else None
-    reject_below = float(quality_params.get("reject_below", 0.0))
+    quality = section(params, "quality", QualitySettings)
+    judge = make_judge(signature) if quality.judge else None
+    reject_below = quality.reject_below
 
     def label(prompt: dict) -> None:
         try:

@@ -77,7 +77,8 @@ def _context(project_dir: str | None):
     from tf_cli.params import load_params
     from tf_cli.project import find_project
     from tf_cli.schemas import SchemaLoader
+    from tf_cli.settings import CaptureSettings, section
 
     project = find_project(Path(project_dir) if project_dir else None)
     params = load_params(project)
-    return project, SchemaLoader(project), params.get("capture", {}).get("min_quality")
+    return project, SchemaLoader(project), section(params, "capture", CaptureSettings).min_quality

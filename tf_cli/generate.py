@@ -44,6 +44,7 @@ from tf_cli.project import Project
 from tf_cli.quality import make_judge, score
 from tf_cli.records import read_lines, write_records
 from tf_cli.schemas import SchemaLoader, Signature
+from tf_cli.settings import QualitySettings, ValidateSettings, section
 from tf_cli.validate import example_problems
 
 STRATEGIES = ("fresh_scenario", "variation", "edge_case", "adversarial")
@@ -174,14 +175,14 @@ class _Run:
         self.settings, self.summary = settings, summary
         self.lock = threading.RLock()
         self.existing = Existing()
-        self.near = _NearDuplicates(float((params.get("validate") or {})
-                                          .get("near_duplicate_threshold", 0.8)))
+        self.near = _NearDuplicates(
+            section(params, "validate", ValidateSettings).near_duplicate_threshold)
         for path in project.dataset_files(signature.name):  # one read for both indexes
             self.existing.catch_up(path, self._index_near)
         self.demos = _curated(project, loader, signature, spec)
-        quality = params.get("quality") or {}
-        self.reject_below = float(quality.get("reject_below", 0.0))
-        self.judge = make_judge(signature) if quality.get("judge") else None
+        quality = section(params, "quality", QualitySettings)
+        self.reject_below = quality.reject_below
+        self.judge = make_judge(signature) if quality.judge else None
         self.path = project.dataset_dir(signature.name) / SYNTHETIC_FILE
 
     def _index_near(self, record: dict) -> None:

@@ -62,10 +62,15 @@ class LMSettings:
 
 
 def settings(params: dict) -> LMSettings:
-    section = dict(params.get("lm") or {})
-    model = os.environ.get("TF_LM_MODEL") or section.get("model")
+    from dataclasses import replace
+
+    from tf_cli.settings import section
+
+    given = section(params, "lm", LMSettings)  # params.yaml, with the defaults above
+    _check_limits(given)
+    model = os.environ.get("TF_LM_MODEL") or given.model
     from_environment = os.environ.get("TF_LM_API_BASE")
-    api_base = from_environment or section.get("api_base")
+    api_base = from_environment or given.api_base
     allowed = os.environ.get("TF_LM_ALLOW_API_BASE")
 
     def chosen(url: str | None) -> bool:
@@ -77,16 +82,28 @@ def settings(params: dict) -> LMSettings:
         # Some LiteLLM providers take the server from the model string
         # ("oobabooga/http://host:port"): from params.yaml, that is a base too.
         trusted = trusted and chosen(model.split("/", 1)[-1])
-    return LMSettings(
-        model=model or None, api_base=api_base or None, api_base_trusted=trusted,
-        temperature=float(section.get("temperature", 0.0)),
-        max_tokens=int(section.get("max_tokens", 1000)),
-        num_threads=int(section.get("num_threads", 2)),
-        cache=bool(section.get("cache", True)),
-        timeout=float(section.get("timeout", 60.0)),
-        max_retry_wait=float(section.get("max_retry_wait", DEFAULT_MAX_RETRY_WAIT)),
-        deadline=float(section.get("deadline", DEFAULT_DEADLINE)),
-        max_answer_bytes=int(section.get("max_answer_bytes", DEFAULT_MAX_ANSWER_BYTES)))
+    return replace(given, model=model or None, api_base=api_base or None,
+                   api_base_trusted=trusted)
+
+
+# Bounds kept in code: schemas/params.schema.json says the same, but a pull request can
+# change that file along with params.yaml.
+_LIMITS = {"timeout": (0.1, 3600.0), "deadline": (0.1, 3600.0),
+           "max_retry_wait": (0.0, 600.0), "max_answer_bytes": (1000, 100_000_000),
+           "temperature": (0.0, 2.0), "max_tokens": (1, 1_000_000), "num_threads": (1, 64)}
+
+
+def _check_limits(lm: LMSettings) -> None:
+    from tf_cli.errors import ConfigError
+    from tf_cli.problems import Problem
+
+    for name, (low, high) in _LIMITS.items():
+        value = getattr(lm, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                not low <= value <= high:
+            raise ConfigError([Problem(
+                "params.yaml", f"lm.{name} is {value!r}: tf accepts a number from {low:g} to "
+                f"{high:g}", pointer=f"$.lm.{name}", config=True)])
 
 
 def make_lm(lm: LMSettings):

@@ -400,3 +400,25 @@ def test_a_server_that_trickles_or_never_finishes_is_cut_off(hostile, behaviour,
         assert "retrying" not in result.stdout + result.stderr
         assert took < 20, (command, took)  # one attempt, cut off at its deadline
         assert sent < 20_000_000, (command, sent)  # the endless answer stopped being read
+
+
+def test_a_pull_request_that_loosens_the_params_schema_cannot_lift_the_lm_bounds(hostile):
+    """The bounds on lm.deadline, lm.timeout, lm.max_retry_wait and lm.max_answer_bytes are
+    kept in tf, not only in schemas/params.schema.json, which a pull request can edit."""
+    project, _ = hostile
+    schema_path = project / "schemas/params.schema.json"
+    schema = json.loads(schema_path.read_text())
+    for name in ("deadline", "timeout", "max_retry_wait", "max_answer_bytes"):
+        schema["properties"]["lm"]["properties"][name] = {}
+    schema_path.write_text(json.dumps(schema))
+    params = project / "params.yaml"
+    original = params.read_text()
+    for name, value in (("deadline", "100000000"), ("timeout", "0"),
+                        ("max_retry_wait", "86400"), ("max_answer_bytes", "100000000000")):
+        params.write_text(original.replace("  timeout: 60", f"  timeout: 60\n  {name}: {value}"
+                                           if name != "timeout" else f"  timeout: {value}", 1))
+        result = run_tf("lm", "check", cwd=project, timeout=60,
+                        env={"TF_LM_MODEL": "openai/test-model",
+                             "TF_LM_API_BASE": "http://127.0.0.1:9/v1"})
+        assert result.exit_code == 2, (name, result)
+        assert f"lm.{name} is" in result.stderr and "tf accepts a number from" in result.stderr

@@ -22,10 +22,10 @@ from tf_cli.params import PARAMS_FILE, load_params
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.schemas import SchemaLoader
+from tf_cli.settings import DEFAULT_DIVERSITY_SAMPLE
 
 NULL_BUCKET = "(none)"
 SYNTHETIC = "synthetic"
-DEFAULT_DIVERSITY_SAMPLE = 2000
 
 
 @dataclass
@@ -104,7 +104,7 @@ def measure(project: Project, only: list[str] | None = None,
         for name in only:
             project.require_signature(name)
         specs = [s for s in specs if s.signature in only]
-    sample = params.get("coverage", {}).get("diversity_sample", DEFAULT_DIVERSITY_SAMPLE) \
+    sample = (params.get("coverage") or {}).get("diversity_sample", DEFAULT_DIVERSITY_SAMPLE) \
         if diversity else 0
     chosen = {spec.signature: (files or {}).get(spec.signature,
                                                 project.dataset_files(spec.signature))

@@ -21,6 +21,7 @@ from tf_cli.pipeline import write_json
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
+from tf_cli.settings import section
 
 SPLIT_BUCKETS = 10_000
 
@@ -34,11 +35,7 @@ class BalanceOptions:
 
     @classmethod
     def from_params(cls, params: dict) -> BalanceOptions:
-        section = params.get("balance") or {}
-        return cls(float(section.get("dev_fraction", 0.25)),
-                   tuple(section.get("cell_dimensions", ("difficulty",))),
-                   section.get("max_per_cell"),
-                   float(section.get("max_synthetic_share", 0.5)))
+        return section(params, "balance", cls)
 
 
 def is_dev(example_id: str, dev_fraction: float) -> bool:

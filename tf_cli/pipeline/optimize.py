@@ -22,6 +22,7 @@ from tf_cli.layout import data_dir, program_path, report_path
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
 from tf_cli.schemas import SchemaLoader
+from tf_cli.settings import section
 
 OPTIMIZERS = ("mipro_v2", "bootstrap_fewshot", "bootstrap_random_search", "labeled_fewshot")
 # The fewest train and dev examples each optimizer can work with here.
@@ -43,8 +44,7 @@ class OptimizeOptions:
 
     @classmethod
     def from_params(cls, params: dict) -> OptimizeOptions:
-        section = dict(params.get("optimize") or {})
-        options = cls(**{k: v for k, v in section.items() if k in cls.__dataclass_fields__})
+        options = section(params, "optimize", cls)
         if options.optimizer not in OPTIMIZERS:
             raise TfError(f'optimize.optimizer "{options.optimizer}" is not one of '
                           f"{', '.join(OPTIMIZERS)}")

@@ -21,6 +21,7 @@ from tf_cli.pipeline import write_json
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
 from tf_cli.schemas import SchemaLoader, Signature
+from tf_cli.settings import QualitySettings, ValidateSettings, section
 from tf_cli.validate import example_problems
 
 NUM_PERM = 128
@@ -29,17 +30,16 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class PoolOptions:
-    near_duplicate_threshold: float = 0.85
-    reject_below: float = 0.0
-    train_pending: bool = False
+    near_duplicate_threshold: float
+    reject_below: float
+    train_pending: bool
 
     @classmethod
     def from_params(cls, params: dict) -> PoolOptions:
-        validate = params.get("validate") or {}
-        quality = params.get("quality") or {}
-        return cls(float(validate.get("near_duplicate_threshold", 0.85)),
-                   float(quality.get("reject_below", 0.0)),
-                   bool(validate.get("train_pending", False)))
+        validate = section(params, "validate", ValidateSettings)
+        quality = section(params, "quality", QualitySettings)
+        return cls(validate.near_duplicate_threshold, quality.reject_below,
+                   validate.train_pending)
 
 
 def build_pool(project: Project, signature_name: str, options: PoolOptions) -> dict:
