@@ -335,7 +335,7 @@ def test_balance_with_sql_that_fails_on_the_pool_is_a_config_error(hostile):
     project, _ = hostile
     with_dimension(project, "CAST(inputs.user_intent AS INTEGER)")
     tf_project = Project(project)
-    build_pool(tf_project, "validate_intent", PoolOptions())
+    build_pool(tf_project, "validate_intent", PoolOptions.from_params({}))
     with pytest.raises(ConfigError, match="dimension probe: DuckDB fails on the data"):
         balance(tf_project, "validate_intent", load_params(tf_project),
                 BalanceOptions(cell_dimensions=("probe",)))

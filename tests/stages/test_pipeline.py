@@ -188,6 +188,9 @@ def test_each_stage_depends_on_exactly_the_code_it_runs(offline_clone: Path, tmp
     assert drift() == {}, "run: python -m tf_cli.pipeline.code_deps --write"
     clone = tmp_path / "repo"
     shutil.copytree(offline_clone, clone, symlinks=True)
+    # Other tests share offline_clone (one forces a failing optimize): rebuild what they left.
+    rebuilt = dvc("repro", cwd=clone)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
     signature = "validate_completeness"
     stages = {"validate": signature, "balance": signature, "convert": signature,
               "optimize": signature, "bootstrap": signature, "synthesize": signature,
