@@ -52,8 +52,11 @@ def parse_examples(text: bytes, where: str) -> list[dict]:
 
 
 def add_examples(project: Project, signature_name: str, items: list[dict],
-                 where: str = "<input>", commit: bool = False) -> AddResult:
-    """Complete, check and append `items` to datasets/<signature>/examples.jsonl."""
+                 where: str = "<input>", commit: bool = False,
+                 dry_run: bool = False) -> AddResult:
+    """Complete, check and append `items` to datasets/<signature>/examples.jsonl; with
+    `dry_run`, every check runs (given ids against the dataset too) and nothing is
+    written."""
     project.require_signature(signature_name)
     signature = SchemaLoader(project).signature(signature_name)
     existing = Existing.read(project, signature_name)
@@ -66,7 +69,8 @@ def add_examples(project: Project, signature_name: str, items: list[dict],
         if not problems:
             existing.add(record)
             records.append(record)
-    if result.problems:
+    if result.problems or dry_run:
+        result.ids = [] if result.problems else [r["id"] for r in records]
         return result
     result.path = append(project, signature_name, records, existing)
     result.ids = [r["id"] for r in records]

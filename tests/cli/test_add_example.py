@@ -177,6 +177,28 @@ def test_from_json_adds_nothing_when_any_example_is_invalid(project: Path):
     assert garbage.exit_code == 2 and "stdin:1: invalid JSON" in garbage.stderr
 
 
+def test_dry_run_checks_examples_without_ids_against_the_dataset_and_writes_nothing(
+        project: Path):
+    """The contributor's loop: write examples without ids, check them, then add them."""
+    run_tf("add-example", "-s", "validate_intent", "--from-json", "-", cwd=project,
+           input=json.dumps(_intent(1)))
+    before = (project / INTENT).read_bytes()
+    (project / "new.jsonl").write_text(json.dumps(_intent(2)) + "\n" + json.dumps(_intent(3)))
+    good = run_tf("add-example", "-s", "validate_intent", "--from-json", "new.jsonl",
+                  "--dry-run", cwd=project)
+    assert good.exit_code == 0, good
+    assert "2 examples would be added (dry run: nothing written)" in good.stderr
+    assert good.stdout == ""
+    taken = json.loads((project / INTENT).read_text())["id"]
+    (project / "again.json").write_text(json.dumps({**_intent(4), "id": taken}))
+    again = run_tf("add-example", "-s", "validate_intent", "--from-json", "again.json",
+                   "--dry-run", cwd=project)
+    assert again.exit_code == 1 and f'id "{taken}" is already used' in again.stdout
+    assert (project / INTENT).read_bytes() == before
+    alone = run_tf("add-example", "-s", "validate_intent", "--dry-run", cwd=project)
+    assert alone.exit_code == 2 and "use it with --from-json" in alone.stderr
+
+
 def test_commit_makes_a_commit_naming_the_signature_and_ids(project: Path):
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit",

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
-from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED, TfError
+from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED, TfError, UsageError
 
 
 def command(
@@ -20,6 +20,9 @@ def command(
         allow_dash=True)] = None,
     commit: Annotated[bool, typer.Option("--commit", help="Commit the new examples with a "
                                          "message naming the signature and ids.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="With --from-json: check every example (schema, rules, ids "
+        "already used) and write nothing.")] = False,
 ) -> None:
     """Add examples to datasets/<signature>/examples.jsonl, checked like tf validate.
 
@@ -29,18 +32,26 @@ def command(
     from tf_cli.add import add_examples, interactive_session, parse_examples
 
     project = console.project()
+    if dry_run and (from_json is None or commit):
+        raise UsageError("--dry-run checks examples given with --from-json, and commits "
+                         "nothing: use it with --from-json and without --commit")
     if from_json is not None:
         where = "stdin" if str(from_json) == "-" else str(from_json)
         try:
             text = sys.stdin.buffer.read() if where == "stdin" else from_json.read_bytes()
         except OSError as exc:
             raise TfError(f"{from_json}: cannot read: {exc.strerror}") from None
-        result = add_examples(project, signature, parse_examples(text, where), where, commit)
+        result = add_examples(project, signature, parse_examples(text, where), where, commit,
+                              dry_run)
         if result.problems:
             for problem in result.problems:
                 console.out(str(problem))
             console.note(f"nothing added: {len(result.problems)} problems", "red")
             raise typer.Exit(EXIT_CHECK_FAILED)
+        if dry_run:
+            console.note(f"{len(result.ids)} examples would be added (dry run: nothing "
+                         "written)")
+            return
     else:
         try:
             result = interactive_session(project, signature, _ask, console.out, commit)
