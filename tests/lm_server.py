@@ -15,6 +15,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# How tf generate's prompt begins (tf_cli/generate.py): the server answers those requests
+# with examples, and every other one in DSPy's ChatAdapter format.
+GENERATE_PROMPT = "You write training examples for the DSPy signature"
 _FIELD = re.compile(r"^\d+\. `(\w+)` \((.+?)\)(?::|$)", re.MULTILINE)
 
 
@@ -102,7 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(4)  # longer than the client's timeout in the tests
         messages = body.get("messages", [])
         prompt = str(messages[-1].get("content", "")) if messages else ""
-        if "TF-GENERATE" in prompt:
+        if prompt.startswith(GENERATE_PROMPT):
             self.state.prompts.append(prompt)
             time.sleep(self.state.delay)
             self._answer(body, self._generate(prompt, fault), messages)
@@ -184,7 +187,7 @@ class LMServer:
 
 class MisbehavingServer:
     """An HTTP server on 127.0.0.1 that answers tf generate's requests (the ones whose
-    prompt says TF-GENERATE) the way a hostile or broken server would, and every other
+    prompt is GENERATE_PROMPT's) the way a hostile or broken server would, and every other
     request with a plain "OK", so a reachability probe passes first (with everything=True,
     every request is answered badly).
 
@@ -225,7 +228,7 @@ class MisbehavingServer:
         with conn:
             try:
                 request = self._read_request(conn)
-                if not self.everything and b"TF-GENERATE" not in request:
+                if not self.everything and GENERATE_PROMPT.encode() not in request:
                     body = json.dumps({"id": "x", "object": "chat.completion", "created": 0,
                                        "model": "m", "choices": [{
                                            "index": 0, "finish_reason": "stop",

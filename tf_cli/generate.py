@@ -242,7 +242,7 @@ class _Run:
             for i, (cell, s) in enumerate(zip(cells, strategies, strict=True)))
         demos = _neighbours(self.demos, cells[:2])
         return (
-            "TF-GENERATE\nYou write training examples for the DSPy signature "
+            "You write training examples for the DSPy signature "
             f"{self.signature.name}: {self.signature.instructions}\n\n"
             f"Each example has inputs and outputs matching these JSON Schemas:\n"
             f"{orjson.dumps(schema).decode()}\n\nRules every example must satisfy:\n{rules}\n\n"
