@@ -126,6 +126,9 @@ def approve_where(project: Project, signature: str, where: str
 
     from tf_cli import duck
 
+    reason = duck.expression_problem(where)  # one expression, as in params.yaml
+    if reason:
+        raise UsageError(f"--where: {reason}: {where!r}")
     settle_moves(project, signature)
     items = pending(project, signature)
     if not items:

@@ -153,6 +153,8 @@ def test_log_lists_counts_and_scores_per_commit_and_plots(project: Path, history
     assert (project / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = run_tf("log", "-s", SIG, cwd=project)
     assert "71.5" in table.stdout and "bootstrap_fewshot" in table.stdout
+    text = run_tf("log", "--plot", "history.txt", cwd=project)  # run_tf fails on a traceback
+    assert text.exit_code == 2 and "--plot history.txt: give a file ending in" in text.stderr
 
 
 @pytest.mark.parametrize(("base", "head"), [("start", "add"), ("add", "edit"),

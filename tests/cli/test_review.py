@@ -96,3 +96,8 @@ def test_approve_all_with_where(project: Path):
     assert len(lines(project / SYNTHETIC)) == 6 - len(full)
     missing_where = run_tf("review", "-s", SIG, "--approve-all", cwd=project)
     assert missing_where.exit_code == 2 and "--approve-all needs --where" in missing_where.stderr
+    # One expression, as in params.yaml: a second statement is refused before anything runs.
+    two = run_tf("review", "-s", SIG, "--approve-all", "--where", "true; DROP TABLE x",
+                 cwd=project)
+    assert two.exit_code == 2 and "--where: not one SQL expression" in two.stderr
+    assert len(lines(project / SYNTHETIC)) == 6 - len(full)

@@ -10,6 +10,10 @@ import typer
 
 from tf_cli import console
 from tf_cli.commands.common import SignatureOption, print_json
+from tf_cli.errors import UsageError
+
+# What matplotlib writes without extra packages.
+PLOT_SUFFIXES = frozenset({".png", ".svg", ".pdf"})
 
 
 class LogFormat(StrEnum):
@@ -29,6 +33,9 @@ def command(
     from tf_cli.history import history
     from tf_cli.history import plot as draw
 
+    if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise UsageError(f"--plot {plot}: give a file ending in "
+                         f"{', '.join(sorted(PLOT_SUFFIXES))}")
     rows = history(console.project(), signature, limit)
     if output_format is LogFormat.json:
         print_json({"version": 1, "rows": [r.to_json() for r in rows]})

@@ -97,7 +97,8 @@ def optimize(project: Project, signature_name: str, params: dict,
     demos = [demo for predictor in compiled.predictors() for demo in predictor.demos]
     report.update(demos=len(demos),
                   demos_chosen=[d.get("id") for d in demos if d.get("id")],
-                  wall_time_s=round(time.perf_counter() - started, 3))
+                  # tenths: a report in git should not change with the machine's mood
+                  wall_time_s=round(time.perf_counter() - started, 1))
     path = program_path(project, signature_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     compiled.save(str(path))
