@@ -193,7 +193,8 @@ class MisbehavingServer:
 
     behaviour: "trickle_head" (one byte of the status line every 0.2 s, for ever),
     "trickle_body" (a head promising 1 MB, then one byte every 0.2 s) or "endless_chunks"
-    (a chunked body that never ends)."""
+    (a chunked body that never ends) or "gzip_bomb" (gzip inside gzip, sent although tf asks
+    for no compression)."""
 
     def __init__(self, behaviour: str, everything: bool = False):
         import socket
@@ -265,6 +266,15 @@ class MisbehavingServer:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 1000000\r\n\r\n")
         self._trickle(conn, b" " * 1000000)
+
+    def _gzip_bomb(self, conn) -> None:
+        import gzip
+
+        body = gzip.compress(gzip.compress(b"\0" * 50_000_000))  # 50 MB from a few KB
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Encoding: gzip, gzip\r\nContent-Length: %d\r\n\r\n%s"
+                     % (len(body), body))
+        self.bytes_sent += len(body)
 
     def _endless_chunks(self, conn) -> None:
         chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)

@@ -95,13 +95,14 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
         except Exception as exc:  # after DSPy's retries: report it, go on
             with lock:
                 summary.failures.append(
-                    f"{prompt['id']}: {lm.redacted(str(exc).splitlines()[0][:200], settings)}")
+                    f"{prompt['id']}: {lm.redacted(str(exc), settings, 200)}")
                 summary.rejected["lm_error"] += 1
             return
         metadata = dict(prompt.get("metadata") or {})
         given = assigned[prompt["id"]]
-        provenance: dict[str, object] = {"model": settings.model, "strategy": f"teacher_{kind}",
-                      "origin": f"{PROMPTS_FILE}:{prompt['id']}"}
+        provenance: dict[str, object] = {
+            "model": settings.model_shown, "strategy": f"teacher_{kind}",
+            "origin": f"{PROMPTS_FILE}:{prompt['id']}"}
         if given:  # the reviewer should know these were chosen for balance, not judged
             provenance["balanced"] = sorted(given)
         record = complete({"inputs": prompt["inputs"],
@@ -120,7 +121,7 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
             except Exception as exc:  # the judge's call failed after retries
                 with lock:
                     summary.failures.append(
-                        f"{prompt['id']}: judge: {lm.redacted(str(exc), settings)}"[:300])
+                        f"{prompt['id']}: judge: {lm.redacted(str(exc), settings)}")
                     summary.rejected["judge_error"] += 1
                 return
         with lock, writer.locked(out_path):

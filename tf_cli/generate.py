@@ -218,11 +218,13 @@ class _Run:
         """The LM's answer, retrying what is retryable; None when the batch is lost."""
         for attempt in range(lm.MAX_ATTEMPTS):
             try:
-                return client(prompt)[0]
+                answer = client(prompt)[0]
+                # DSPy gives a dict when the server adds reasoning or tool calls to the text.
+                return str(answer.get("text") or "") if isinstance(answer, dict) else str(answer)
             except Exception as exc:
                 wait = lm.retry_wait(exc, attempt, self.settings.max_retry_wait)
                 retry = wait is not None and attempt + 1 < lm.MAX_ATTEMPTS
-                what = lm.redacted(str(exc).splitlines()[0][:200], self.settings)
+                what = lm.redacted(str(exc), self.settings, 200)
                 self.fail(f"batch {number + 1}, attempt {attempt + 1}: {what}"
                           + (f"; retrying in {wait:g} s" if retry else "; batch lost"))
                 if not retry or wait is None:
@@ -259,7 +261,7 @@ class _Run:
         metadata = {"difficulty": item.get("difficulty") or cell.get("difficulty", "medium"),
                     "category": item.get("category") or cell.get("category", "general"),
                     "review": {"status": "pending"},
-                    "provenance": {"model": self.settings.model, "strategy": strategy,
+                    "provenance": {"model": self.settings.model_shown, "strategy": strategy,
                                    "target_cell": dict(cell), "prompt_hash": prompt_hash}}
         return complete({"inputs": item.get("inputs"), "outputs": item.get("outputs"),
                          "metadata": metadata}, source=SYNTHETIC)
@@ -301,7 +303,7 @@ class _Run:
         try:
             record["metadata"]["quality"] = score(record, self.signature, self.judge, client)
         except Exception as exc:  # the judge's call failed after retries
-            self.fail(f"judge: {lm.redacted(str(exc).splitlines()[0][:200], self.settings)}",
+            self.fail(f"judge: {lm.redacted(str(exc), self.settings, 200)}",
                       "judge_error", 1)
             return False
         if record["metadata"]["quality"]["score"] < self.reject_below:

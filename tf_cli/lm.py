@@ -55,9 +55,18 @@ class LMSettings:
     def endpoint(self) -> str:
         return _without_credentials(self.api_base) or "its default endpoint"
 
+    @property
+    def model_shown(self) -> str | None:
+        """The model string for reports, files and messages: a server URL inside it
+        ("oobabooga/http://user:pass@host") without its credentials."""
+        url = _url_in_model(self.model)
+        if self.model is None or url is None:
+            return self.model
+        return f"{self.model.split('/', 1)[0]}/{_without_credentials(url)}"
+
     def describe(self) -> dict:
         """What may go into reports and logs: never the key, nor credentials in the URL."""
-        return {"model": self.model, "api_base": _without_credentials(self.api_base),
+        return {"model": self.model_shown, "api_base": _without_credentials(self.api_base),
                 "temperature": self.temperature, "max_tokens": self.max_tokens}
 
 
@@ -115,10 +124,10 @@ def make_lm(lm: LMSettings):
                            "openai/gpt-4o-mini, or ollama_chat/llama3.2 with TF_LM_API_BASE="
                            "http://localhost:11434/v1)")
     key = os.environ.get("TF_LM_API_KEY")
+    # Where the requests go: a URL inside the model string wins, as LiteLLM reads it.
+    where = _url_in_model(lm.model) or lm.api_base or "its default endpoint"
     if not lm.api_base_trusted:
         if key:
-            where = lm.api_base if lm.api_base and "://" not in lm.model else \
-                lm.model.split("/", 1)[-1]
             raise TfError(
                 f"params.yaml sends the model to {_without_credentials(where)} (lm.api_base or "
                 "lm.model), a setting any pull request can change, so TF_LM_API_KEY is not "
@@ -132,6 +141,17 @@ def make_lm(lm: LMSettings):
     if key is None and lm.api_base and lm.model.startswith("openai/"):
         key = "local"  # OpenAI-compatible local servers want some key
     engine = _bounded_engine(lm, key)
+    if engine is None and not lm.api_base_trusted:
+        # LiteLLM's providers find their own credentials in the environment (watsonx,
+        # databricks, gigachat tokens...) and would send them to that base; and that path
+        # has no deadline nor size cap.
+        raise TfError(
+            f"params.yaml sends {lm.model_shown} to {_without_credentials(where)}, a setting any "
+            "pull request can change, through a provider only LiteLLM knows, which would send "
+            "credentials it finds in your environment there",
+            hint=f"if you trust that server, export TF_LM_ALLOW_API_BASE="
+                 f"{_without_credentials(where)} (or set TF_LM_API_BASE and TF_LM_MODEL "
+                 "yourself)")
     if engine is not None:  # it owns the connection: base, key and timeouts
         kwargs = {"engine": engine}
     else:
@@ -221,17 +241,26 @@ def _without_credentials(url: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=host, query=""))
 
 
-def redacted(text: str, lm: LMSettings) -> str:
-    """`text` (an error from the HTTP client, say) with the base URL's credentials masked."""
+def redacted(text: str, lm: LMSettings, limit: int = 300) -> str:
+    """The first line of `text` (an error from the HTTP client, say) with the credentials of
+    the base URL, or of a URL in the model string, masked; then cut to `limit` characters.
+    Masking comes first, so a secret longer than the cut cannot survive it."""
     from urllib.parse import urlsplit
 
-    if not lm.api_base:
-        return text
-    parts = urlsplit(lm.api_base)
-    for secret in (parts.netloc.rpartition("@")[0], parts.query):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    for url in (lm.api_base, _url_in_model(lm.model)):
+        if url:
+            parts = urlsplit(url)
+            for secret in (parts.netloc.rpartition("@")[0], parts.query):
+                if secret:
+                    text = text.replace(secret, "***")
+    return (text.splitlines() or [""])[0][:limit]
+
+
+def _url_in_model(model: str | None) -> str | None:
+    """The server URL some LiteLLM providers take inside the model string, if any."""
+    if model and "://" in model:
+        return model.split("/", 1)[-1]
+    return None
 
 
 def ensure_reachable(client, lm: LMSettings) -> None:
@@ -240,8 +269,8 @@ def ensure_reachable(client, lm: LMSettings) -> None:
     try:  # uncached: an answer from the disk cache proves nothing about the server
         client.copy(cache=False)(messages=[{"role": "user", "content": "Reply with OK."}])
     except Exception as exc:  # any transport or provider error
-        raise LMError(f"{lm.model} at {lm.endpoint}: "
-                      f"{redacted(str(exc).splitlines()[0][:300], lm)}",
+        raise LMError(f"{lm.model_shown} at {lm.endpoint}: "
+                      f"{redacted(str(exc), lm)}",
                       hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY; "
                            "`tf lm check` tries one request") from None
 
@@ -263,9 +292,9 @@ def check(lm: LMSettings) -> dict:
             prediction = probe(question="What is 2 + 3?")
         parsed, detail = True, f"answer={prediction.answer!r} sure={prediction.sure!r}"
     except Exception as exc:  # a parse failure or any transport error, reported plainly
-        message = redacted(str(exc).splitlines()[0][:300], lm)
+        message = redacted(str(exc), lm)
         if "parse" not in message.lower() and "adapter" not in message.lower():
-            raise LMError(f"{lm.model} at {lm.endpoint}: {message}",
+            raise LMError(f"{lm.model_shown} at {lm.endpoint}: {message}",
                           hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY") from None
         parsed, detail = False, message
     return {**lm.describe(), "latency_s": round(time.perf_counter() - start, 3),

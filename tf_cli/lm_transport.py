@@ -35,6 +35,11 @@ class AnswerTooLarge(ProtocolError):
     """The answer's body grew past `lm.max_answer_bytes`."""
 
 
+class EncodedAnswer(ProtocolError):
+    """The server compressed its answer although tf asked for none. lm15 would inflate every
+    layer of it with no output limit: a few KB of nested gzip become gigabytes."""
+
+
 class _Watch:
     """One request's deadline. At the deadline it shuts the request's socket down, which
     wakes a read blocked on a server that trickles (closing it would not)."""
@@ -106,6 +111,9 @@ class BoundedTransport(StdlibTransport):
         watch = _Watch(self.deadline)
         # A silent server then fails at the deadline too, not only a trickling one.
         request.read_timeout = min(request.read_timeout or self._read_timeout, self.deadline)
+        # Answers are a few KB: ask for them uncompressed, and refuse any other (below).
+        request.headers = [(k, v) for k, v in request.headers
+                           if k.lower() != "accept-encoding"] + [("Accept-Encoding", "identity")]
         self._current.watch = watch
         try:
             inner = super().stream(request)
@@ -115,6 +123,13 @@ class BoundedTransport(StdlibTransport):
             raise
         finally:
             self._current.watch = None
+        encoding = (inner.header("content-encoding") or "identity").strip().lower()
+        if encoding != "identity":
+            watch.finish()
+            inner.close()
+            raise EncodedAnswer(f"the server compressed its answer ({encoding[:40]}) although tf "
+                                "asked for none (Accept-Encoding: identity); use a server that "
+                                "honours it")
         return TransportResponse(
             status=inner.status, reason=inner.reason, headers=inner.headers,
             http_version=inner.http_version, chunks=self._bounded(inner, watch),
@@ -152,11 +167,11 @@ class BoundedTransport(StdlibTransport):
 
 
 def bounded_cause(exc: BaseException) -> TransportError | None:
-    """The deadline or size error behind an LM error DSPy raised, if there is one."""
+    """The deadline, size or encoding error behind an LM error DSPy raised, if any."""
     seen = set()
     link: BaseException | None = exc
     while link is not None and id(link) not in seen:
-        if isinstance(link, DeadlineExceeded | AnswerTooLarge):
+        if isinstance(link, DeadlineExceeded | AnswerTooLarge | EncodedAnswer):
             return link
         seen.add(id(link))
         link = link.__cause__ or link.__context__

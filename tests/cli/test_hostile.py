@@ -376,6 +376,7 @@ def test_a_server_named_inside_the_model_string_is_a_base_too(hostile):
     ("trickle_head", "no complete answer within 3 s (lm.deadline)"),
     ("trickle_body", "no complete answer within 3 s (lm.deadline)"),
     ("endless_chunks", "the answer passed 100000 bytes (lm.max_answer_bytes)"),
+    ("gzip_bomb", "the server compressed its answer (gzip, gzip) although tf asked for none"),
 ])
 def test_a_server_that_trickles_or_never_finishes_is_cut_off(hostile, behaviour, message):
     """lm.timeout bounds each wait for a byte; lm.deadline bounds the whole request and
@@ -422,3 +423,30 @@ def test_a_pull_request_that_loosens_the_params_schema_cannot_lift_the_lm_bounds
                              "TF_LM_API_BASE": "http://127.0.0.1:9/v1"})
         assert result.exit_code == 2, (name, result)
         assert f"lm.{name} is" in result.stderr and "tf accepts a number from" in result.stderr
+
+
+def test_a_provider_only_litellm_knows_never_goes_to_a_base_params_yaml_names(hostile):
+    """LiteLLM's providers find their own credentials in the environment (watsonx,
+    databricks...), and that path has no deadline: with only params.yaml naming the base,
+    tf refuses it before any request."""
+    project, _ = hostile
+    path = project / "params.yaml"
+    with LMServer() as server:
+        with_lm_base(project, server.api_base)
+        path.write_text(path.read_text().replace("  model: null", "  model: "
+                                                 "litellm_proxy/test-model", 1))
+        result = run_tf("lm", "check", cwd=project, env={"WATSONX_TOKEN": "never-sent"})
+        assert result.exit_code == 2, result
+        assert "through a provider only LiteLLM knows" in result.stderr
+        assert f"TF_LM_ALLOW_API_BASE={server.api_base}" in result.stderr
+        assert server.state.authorizations == []
+
+
+def test_credentials_in_a_model_string_url_never_reach_output_or_files(hostile):
+    project, _ = hostile
+    secret = "hunter2-in-the-model-url"
+    result = run_tf("lm", "check", cwd=project, timeout=120,
+                    env={"TF_LM_MODEL": f"oobabooga/http://alice:{secret}@127.0.0.1:9",
+                         "DSPY_CACHEDIR": str(project / ".dspy_cache")})
+    assert result.exit_code != 0
+    assert secret not in result.stdout + result.stderr

@@ -130,7 +130,8 @@ def _score(evaluate, program, settings) -> float | None:
     try:
         return round(float(evaluate(program).score), 2)
     except Exception as exc:  # transport failures surface here first
-        raise lm.LMError(f"{settings.model}: evaluation failed: {str(exc).splitlines()[0]}",
+        raise lm.LMError(f"{settings.model_shown}: evaluation failed: "
+                         f"{lm.redacted(str(exc), settings)}",
                          hint="run tf lm check") from None
 
 
