@@ -87,10 +87,10 @@ def settings(params: dict) -> LMSettings:
                            _without_credentials(url) == _without_credentials(allowed))
 
     trusted = bool(from_environment) or chosen(api_base)
-    if not os.environ.get("TF_LM_MODEL") and isinstance(model, str) and "://" in model:
+    if not os.environ.get("TF_LM_MODEL") and isinstance(model, str):
         # Some LiteLLM providers take the server from the model string
         # ("oobabooga/http://host:port"): from params.yaml, that is a base too.
-        trusted = trusted and chosen(model.split("/", 1)[-1])
+        trusted = trusted and chosen(_url_in_model(model))
     return replace(given, model=model or None, api_base=api_base or None,
                    api_base_trusted=trusted)
 

@@ -123,6 +123,9 @@ def write(root: Path = REPO) -> None:
 
 
 def main(argv: list[str]) -> int:
+    if argv not in ([], ["--write"]):  # --help, or anything else: say how to use it
+        print(__doc__.strip())
+        return 0 if argv in (["-h"], ["--help"]) else 2
     if argv == ["--write"]:
         write()
         return 0
