@@ -4,13 +4,11 @@ from stages._run import run
 
 
 def main(argv: list[str]) -> None:
-    from tf_cli.params import load_params
-    from tf_cli.pipeline.balance import BalanceOptions, balance
+    from tf_cli.pipeline.balance import balance
     from tf_cli.project import find_project
 
     project = find_project()
-    params = load_params(project)
-    metrics = balance(project, argv[0], params, BalanceOptions.from_params(params))
+    metrics = balance(project, argv[0], project.settings.balance)
     print({k: v for k, v in metrics.items() if k != "train_coverage"})
 
 

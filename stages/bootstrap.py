@@ -7,17 +7,15 @@ from stages._run import run
 
 
 def main(argv: list[str]) -> None:
-    from tf_cli import lm
     from tf_cli.bootstrap import bootstrap
     from tf_cli.layout import BOOTSTRAP_FILE
-    from tf_cli.params import load_params
     from tf_cli.project import find_project
 
     project = find_project()
     out = project.dataset_dir(argv[0]) / BOOTSTRAP_FILE
     out.touch()
     prompts = project.prompt_files(argv[0])
-    if not lm.settings(load_params(project)).configured or not prompts or \
+    if not project.lm.configured or not prompts or \
             not prompts[0].stat().st_size:
         print(f"bootstrap {argv[0]}: skipped (no LM configured, or no prompts)")
         return

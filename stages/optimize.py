@@ -4,13 +4,11 @@ from stages._run import run
 
 
 def main(argv: list[str]) -> None:
-    from tf_cli.params import load_params
-    from tf_cli.pipeline.optimize import OptimizeOptions, optimize
+    from tf_cli.pipeline.optimize import optimize
     from tf_cli.project import find_project
 
     project = find_project()
-    params = load_params(project)
-    report = optimize(project, argv[0], params, OptimizeOptions.from_params(params))
+    report = optimize(project, argv[0], project.settings.optimize)
     print({k: report[k] for k in ("optimizer", "baseline_score", "optimized_score", "demos",
                                   "lm_calls")})
 

@@ -8,19 +8,15 @@ from stages._run import run
 
 
 def main(argv: list[str]) -> None:
-    from tf_cli import lm
     from tf_cli.generate import GenerateOptions, generate
     from tf_cli.layout import SYNTHETIC_FILE
-    from tf_cli.params import load_params
     from tf_cli.project import find_project
-    from tf_cli.settings import SynthesizeSettings, section
 
     project = find_project()
-    params = load_params(project)
-    settings = section(params, "synthesize", SynthesizeSettings)
+    settings = project.settings.synthesize
     out = project.dataset_dir(argv[0]) / SYNTHETIC_FILE
     out.touch()
-    if not lm.settings(params).configured or not settings.count:
+    if not project.lm.configured or not settings.count:
         print(f"synthesize {argv[0]}: skipped (no LM configured, or synthesize.count is 0)")
         return
     options = GenerateOptions(settings.count, settings.batch_size, settings.fill_gaps)

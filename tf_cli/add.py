@@ -15,7 +15,6 @@ from tf_cli.examples import Existing, append, check_new, complete, git_commit
 from tf_cli.layout import MANUAL
 from tf_cli.problems import Problem
 from tf_cli.project import Project
-from tf_cli.schemas import SchemaLoader
 
 
 @dataclass
@@ -58,7 +57,7 @@ def add_examples(project: Project, signature_name: str, items: list[dict],
     `dry_run`, every check runs (given ids against the dataset too) and nothing is
     written."""
     project.require_signature(signature_name)
-    signature = SchemaLoader(project).signature(signature_name)
+    signature = project.schemas.signature(signature_name)
     existing = Existing.read(project, signature_name)
     result = AddResult()
     records = []
@@ -90,7 +89,7 @@ def interactive_session(project: Project, signature_name: str, ask, say,
     from tf_cli.interview import Interview, fields_at
 
     project.require_signature(signature_name)
-    loader = SchemaLoader(project)
+    loader = project.schemas
     signature = loader.signature(signature_name)
     before = measure(project, [signature_name])[0]
     say(f"{signature_name}: {signature.instructions}\n")

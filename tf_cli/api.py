@@ -44,17 +44,12 @@ def load_program(signature: str, *, project: str | os.PathLike | None = None):
     """The optimized program: rebuilt from the schema-derived signature, state loaded."""
     from tf_cli import dspy_io
     from tf_cli.layout import program_path
-    from tf_cli.params import load_params
-    from tf_cli.pipeline.optimize import OptimizeOptions
-    from tf_cli.schemas import SchemaLoader
-
     found = _project(project)
     path = program_path(found, signature)
     if not path.exists():
         raise TfError(f"{path} does not exist", hint="run `dvc repro` (or `make repro`)")
-    loader = SchemaLoader(found)
-    options = OptimizeOptions.from_params(load_params(found))
-    program = dspy_io.make_program(dspy_io.dspy_signature(loader, loader.signature(signature)),
-                                   options.program)
+    program = dspy_io.make_program(
+        dspy_io.dspy_signature(found.schemas, found.signature(signature)),
+        found.settings.optimize.program)
     program.load(str(path))
     return program

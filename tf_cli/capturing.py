@@ -74,11 +74,7 @@ def capture(signature: str, inputs: dict, outputs: dict, *, quality: float | Non
 @cache
 def _context(project_dir: str | None):
     """Project, schema loader and min_quality, read once per process and project."""
-    from tf_cli.params import load_params
     from tf_cli.project import find_project
-    from tf_cli.schemas import SchemaLoader
-    from tf_cli.settings import CaptureSettings, section
 
     project = find_project(Path(project_dir) if project_dir else None)
-    params = load_params(project)
-    return project, SchemaLoader(project), section(params, "capture", CaptureSettings).min_quality
+    return project, project.schemas, project.settings.capture.min_quality

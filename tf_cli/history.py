@@ -15,7 +15,6 @@ from tf_cli import gitread
 from tf_cli.counting import counted_in
 from tf_cli.coverage.spec import coverage_specs
 from tf_cli.layout import PROMPTS_FILE
-from tf_cli.params import load_params
 from tf_cli.project import Project
 
 
@@ -39,7 +38,7 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
     """Newest first."""
     root = project.root
     targets = {s.signature: s.target_examples
-               for s in coverage_specs(load_params(project), project)}
+               for s in coverage_specs(project.params, project)}
     names = [project.require_signature(only)] if only else project.signatures()
     log = gitread.git(root, "log", f"-{limit}", "--format=%H%x09%aI%x09%s", "--",
                       "datasets", "reports")

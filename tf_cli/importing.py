@@ -80,7 +80,7 @@ def import_file(project: Project, source: Path, signature_name: str, options: Im
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
     _refuse_binary(source)
-    loader = SchemaLoader(project)
+    loader = project.schemas
     signature = loader.signature(signature_name)
     mapper = _Mapper(loader, signature, options, origin=source.name)
     if options.inputs_only:

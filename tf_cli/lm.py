@@ -95,8 +95,8 @@ def settings(params: dict) -> LMSettings:
                    api_base_trusted=trusted)
 
 
-# Bounds kept in code: schemas/params.schema.json says the same, but a pull request can
-# change that file along with params.yaml.
+# Bounds kept in code as well as in tf_cli/params.schema.json: `settings()` also takes
+# params that never went through load_params (the tf_cli API, a caller's own dict).
 _LIMITS = {"timeout": (0.1, 3600.0), "deadline": (0.1, 3600.0),
            "max_retry_wait": (0.0, 600.0), "max_answer_bytes": (1000, 100_000_000),
            "temperature": (0.0, 2.0), "max_tokens": (1, 1_000_000), "num_threads": (1, 64)}

@@ -54,7 +54,7 @@ def root(
                      file_okay=False, exists=True),
     ] = None,
 ) -> None:
-    console.state.project_dir = project
+    console.start(project)
 
 
 # In the order `tf --help` lists them: check the data, measure it, add to it, review it.

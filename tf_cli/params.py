@@ -1,11 +1,14 @@
-"""params.yaml: read with ruamel.yaml, checked against schemas/params.schema.json.
+"""params.yaml: read with ruamel.yaml, checked against tf_cli/params.schema.json.
 
+The schema ships inside tf, not in the repository: params.yaml is something a pull request
+can change, and a schema the same pull request could loosen or delete would check nothing.
 Every problem names params.yaml, the line and the key path, so a bad key or value is found
 without reading the schema.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from tf_cli.errors import ConfigError
@@ -13,18 +16,26 @@ from tf_cli.problems import Problem, json_path
 from tf_cli.project import Project
 
 PARAMS_FILE = "params.yaml"
+SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
 
 
 def load_params(project: Project) -> dict:
-    """params.yaml as plain Python data, validated; {} when the file does not exist."""
+    """params.yaml as plain Python data, validated; {} when the file does not exist.
+    Commands and stages read it once, through `Project.params`."""
     path = project.root / PARAMS_FILE
     if not path.is_file():
         return {}
     document = _read_yaml(path, project)
-    schema_path = project.schemas_dir / "params.schema.json"
-    if schema_path.is_file():
-        _check(document, path, schema_path, project)
+    _check(document, path, project)
     return _plain(document)
+
+
+@cache
+def _validator():
+    import jsonschema_rs
+    import orjson
+
+    return jsonschema_rs.Draft202012Validator(orjson.loads(SCHEMA_PATH.read_bytes()))
 
 
 def _read_yaml(path: Path, project: Project):
@@ -55,19 +66,16 @@ def _read_yaml(path: Path, project: Project):
     return document if document is not None else {}
 
 
-def _check(document, path: Path, schema_path: Path, project: Project) -> None:
-    from tf_cli.schemas import SchemaLoader
-
-    loader = SchemaLoader(project)
-    validator = loader.compile(loader.document(schema_path), schema_path)
+def _check(document, path: Path, project: Project) -> None:
     problems = []
-    for error in validator.iter_errors(_plain(document)):
+    for error in _validator().iter_errors(_plain(document)):
         where = list(error.instance_path)
         message = error.message
         unexpected = getattr(error.kind, "unexpected", None)
         if unexpected and isinstance(unexpected, list):  # point at the stray key itself
             where.append(str(unexpected[0]))
-            message = f'unknown key "{unexpected[0]}" (see schemas/params.schema.json)'
+            message = (f'unknown key "{unexpected[0]}" (tf_cli/params.schema.json lists the '
+                       "keys tf reads)")
         elif where[-2:-1] == ["requirements"] and type(error.kind).__name__ == "OneOfNotValid":
             message = ("not a valid requirement: give a level (error or warn) and exactly one of "
                        "{dimension, bucket, min}, {dimension, max_share}, "

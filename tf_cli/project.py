@@ -1,24 +1,70 @@
-"""Where things live in a tf dataset repository.
+"""The project context: one tf dataset repository, opened once per command or stage.
 
     schemas/<signature>.schema.json   one JSON Schema per DSPy signature
     schemas/<signature>.rules.json    its named cross-field rules
     datasets/<signature>/*.jsonl      its examples, one JSON object per line
+    params.yaml                       settings and coverage requirements
+
+A `Project` owns the paths, params.yaml (read and checked once: `params`, typed as
+`settings` and `lm`) and the schema loader (`schemas`, every schema compiled once);
+`signature(name)` gives the compiled `Signature`, which carries its rules, its coverage
+spec and its files. Core functions take a Project (or a Signature) instead of re-reading
+files. Everything is read on first use, so `tf validate` never parses what it does not need.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tf_cli.errors import UsageError
 from tf_cli.layout import PROMPTS_FILE, RULES_SUFFIX, SCHEMA_SUFFIX, SHARED_SCHEMAS
+
+if TYPE_CHECKING:
+    from tf_cli.lm import LMSettings
+    from tf_cli.schemas import SchemaLoader, Signature
+    from tf_cli.settings import Settings
 
 
 @dataclass(frozen=True)
 class Project:
     root: Path
+
+    # What params.yaml and schemas/ hold, read on first use and kept for the process: a
+    # command or stage sees one version of them. (cached_property writes the instance's
+    # __dict__, which a frozen dataclass allows.)
+    @cached_property
+    def params(self) -> dict:
+        """params.yaml as plain data, checked against tf_cli/params.schema.json."""
+        from tf_cli.params import load_params
+
+        return load_params(self)
+
+    @cached_property
+    def settings(self) -> Settings:
+        from tf_cli.settings import Settings
+
+        return Settings.from_params(self.params)
+
+    @cached_property
+    def lm(self) -> LMSettings:
+        """The lm section with the environment's overrides (TF_LM_*)."""
+        from tf_cli import lm
+
+        return lm.settings(self.params)
+
+    @cached_property
+    def schemas(self) -> SchemaLoader:
+        from tf_cli.schemas import SchemaLoader
+
+        return SchemaLoader(self)
+
+    def signature(self, name: str) -> Signature:
+        """The compiled signature (schema, validator, rules), or ConfigError naming the file."""
+        return self.schemas.signature(name)
 
     @property
     def schemas_dir(self) -> Path:

@@ -28,7 +28,6 @@ from tf_cli.ids import now
 from tf_cli.layout import EXAMPLES_FILE, PENDING_FILES
 from tf_cli.project import Project, require_regular
 from tf_cli.records import read_lines
-from tf_cli.schemas import SchemaLoader
 from tf_cli.validate import example_problems
 
 
@@ -133,7 +132,7 @@ def approve_where(project: Project, signature: str, where: str
     items = pending(project, signature)
     if not items:
         return [], []
-    loader = SchemaLoader(project)
+    loader = project.schemas
     types = duck.columns(loader, loader.signature(signature))
     files = sorted({item.path for item in items})
     connection = duck.connect(files)
@@ -161,7 +160,7 @@ def approve_where(project: Project, signature: str, where: str
 def session(project: Project, signature: str, ask, say) -> dict[str, int]:
     """Walk the pending examples one at a time; returns how many got each decision."""
     project.require_signature(signature)
-    compiled = SchemaLoader(project).signature(signature)
+    compiled = project.schemas.signature(signature)
     settled = settle_moves(project, signature)
     if settled:
         say(f"finished {settled} approval(s) that an interrupted run left half done")

@@ -10,7 +10,6 @@ from tf_cli import duck
 from tf_cli.errors import UsageError
 from tf_cli.project import Project
 from tf_cli.records import read_lines
-from tf_cli.schemas import SchemaLoader
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ def sample(project: Project, signature: str, n: int = 3, where: str | None = Non
     import duckdb
 
     project.require_signature(signature)
-    loader = SchemaLoader(project)
+    loader = project.schemas
     files = project.dataset_files(signature)
     types = duck.columns(loader, loader.signature(signature))
     connection = duck.connect(files)

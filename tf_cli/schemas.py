@@ -14,8 +14,10 @@ refused. tf never fetches a schema.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
 import jsonschema_rs
@@ -25,6 +27,9 @@ from tf_cli.errors import ConfigError, UsageError
 from tf_cli.problems import Problem, json_path
 from tf_cli.project import Project, read_schema_file
 
+if TYPE_CHECKING:
+    from tf_cli.coverage.spec import CoverageSpec
+
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 MAX_SCHEMA_DEPTH = 64  # JSON levels; real schemas stay far below
 _REF_KEYWORDS = ("$ref", "$dynamicRef")
@@ -32,14 +37,40 @@ _REF_KEYWORDS = ("$ref", "$dynamicRef")
 
 @dataclass(frozen=True)
 class Signature:
+    """One DSPy signature of a project: its compiled schema and rules, where its examples
+    live, and what enough of them means (its coverage spec from params.yaml)."""
+
     name: str
     schema: dict
     validator: jsonschema_rs.Validator
     rules: tuple  # tuple[rules.Rule, ...]
+    project: Project | None = field(default=None, compare=False, repr=False)
 
     @property
     def instructions(self) -> str:
         return self.schema.get("description", "")
+
+    @cached_property
+    def coverage(self) -> CoverageSpec:
+        """Its requirements: coverage.defaults merged with coverage.signatures.<name>."""
+        from tf_cli.coverage.spec import coverage_spec
+
+        return coverage_spec(self._project.params, self._project, self.name)
+
+    @property
+    def files(self) -> list[Path]:
+        """Its example files (every datasets/<name>/*.jsonl but prompts.jsonl)."""
+        return self._project.dataset_files(self.name)
+
+    @property
+    def folder(self) -> Path:
+        return self._project.dataset_dir(self.name)
+
+    @property
+    def _project(self) -> Project:
+        if self.project is None:  # only the loader's internal views lack one
+            raise TypeError(f"signature {self.name} was built without its project")
+        return self.project
 
     def fields(self, part: str) -> dict[str, dict]:
         """The field schemas of "inputs" or "outputs", in schema order."""
@@ -72,7 +103,8 @@ class SchemaLoader:
                       "properties": {"id": props["id"], "inputs": props["inputs"],
                                      "metadata": {"type": "object"}}}
             path = self.project.schema_path(name)
-            self._signatures[key] = Signature(name, schema, self.compile(schema, path), ())
+            self._signatures[key] = Signature(name, schema, self.compile(schema, path), (),
+                                              self.project)
         return self._signatures[key]
 
     def _error(self, path: Path, message: str, **where) -> ConfigError:
@@ -95,7 +127,8 @@ class SchemaLoader:
                               pointer="$.properties")
         # The rules' field paths are checked against the schema they will read.
         return Signature(name, schema, validator,
-                         load_rules(self, Signature(name, schema, validator, ())))
+                         load_rules(self, Signature(name, schema, validator, ())),
+                         self.project)
 
     def document(self, path: Path) -> dict:
         """A JSON document from schemas/, checked to be an object with only local references."""

@@ -1,21 +1,24 @@
 """params.yaml's sections as typed settings, each default declared once, here.
 
-`load_params` has already checked params.yaml against schemas/params.schema.json, so a
-value present has the right JSON type; a key absent takes the default below. The suite
-checks that these classes and the params schema name the same keys
-(tests/unit/test_settings.py).
+`Project.settings` builds a `Settings` once per command or stage. `load_params` has
+already checked params.yaml against tf_cli/params.schema.json (beside this file), so a value
+present has the right JSON type; a key absent takes the default below. The suite checks
+that these classes and the params schema name the same keys (tests/unit/test_settings.py).
 
-The sections with more logic keep their class beside it: `lm.LMSettings` (environment
-overrides, where a key may go), `pipeline.optimize.OptimizeOptions` (optimizer checks) and
-`pipeline.balance.BalanceOptions`; all of them are built with `section()`.
+One section keeps its class beside its logic: `lm.LMSettings`, whose values the environment
+can override and whose base URL must be checked for where a key may go (`Project.lm`).
+The `coverage` section is a set of requirements per signature, parsed by
+`coverage.spec` (`Signature.coverage`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
+
+from tf_cli.errors import TfError
 
 T = TypeVar("T")
 
@@ -67,6 +70,64 @@ class CaptureSettings:
 @dataclass(frozen=True)
 class PipelineSettings:
     signatures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BalanceSettings:
+    dev_fraction: float = 0.25
+    cell_dimensions: tuple[str, ...] = ("difficulty",)
+    max_per_cell: int | None = None
+    max_synthetic_share: float = 0.5
+
+
+# The optimizers the optimize stage knows (pipeline/optimize.py maps each to DSPy's class).
+OPTIMIZERS = ("mipro_v2", "bootstrap_fewshot", "bootstrap_random_search", "labeled_fewshot")
+
+
+@dataclass(frozen=True)
+class OptimizeSettings:
+    optimizer: str = "mipro_v2"
+    program: str = "predict"  # predict | chain_of_thought
+    auto: str | None = "light"
+    max_bootstrapped_demos: int = 2
+    max_labeled_demos: int = 4
+    num_candidates: int | None = None
+    num_trials: int | None = None
+    seed: int = 9
+    metric: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """The combinations the schema cannot express, refused before any data is read."""
+        if self.optimizer not in OPTIMIZERS:
+            raise TfError(f'optimize.optimizer "{self.optimizer}" is not one of '
+                          f"{', '.join(OPTIMIZERS)}")
+        manual = (self.num_candidates, self.num_trials)
+        if self.optimizer == "mipro_v2" and self.auto is None and None in manual:
+            raise TfError("optimize: mipro_v2 with auto: null needs num_candidates and "
+                          "num_trials", hint="set both, or auto: light | medium | heavy")
+        if self.optimizer == "mipro_v2" and self.auto and manual != (None, None):
+            raise TfError("optimize: mipro_v2 takes auto or num_candidates/num_trials, not "
+                          "both", hint="set auto: null to use num_candidates and num_trials")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every section of params.yaml but `lm` and `coverage` (see the module docstring)."""
+
+    validate: ValidateSettings
+    quality: QualitySettings
+    synthesize: SynthesizeSettings
+    bootstrap: BootstrapSettings
+    capture: CaptureSettings
+    pipeline: PipelineSettings
+    balance: BalanceSettings
+    optimize: OptimizeSettings
+
+    @classmethod
+    def from_params(cls, params: dict) -> Settings:
+        hints = typing.get_type_hints(cls)
+        return cls(**{spec.name: section(params, spec.name, hints[spec.name])
+                      for spec in dataclasses.fields(cls)})
 
 
 DEFAULT_DIVERSITY_SAMPLE = 2000  # coverage.diversity_sample: examples read for diversity

@@ -77,7 +77,7 @@ def validate(
     """Validate the given files (default: every dataset and schema) and collect problems."""
     plan = _plan(project, paths, signature)
     report = ValidationReport()
-    loader = SchemaLoader(project)
+    loader = project.schemas
     for path in plan.orphans:
         report.files += 1
         report.problems.append(Problem(

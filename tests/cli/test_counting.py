@@ -13,7 +13,6 @@ import pytest
 
 from tests.conftest import GIT_ENV, run_tf
 from tests.lm_server import LMServer, completeness_example
-from tf_cli.params import load_params
 from tf_cli.pipeline.pool import PoolOptions, build_pool
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
@@ -108,7 +107,7 @@ def test_check_and_status_use_the_same_counts(project: Path, mixed):
 
 
 def test_only_counted_examples_train_unless_params_say_pending_do(project: Path, mixed):
-    build_pool(Project(project), SIG, PoolOptions.from_params(load_params(Project(project))))
+    build_pool(Project(project), SIG, PoolOptions.from_settings(Project(project).settings))
     pool = [line.record["id"] for line in read_lines(project / "data" / SIG / "pool.jsonl")]
     assert pool == [r["id"] for r in mixed["counted"]]
     rejects = {r["id"]: r["reason"] for r in
@@ -118,7 +117,7 @@ def test_only_counted_examples_train_unless_params_say_pending_do(project: Path,
 
     (project / "params.yaml").write_text(PARAMS.replace("train_pending: false",
                                                         "train_pending: true"))
-    build_pool(Project(project), SIG, PoolOptions.from_params(load_params(Project(project))))
+    build_pool(Project(project), SIG, PoolOptions.from_settings(Project(project).settings))
     pool = [line.record["id"] for line in read_lines(project / "data" / SIG / "pool.jsonl")]
     assert pool == [r["id"] for r in mixed["counted"] + mixed["pending"]]
 
@@ -167,7 +166,7 @@ def test_every_command_agrees_on_odd_files(project: Path, mixed):
                             cwd=project).stdout)["signatures"][0]
     assert (cov["examples"], cov["pending"], cov["rejected"]) == (6, 1, 3)
     assert cov["by_source"] == {"manual": 5, "synthetic": 1}
-    build_pool(Project(project), SIG, PoolOptions.from_params(load_params(Project(project))))
+    build_pool(Project(project), SIG, PoolOptions.from_settings(Project(project).settings))
     pool = [line.record["id"] for line in read_lines(project / "data" / SIG / "pool.jsonl")]
     assert sorted(pool) == sorted(r["id"] for r in [*mixed["counted"], extra])
     commit_all(project)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import fixture_project_at, run_tf
+from tests.conftest import REPO, fixture_project_at, run_tf
 from tests.lm_server import LMServer, MisbehavingServer
 
 SECRET_FILE_TEXT = "top-secret-line-7f3a"
@@ -327,18 +328,17 @@ def test_more_hostile_files_are_clear_errors(hostile):
 
 def test_balance_with_sql_that_fails_on_the_pool_is_a_config_error(hostile):
     from tf_cli.errors import ConfigError
-    from tf_cli.params import load_params
-    from tf_cli.pipeline.balance import BalanceOptions, balance
+    from tf_cli.pipeline.balance import balance
     from tf_cli.pipeline.pool import PoolOptions, build_pool
     from tf_cli.project import Project
+    from tf_cli.settings import BalanceSettings, Settings
 
     project, _ = hostile
     with_dimension(project, "CAST(inputs.user_intent AS INTEGER)")
     tf_project = Project(project)
-    build_pool(tf_project, "validate_intent", PoolOptions.from_params({}))
+    build_pool(tf_project, "validate_intent", PoolOptions.from_settings(Settings.from_params({})))
     with pytest.raises(ConfigError, match="dimension probe: DuckDB fails on the data"):
-        balance(tf_project, "validate_intent", load_params(tf_project),
-                BalanceOptions(cell_dimensions=("probe",)))
+        balance(tf_project, "validate_intent", BalanceSettings(cell_dimensions=("probe",)))
 
 
 def test_credentials_in_the_base_url_never_reach_a_message(hostile):
@@ -403,26 +403,34 @@ def test_a_server_that_trickles_or_never_finishes_is_cut_off(hostile, behaviour,
         assert sent < 20_000_000, (command, sent)  # the endless answer stopped being read
 
 
-def test_a_pull_request_that_loosens_the_params_schema_cannot_lift_the_lm_bounds(hostile):
-    """The bounds on lm.deadline, lm.timeout, lm.max_retry_wait and lm.max_answer_bytes are
-    kept in tf, not only in schemas/params.schema.json, which a pull request can edit."""
+def test_a_pull_request_cannot_loosen_or_delete_the_params_schema(hostile):
+    """params.yaml is checked against the schema shipped inside tf: a schemas/params.schema.json
+    that a pull request adds (loosened) is not read, and with none in schemas/ every bad value
+    is still a message naming params.yaml and the line, never a traceback."""
     project, _ = hostile
-    schema_path = project / "schemas/params.schema.json"
-    schema = json.loads(schema_path.read_text())
+    loosened = json.loads((REPO / "tf_cli/params.schema.json").read_text())
     for name in ("deadline", "timeout", "max_retry_wait", "max_answer_bytes"):
-        schema["properties"]["lm"]["properties"][name] = {}
-    schema_path.write_text(json.dumps(schema))
+        loosened["properties"]["lm"]["properties"][name] = {}
+    loosened["properties"]["coverage"]["properties"]["diversity_sample"] = {}
+    (project / "schemas/params.schema.json").write_text(json.dumps(loosened))
     params = project / "params.yaml"
     original = params.read_text()
-    for name, value in (("deadline", "100000000"), ("timeout", "0"),
-                        ("max_retry_wait", "86400"), ("max_answer_bytes", "100000000000")):
-        params.write_text(original.replace("  timeout: 60", f"  timeout: 60\n  {name}: {value}"
-                                           if name != "timeout" else f"  timeout: {value}", 1))
-        result = run_tf("lm", "check", cwd=project, timeout=60,
-                        env={"TF_LM_MODEL": "openai/test-model",
-                             "TF_LM_API_BASE": "http://127.0.0.1:9/v1"})
-        assert result.exit_code == 2, (name, result)
-        assert f"lm.{name} is" in result.stderr and "tf accepts a number from" in result.stderr
+    for section, name, value, message in (
+            ("lm", "deadline", "100000000", "greater than the maximum of 3600"),
+            ("lm", "max_answer_bytes", "100000000000", "greater than the maximum"),
+            ("lm", "model", "123", "is not of types"),
+            ("lm", "api_base", "[1, 2]", "is not of types"),
+            ("coverage", "diversity_sample", "abc", 'is not of type "integer"')):
+        line = f"  {name}: {value}"
+        text, found = re.subn(rf"^  {name}:.*$", line, original, count=1, flags=re.M)
+        params.write_text(text if found else original.replace(f"\n{section}:\n",
+                                                              f"\n{section}:\n{line}\n", 1))
+        for schema_there in (True, False):
+            if not schema_there:
+                (project / "schemas/params.schema.json").unlink(missing_ok=True)
+            result = run_tf("coverage", cwd=project, timeout=60)
+            assert result.exit_code == 2, (name, result)
+            assert "params.yaml:" in result.stderr and message in result.stderr, (name, result)
 
 
 def test_a_provider_only_litellm_knows_never_goes_to_a_base_params_yaml_names(hostile):

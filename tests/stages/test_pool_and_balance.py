@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 from tests.conftest import FIXTURE_PARAMS, REPO
-from tf_cli.params import load_params
-from tf_cli.pipeline.balance import BalanceOptions, balance, is_dev
+from tf_cli.pipeline.balance import balance, is_dev
 from tf_cli.pipeline.pool import PoolOptions, build_pool
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
+from tf_cli.settings import BalanceSettings
 
 SIG = "validate_intent"
 
@@ -51,7 +51,7 @@ def test_pool_drops_invalid_rejected_low_quality_and_duplicates(tmp_path: Path):
     folder = project.dataset_dir(SIG)
     write_records(folder / "synthetic.jsonl", synthetic)  # read after examples.jsonl anyway
     write_records(folder / "examples.jsonl", manual)
-    metrics = build_pool(project, SIG, PoolOptions.from_params(load_params(project)))
+    metrics = build_pool(project, SIG, PoolOptions.from_settings(project.settings))
     pool = [line.record["id"] for line in read_lines(tmp_path / "data" / SIG / "pool.jsonl")]
     assert pool == [manual[0]["id"], manual[1]["id"], synthetic[4]["id"]]
     rejects = {r["id"]: r for r in map(json.loads,
@@ -73,9 +73,8 @@ def test_balance_caps_the_synthetic_share_keeping_human_examples(tmp_path: Path)
                         quality={"score": 0.5 + i / 100}) for i in range(10)]
     pool = tmp_path / "data" / SIG / "pool.jsonl"
     write_records(pool, records)
-    params = load_params(project)
-    options = BalanceOptions(dev_fraction=0.25, max_synthetic_share=0.5)
-    metrics = balance(project, SIG, params, options)
+    options = BalanceSettings(dev_fraction=0.25, max_synthetic_share=0.5)
+    metrics = balance(project, SIG, options)
     kept = [line.record for split in ("train", "dev")
             for line in read_lines(tmp_path / "data" / SIG / f"{split}.jsonl")]
     synthetic = [r for r in kept if r["metadata"]["source"] == "synthetic"]
@@ -94,9 +93,9 @@ def test_balance_caps_over_represented_cells_keeping_the_best(tmp_path: Path):
     easy.append(example(9, "an easy example written by hand"))
     hard = [example(20 + i, f"hard example number {i}", difficulty="hard") for i in range(2)]
     write_records(tmp_path / "data" / SIG / "pool.jsonl", easy + hard)
-    options = BalanceOptions(dev_fraction=0.0, cell_dimensions=("difficulty",), max_per_cell=3,
+    options = BalanceSettings(dev_fraction=0.0, cell_dimensions=("difficulty",), max_per_cell=3,
                              max_synthetic_share=1.0)
-    metrics = balance(project, SIG, load_params(project), options)
+    metrics = balance(project, SIG, options)
     kept = [line.record["id"] for line in read_lines(tmp_path / "data" / SIG / "train.jsonl")]
     # easy: the human example, then the two best synthetic ones; hard: both, under the cap
     assert kept == [easy[3]["id"], easy[4]["id"], easy[5]["id"], hard[0]["id"], hard[1]["id"]]

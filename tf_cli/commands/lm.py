@@ -16,9 +16,8 @@ def check() -> None:
     """Send one short request; report the model, latency and whether structured output
     parses. Exit 1 when the model cannot be reached."""
     from tf_cli import lm
-    from tf_cli.params import load_params
 
-    result = lm.check(lm.settings(load_params(console.project())))
+    result = lm.check(console.project().lm)
     print_json(result)
     if not result["structured_output"]:
         console.note("the model answered, but not in the structure DSPy asked for", "yellow")

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
 
 from tf_cli.coverage import measure
-from tf_cli.coverage.spec import coverage_spec
 from tf_cli.errors import ConfigError
 from tf_cli.layout import HUMAN_SOURCES, SYNTHETIC, data_dir, report_path
 from tf_cli.params import PARAMS_FILE
@@ -21,21 +19,9 @@ from tf_cli.pipeline import write_json
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
-from tf_cli.settings import section
+from tf_cli.settings import BalanceSettings
 
 SPLIT_BUCKETS = 10_000
-
-
-@dataclass(frozen=True)
-class BalanceOptions:
-    dev_fraction: float = 0.25
-    cell_dimensions: tuple[str, ...] = ("difficulty",)
-    max_per_cell: int | None = None
-    max_synthetic_share: float = 0.5
-
-    @classmethod
-    def from_params(cls, params: dict) -> BalanceOptions:
-        return section(params, "balance", cls)
 
 
 def is_dev(example_id: str, dev_fraction: float) -> bool:
@@ -50,11 +36,11 @@ def _preference(record: dict):
             -float(metadata.get("quality", {}).get("score", 1.0)), record["id"])
 
 
-def balance(project: Project, signature: str, params: dict, options: BalanceOptions) -> dict:
+def balance(project: Project, signature: str, options: BalanceSettings) -> dict:
     folder = data_dir(project, signature)
     # The validate stage wrote pool.jsonl: every line is a record.
     pool = [line.record for line in read_lines(folder / "pool.jsonl") if line.record is not None]
-    cells = _cells(project, params, signature, options, folder / "pool.jsonl")
+    cells = _cells(project, signature, options, folder / "pool.jsonl")
     kept = sorted(pool, key=_preference)
     dropped_cap = 0
     if options.max_per_cell:
@@ -87,18 +73,17 @@ def balance(project: Project, signature: str, params: dict, options: BalanceOpti
     return metrics
 
 
-def _cells(project: Project, params: dict, signature: str, options: BalanceOptions,
+def _cells(project: Project, signature: str, options: BalanceSettings,
            pool_file) -> dict[str, tuple]:
     """id -> the example's cell (bucket per cell dimension), computed by DuckDB."""
     from tf_cli import duck
-    from tf_cli.schemas import SchemaLoader
 
-    spec = coverage_spec(params, project, signature)
+    spec = project.signature(signature).coverage
     missing = [d for d in options.cell_dimensions if d not in spec.dimensions]
     if missing:
         raise ConfigError([Problem(PARAMS_FILE, f'balance.cell_dimensions: "{missing[0]}" is '
                                    f"not a coverage dimension of {signature}", config=True)])
-    loader = SchemaLoader(project)
+    loader = project.schemas
     types = duck.columns(loader, loader.signature(signature))
     return duck.buckets([pool_file], types, {d: spec.dimensions[d].sql
                                              for d in options.cell_dimensions}, signature)

@@ -9,11 +9,10 @@ from tf_cli.layout import data_dir, report_path
 from tf_cli.pipeline import write_json
 from tf_cli.project import Project
 from tf_cli.records import read_lines
-from tf_cli.schemas import SchemaLoader
 
 
 def convert(project: Project, signature_name: str) -> dict:
-    loader = SchemaLoader(project)
+    loader = project.schemas
     signature = loader.signature(signature_name)
     dspy_io.dspy_signature(loader, signature)  # fails early if the schema cannot map
     folder = data_dir(project, signature_name)

@@ -13,62 +13,29 @@ for the chosen optimizer is refused here, with the numbers, before DSPy runs.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 from tf_cli import dspy_io, lm
-from tf_cli.coverage.spec import coverage_spec
-from tf_cli.errors import CheckFailed, TfError
+from tf_cli.errors import CheckFailed
 from tf_cli.layout import data_dir, program_path, report_path
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
-from tf_cli.schemas import SchemaLoader
-from tf_cli.settings import section
+from tf_cli.settings import OptimizeSettings
 
-OPTIMIZERS = ("mipro_v2", "bootstrap_fewshot", "bootstrap_random_search", "labeled_fewshot")
 # The fewest train and dev examples each optimizer can work with here.
 MINIMUM_SIZES = {"labeled_fewshot": (1, 0), "bootstrap_fewshot": (1, 1),
                  "bootstrap_random_search": (2, 1), "mipro_v2": (2, 2)}
 
 
-@dataclass(frozen=True)
-class OptimizeOptions:
-    optimizer: str = "mipro_v2"
-    program: str = "predict"
-    auto: str | None = "light"
-    max_bootstrapped_demos: int = 2
-    max_labeled_demos: int = 4
-    num_candidates: int | None = None
-    num_trials: int | None = None
-    seed: int = 9
-    metric: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_params(cls, params: dict) -> OptimizeOptions:
-        options = section(params, "optimize", cls)
-        if options.optimizer not in OPTIMIZERS:
-            raise TfError(f'optimize.optimizer "{options.optimizer}" is not one of '
-                          f"{', '.join(OPTIMIZERS)}")
-        manual = (options.num_candidates, options.num_trials)
-        if options.optimizer == "mipro_v2" and options.auto is None and None in manual:
-            raise TfError("optimize: mipro_v2 with auto: null needs num_candidates and "
-                          "num_trials", hint="set both, or auto: light | medium | heavy")
-        if options.optimizer == "mipro_v2" and options.auto and manual != (None, None):
-            raise TfError("optimize: mipro_v2 takes auto or num_candidates/num_trials, not "
-                          "both", hint="set auto: null to use num_candidates and num_trials")
-        return options
-
-
-def optimize(project: Project, signature_name: str, params: dict,
-             options: OptimizeOptions) -> dict:
+def optimize(project: Project, signature_name: str, options: OptimizeSettings) -> dict:
     import dspy
 
-    loader = SchemaLoader(project)
+    loader = project.schemas
     signature = loader.signature(signature_name)
     data = read_json(data_dir(project, signature_name) / "dspy.json")
     train = dspy_io.to_examples(data["train"], data["input_keys"])
     dev = dspy_io.to_examples(data["dev"], data["input_keys"])
-    settings = lm.settings(params)
-    spec = coverage_spec(params, project, signature_name)
+    settings = project.lm
+    spec = signature.coverage
     chosen, reason = _choose(options, settings, len(train) + len(dev), spec.min_examples)
     _check_sizes(chosen, len(train), len(dev), signature_name)
     metric = dspy_io.make_metric(loader, signature, options.metric)
@@ -106,7 +73,7 @@ def optimize(project: Project, signature_name: str, params: dict,
     return report
 
 
-def _choose(options: OptimizeOptions, settings, examples: int, min_examples: int):
+def _choose(options: OptimizeSettings, settings, examples: int, min_examples: int):
     if not settings.configured:
         return "labeled_fewshot", "no language model configured (lm.model or TF_LM_MODEL)"
     if examples < min_examples:
@@ -135,7 +102,7 @@ def _score(evaluate, program, settings) -> float | None:
                          hint="run tf lm check") from None
 
 
-def _compile(chosen: str, options: OptimizeOptions, student, train, dev, metric, settings):
+def _compile(chosen: str, options: OptimizeSettings, student, train, dev, metric, settings):
     import dspy
 
     if chosen == "labeled_fewshot":

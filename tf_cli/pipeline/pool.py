@@ -20,8 +20,8 @@ from tf_cli.layout import HUMAN_SOURCES, PIPELINE_SOURCE_FILES, data_dir, report
 from tf_cli.pipeline import write_json
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
-from tf_cli.schemas import SchemaLoader, Signature
-from tf_cli.settings import QualitySettings, ValidateSettings, section
+from tf_cli.schemas import Signature
+from tf_cli.settings import Settings
 from tf_cli.validate import example_problems
 
 NUM_PERM = 128
@@ -35,15 +35,13 @@ class PoolOptions:
     train_pending: bool
 
     @classmethod
-    def from_params(cls, params: dict) -> PoolOptions:
-        validate = section(params, "validate", ValidateSettings)
-        quality = section(params, "quality", QualitySettings)
-        return cls(validate.near_duplicate_threshold, quality.reject_below,
-                   validate.train_pending)
+    def from_settings(cls, settings: Settings) -> PoolOptions:
+        return cls(settings.validate.near_duplicate_threshold, settings.quality.reject_below,
+                   settings.validate.train_pending)
 
 
 def build_pool(project: Project, signature_name: str, options: PoolOptions) -> dict:
-    loader = SchemaLoader(project)
+    loader = project.schemas
     signature = loader.signature(signature_name)
     records = []
     # Every example file counts (tf_cli.counting), the usual ones first in SOURCE_FILES order.
