@@ -27,7 +27,8 @@ def command(
     Exit 1 when validation finds a problem or an error-level requirement fails; warn-level
     requirements are shown and pass. --format markdown writes a pull-request summary.
     """
-    from tf_cli.check import markdown, run_check, text_lines
+    from tf_cli.check import run_check
+    from tf_cli.render.check import markdown, text_lines
 
     project = console.project()
     result = run_check(project)
@@ -44,7 +45,7 @@ def command(
         for line in text_lines(result):
             console.out(line)
         if changes:
-            from tf_cli.diff import text
+            from tf_cli.render.diff import text
 
             console.out(text(changes))
     verdict = "passed" if result.passed else "failed"

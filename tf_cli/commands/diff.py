@@ -27,10 +27,11 @@ def command(
 ) -> None:
     """Show added, removed and modified examples (keyed by id), changed fields, duplicate
     ids from merges, counts by source and how coverage moved."""
-    from tf_cli.diff import diff, text
+    from tf_cli.diff import diff
+    from tf_cli.render.diff import markdown, text
 
     result = diff(console.project(), base, head, signature)
     if output_format is DiffFormat.json:
         print_json(result.to_json())
     else:
-        console.out(text(result, markdown=output_format is DiffFormat.markdown))
+        console.out(markdown(result) if output_format is DiffFormat.markdown else text(result))

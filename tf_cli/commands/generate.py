@@ -37,22 +37,9 @@ def command(
     if output_format is TextOrJson.json:
         print_json(data)
     else:
-        for failure in summary.failures:
-            console.out(f"failed: {failure}")
-        per_accepted = (f"{data['calls_per_accepted']} calls per accepted example"
-                        if data["calls_per_accepted"] is not None else "none accepted")
-        console.out(f"accepted {data['accepted']} of {data['planned']} planned in "
-                    f"{data['calls']} LM calls ({per_accepted}); "
-                    f"rejected: {data['rejected'] or 'none'}")
-        console.out(f"tokens: {data['prompt_tokens']} prompt, {data['completion_tokens']} "
-                    f"completion; cost {data['cost']}")
-        # Planning counts examples waiting for review; coverage counts them once approved.
-        console.out(f"once the pending examples are approved: synthetic share "
-                    f"{data['synthetic_share']:.0%}, examples the gaps need "
-                    f"{data['gap_examples_needed_before']} -> "
-                    f"{data['gap_examples_needed_after']}; diversity "
-                    f"{data['diversity_before']} -> {data['diversity_after']}")
-        if summary.accepted:
-            console.out(f"review them: tf review --signature {signature}")
+        from tf_cli.render.generate import summary_lines
+
+        for line in summary_lines(data, summary.failures, signature):
+            console.out(line)
     if not summary.accepted:
         raise typer.Exit(1)

@@ -40,22 +40,10 @@ def command(
     if output_format is LogFormat.json:
         print_json({"version": 1, "rows": [r.to_json() for r in rows]})
     else:
-        from rich.table import Table
+        from tf_cli.render.tables import log_table
 
-        table = Table(title="tf log", title_justify="left")
-        for column in ("commit", "date", "signature", "examples", "target", "optimized",
-                       "baseline", "optimizer", "subject"):
-            table.add_column(column, justify="right" if column in (
-                "examples", "target", "optimized", "baseline") else "left")
-        for r in rows:
-            table.add_row(r.commit, r.date[:10], r.signature, str(r.examples), str(r.target),
-                          _score(r.optimized_score), _score(r.baseline_score),
-                          r.optimizer or "-", r.subject[:40])
-        console.tables().print(table)
+        console.tables().print(log_table(rows))
     if plot is not None:
         draw(rows, plot)
         console.note(f"wrote {plot}")
 
-
-def _score(value) -> str:
-    return "-" if value is None else f"{value:.1f}"

@@ -1,0 +1,82 @@
+"""`tf diff` for people: plain text for a terminal, Markdown for a pull request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from tf_cli.diff import DataDiff, SignatureDiff
+
+
+@dataclass(frozen=True)
+class _Style:
+    heading: str  # "" for plain text, "##" (or deeper) for Markdown
+    bullet: str
+    detail: str  # indent of a changed field under its example
+
+    def title(self, text: str, deeper: int = 0) -> list[str]:
+        if not self.heading:
+            return [text]
+        return [f"{self.heading}{'#' * deeper} {text}"]
+
+
+PLAIN = _Style("", "  ", "      ")
+
+
+def text(result: DataDiff) -> str:
+    return _render(result, PLAIN)
+
+
+def markdown(result: DataDiff, level: int = 2) -> str:
+    """Markdown whose title is a heading of `level` (signatures one level deeper)."""
+    return _render(result, _Style("#" * level, "- ", "  "))
+
+
+def _render(result: DataDiff, style: _Style) -> str:
+    head = result.head[:10] if result.head != "working tree" else result.head
+    lines = style.title(f"tf diff {result.base[:10]}..{head}")
+    if style.heading:
+        lines.append("")
+    if result.other_changes:
+        lines.append("Also changed: " + ", ".join(result.other_changes))
+    changed = [s for s in result.signatures if s.changed or s.requirements]
+    if not changed:
+        lines.append("No example changed.")
+    for entry in changed:
+        counts = f"{entry.examples.get('base', 0)} -> {entry.examples.get('head', 0)} examples"
+        lines += ["", *style.title(f"{entry.signature}: {counts}", deeper=1)]
+        lines += _entry(entry, style)
+    return "\n".join(lines) + "\n"
+
+
+def _entry(entry: SignatureDiff, style: _Style) -> list[str]:
+    """The lines of one signature: a bullet per change, changed fields indented under it."""
+    bullet = style.bullet
+    lines = [f"{bullet}+ added {example_id}" for example_id in entry.added]
+    lines += [f"{bullet}- removed {example_id}" for example_id in entry.removed]
+    for item in entry.modified:
+        lines.append(f"{bullet}~ modified {item['id']}")
+        for change in item["changes"]:
+            shown = change.get("word_diff") or f"{_show(change['old'])} -> {_show(change['new'])}"
+            lines.append(f"{style.detail}{change['field']}: {shown}")
+    for side, count in entry.unreadable.items():
+        lines.append(f"{bullet}! {count} line{'s' if count != 1 else ''} in {side} are no "
+                     "example (not a JSON object with an id), so not compared: tf validate "
+                     "names them")
+    for side, ids in entry.duplicate_ids.items():
+        lines += [f"{bullet}! duplicate id {example_id} in {side} (a merge kept two versions: "
+                  "keep one)" for example_id in ids]
+    if entry.by_source.get("base") != entry.by_source.get("head"):
+        lines.append(f"{bullet}by source: {entry.by_source.get('base')} -> "
+                     f"{entry.by_source.get('head')}")
+    for dimension, moved in entry.coverage.items():
+        lines.append(f"{bullet}coverage {dimension}: "
+                     + ", ".join(f"{b} {o}->{n}" for b, (o, n) in moved.items()))
+    lines += [f"{bullet}{r['level']} requirement \"{r['label']}\": {r['base']} -> {r['head']}"
+              for r in entry.requirements]
+    return lines
+
+
+def _show(value) -> str:
+    return "(absent)" if value is None else orjson.dumps(value).decode()
