@@ -10,8 +10,9 @@ from pathlib import Path
 
 import orjson
 
+from tf_cli import git
 from tf_cli.errors import UsageError
-from tf_cli.examples import Existing, append, check_new, complete, git_commit
+from tf_cli.examples import Existing, append, check_new, complete
 from tf_cli.layout import MANUAL
 from tf_cli.problems import Problem
 from tf_cli.project import Project
@@ -74,7 +75,7 @@ def add_examples(project: Project, signature_name: str, items: list[dict],
     result.path = append(project, signature_name, records, existing)
     result.ids = [r["id"] for r in records]
     if commit:
-        result.commit = git_commit(project, result.path, signature_name, result.ids)
+        result.commit = _commit(project, result.path, signature_name, result.ids)
     return result
 
 
@@ -134,7 +135,7 @@ def interactive_session(project: Project, signature_name: str, ask, say,
         if not _yes(ask, "Add another example?"):
             break
     if commit and result.ids and result.path is not None:
-        result.commit = git_commit(project, result.path, signature_name, result.ids)
+        result.commit = _commit(project, result.path, signature_name, result.ids)
     return result
 
 
@@ -167,3 +168,11 @@ def coverage_moves(before, after) -> list[str]:
         elif new_gaps[key] < need:
             lines.append(f"gap {key[1]}: needs {new_gaps[key]} (was {need})")
     return lines
+
+
+def _commit(project: Project, path: Path, signature: str, ids: list[str]) -> str:
+    """Commit `path` alone, with a message naming the signature and the new ids."""
+    noun = "example" if len(ids) == 1 else "examples"
+    message = f"Add {len(ids)} {noun} to {signature}\n\n" + "\n".join(f"id: {i}" for i in ids)
+    git.commit(project.root, path, message, hint="the examples were added; commit them yourself")
+    return message.splitlines()[0]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import orjson
 
-from tf_cli import gitread
+from tf_cli import git
 from tf_cli.layout import PROMPTS_FILE
 from tf_cli.project import Project
 
@@ -80,18 +80,18 @@ class DataDiff:
 def diff(project: Project, base: str | None = None, head: str | None = None,
          only: str | None = None) -> DataDiff:
     root = project.root
-    base_sha = gitread.resolve(root, base) if base else gitread.default_base(root)
-    head_sha = gitread.resolve(root, head) if head else gitread.WORKTREE
+    base_sha = git.resolve(root, base) if base else git.default_base(root)
+    head_sha = git.resolve(root, head) if head else git.WORKTREE
     # Both sides at once: git decompresses and DuckDB scans outside the GIL (2 cores here).
     with ThreadPoolExecutor(max_workers=2) as pool:
         (before, unreadable_before), (after, unreadable_after) = pool.map(
-            lambda rev: _examples(gitread.read_tree(root, rev, "datasets")), (base_sha, head_sha))
+            lambda rev: _examples(git.read_tree(root, rev, "datasets")), (base_sha, head_sha))
     names = sorted((set(before) | set(after) | set(unreadable_before) | set(unreadable_after))
                    & set(project.signatures()))
     if only:
         names = [n for n in names if n == project.require_signature(only)]
     result = DataDiff(base_sha, head_sha or "working tree",
-                      [p for p in gitread.changed_paths(root, base_sha, head_sha)
+                      [p for p in git.changed_paths(root, base_sha, head_sha)
                        if p.startswith(WATCHED)], [])
     for name in names:
         old, new = before.get(name, {}), after.get(name, {})

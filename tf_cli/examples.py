@@ -7,14 +7,12 @@ the repository applies the same schema, rules and duplicate checks.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
 from tf_cli import writer
-from tf_cli.errors import TfError
 from tf_cli.ids import new_id, now
 from tf_cli.layout import EXAMPLES_FILE
 from tf_cli.problems import Problem
@@ -157,16 +155,3 @@ def append(project: Project, signature: str, records: list[dict], existing: Exis
                                      "get a new one")
         writer.append(path, [canonical_bytes(r) + b"\n" for r in records])
     return path
-
-
-def git_commit(project: Project, path: Path, signature: str, ids: list[str]) -> str:
-    """Commit `path` alone, with a message naming the signature and the new ids."""
-    noun = "example" if len(ids) == 1 else "examples"
-    message = f"Add {len(ids)} {noun} to {signature}\n\n" + "\n".join(f"id: {i}" for i in ids)
-    for command in (["git", "add", "--", str(path)],
-                    ["git", "commit", "--quiet", "-m", message, "--", str(path)]):
-        done = subprocess.run(command, cwd=project.root, capture_output=True, text=True)
-        if done.returncode:
-            raise TfError(f"{' '.join(command[:2])} failed: {done.stderr.strip()}",
-                          hint="the examples were added; commit them yourself")
-    return message.splitlines()[0]

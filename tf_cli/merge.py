@@ -20,12 +20,11 @@ in CI, for merges made where the driver does not run (GitHub's merge button).
 
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tf_cli import gitread
+from tf_cli import git
 from tf_cli.errors import UsageError
 from tf_cli.records import BOM, canonical_bytes, parse_line
 
@@ -190,12 +189,6 @@ class MergeCheck:
         return len(self.parents) > 1
 
 
-def _git_ok(root: Path, *args: str) -> str | None:
-    """stdout of a git command, or None when it fails."""
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-    return done.stdout if done.returncode == 0 else None
-
-
 def _ids(content: bytes | None) -> list[str]:
     """The ids of a file's records, in order, repeats included."""
     ids = []
@@ -207,20 +200,20 @@ def _ids(content: bytes | None) -> list[str]:
 
 
 def _dataset_files(root: Path, revision: str) -> dict[str, bytes]:
-    return {path: data for path, data in gitread.read_tree(root, revision, "datasets").items()
+    return {path: data for path, data in git.read_tree(root, revision, "datasets").items()
             if path.endswith(".jsonl")}
 
 
 def check_merge(root: Path, revision: str = "HEAD") -> MergeCheck:
     """Deleted examples that came back in merge commit `revision`, and repeated ids."""
-    if _git_ok(root, "rev-parse", "--git-dir") is None:
+    if git.try_run(root, "rev-parse", "--git-dir") is None:
         raise UsageError(f"{root} is not a Git repository")
-    commit = (_git_ok(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    commit = (git.try_run(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
               or "").strip()
     if not commit:
         raise UsageError(f"unknown revision {revision!r}", hint=FETCH_HINT
                          if _is_shallow(root) else "give a commit, branch or tag")
-    parents = gitread.git(root, "show", "-s", "--format=%P", commit).split()
+    parents = git.run(root, "show", "-s", "--format=%P", commit).split()
     check = MergeCheck(revision, [_short(root, p) for p in parents])
     if len(parents) < 2:
         if _is_shallow(root) and commit in _shallow_commits(root):
@@ -228,7 +221,7 @@ def check_merge(root: Path, revision: str = "HEAD") -> MergeCheck:
                              "history), so it cannot tell whether it is a merge",
                              hint=FETCH_HINT)
         return check
-    base = _git_ok(root, "merge-base", *(["--octopus"] if len(parents) > 2 else []), *parents)
+    base = git.try_run(root, "merge-base", *(["--octopus"] if len(parents) > 2 else []), *parents)
     if not base:
         why = ("the history is shallow" if _is_shallow(root)
                else "the parents share no history, or part of it is missing")
@@ -258,15 +251,15 @@ def check_merge(root: Path, revision: str = "HEAD") -> MergeCheck:
 
 
 def _short(root: Path, sha: str) -> str:
-    return (_git_ok(root, "rev-parse", "--short", sha) or sha[:10]).strip()
+    return (git.try_run(root, "rev-parse", "--short", sha) or sha[:10]).strip()
 
 
 def _is_shallow(root: Path) -> bool:
-    return (_git_ok(root, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
+    return (git.try_run(root, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
 
 
 def _shallow_commits(root: Path) -> set[str]:
-    path = (_git_ok(root, "rev-parse", "--git-path", "shallow") or "").strip()
+    path = (git.try_run(root, "rev-parse", "--git-path", "shallow") or "").strip()
     try:
         return set((root / path).read_text().split()) if path else set()
     except OSError:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from tf_cli import writer
+from tf_cli import git, writer
 from tf_cli.counting import PENDING, review_status, state
 from tf_cli.errors import UsageError
 from tf_cli.ids import now
@@ -55,9 +55,8 @@ def _pending_in(path: Path) -> list[Pending]:
             and state(line.record) == PENDING]
 
 
-def reviewer() -> str:
-    done = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True)
-    return done.stdout.strip() or os.environ.get("USER", "unknown")
+def reviewer(project: Project) -> str:
+    return git.user_name(project.root) or os.environ.get("USER", "unknown")
 
 
 def approve(project: Project, items: list[Pending], who: str) -> None:
@@ -153,7 +152,7 @@ def approve_where(project: Project, signature: str, where: str
                         f"{problems[0].message}")
         else:
             chosen.append(item)
-    approve(project, chosen, reviewer())
+    approve(project, chosen, reviewer(project))
     return [item.record["id"] for item in chosen], left
 
 
@@ -166,7 +165,7 @@ def session(project: Project, signature: str, ask, say) -> dict[str, int]:
         say(f"finished {settled} approval(s) that an interrupted run left half done")
     items = pending(project, signature)
     counts = {"approved": 0, "rejected": 0, "edited": 0, "skipped": 0}
-    who = reviewer()
+    who = reviewer(project)
     say(f"{len(items)} pending examples of {signature}; reviewer: {who}")
     for index, item in enumerate(items, 1):
         while True:

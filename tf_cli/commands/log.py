@@ -30,8 +30,8 @@ def command(
 ) -> None:
     """Walk the Git history of datasets/ and reports/: per commit and signature, the
     examples, the target, and the optimization scores recorded then."""
-    from tf_cli.history import history
-    from tf_cli.history import plot as draw
+    from tf_cli.log import history
+    from tf_cli.log import plot as draw
 
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise UsageError(f"--plot {plot}: give a file ending in "

@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from tf_cli.coverage import SignatureCoverage
-    from tf_cli.history import LogRow
+    from tf_cli.log import LogRow
 
 
 def status_table(coverages: list[SignatureCoverage]) -> Table:

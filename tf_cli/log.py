@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import orjson
 
-from tf_cli import gitread
+from tf_cli import git
 from tf_cli.counting import counted_in
 from tf_cli.coverage.spec import coverage_specs
 from tf_cli.layout import PROMPTS_FILE
@@ -40,13 +40,13 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
     targets = {s.signature: s.target_examples
                for s in coverage_specs(project.params, project)}
     names = [project.require_signature(only)] if only else project.signatures()
-    log = gitread.git(root, "log", f"-{limit}", "--format=%H%x09%aI%x09%s", "--",
+    log = git.run(root, "log", f"-{limit}", "--format=%H%x09%aI%x09%s", "--",
                       "datasets", "reports")
     rows = []
     for line in log.splitlines():
         commit, date, subject = line.split("\t", 2)
-        data = gitread.read_tree(root, commit, "datasets")
-        reports = gitread.read_tree(root, commit, "reports")
+        data = git.read_tree(root, commit, "datasets")
+        reports = git.read_tree(root, commit, "reports")
         for name in names:
             examples = sum(counted_in(content) for path, content in data.items()
                            if path.startswith(f"datasets/{name}/") and path.endswith(".jsonl")

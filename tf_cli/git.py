@@ -1,36 +1,62 @@
-"""Reading files of any revision straight from Git, without a checkout."""
+"""Git, the one module that runs it: revisions read without a checkout, commits of one file.
+
+Every call goes through `run` (fails with the command and git's message) or `try_run`
+(None on failure, for questions such as "is there a main branch?").
+"""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
-from tf_cli.errors import UsageError
+from tf_cli.errors import TfError, UsageError
 
 WORKTREE = None  # the working tree, as a revision
 
 
-def git(project_root: Path, *args: str) -> str:
+def try_run(project_root: Path, *args: str) -> str | None:
+    """git's stdout, or None when the command fails."""
     # errors="replace": a file name that is not UTF-8 must not stop a report about others
     done = subprocess.run(["git", *args], cwd=project_root, capture_output=True,
                           encoding="utf-8", errors="replace")
+    return None if done.returncode else done.stdout
+
+
+def run(project_root: Path, *args: str, error=UsageError, hint: str | None = None) -> str:
+    """git's stdout; `error` (a TfError class) with git's message when the command fails."""
+    done = subprocess.run(["git", *args], cwd=project_root, capture_output=True,
+                          encoding="utf-8", errors="replace")
     if done.returncode:
-        raise UsageError(f"git {' '.join(args)}: {done.stderr.strip() or 'failed'}")
+        raise error(f"git {' '.join(args[:2])}: {done.stderr.strip() or 'failed'}", hint=hint)
     return done.stdout
 
 
 def resolve(project_root: Path, revision: str) -> str:
-    return git(project_root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").strip()
+    found = try_run(project_root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    if not found:
+        raise UsageError(f'"{revision}" is not a commit of this repository',
+                         hint="give a branch, a tag or a commit id (git log lists them)")
+    return found.strip()
 
 
 def default_base(project_root: Path) -> str:
     """The merge base with the main branch (main, then master, then origin/main), else HEAD."""
     for branch in ("main", "master", "origin/main", "origin/master"):
-        done = subprocess.run(["git", "merge-base", "HEAD", branch], cwd=project_root,
-                              capture_output=True, text=True)
-        if done.returncode == 0 and done.stdout.strip():
-            return done.stdout.strip()
+        found = (try_run(project_root, "merge-base", "HEAD", branch) or "").strip()
+        if found:
+            return found
     return resolve(project_root, "HEAD")
+
+
+def user_name(project_root: Path) -> str | None:
+    return (try_run(project_root, "config", "user.name") or "").strip() or None
+
+
+def commit(project_root: Path, path: Path, message: str, hint: str | None = None) -> None:
+    """Commit `path` alone (whatever else is staged stays staged)."""
+    run(project_root, "add", "--", str(path), error=TfError, hint=hint)
+    run(project_root, "commit", "--quiet", "-m", message, "--", str(path), error=TfError,
+        hint=hint)
 
 
 def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str, bytes]:
@@ -39,7 +65,7 @@ def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str
         base = project_root / folder
         return {str(p.relative_to(project_root)): p.read_bytes()
                 for p in sorted(base.rglob("*")) if p.is_file()} if base.is_dir() else {}
-    listing = git(project_root, "ls-tree", "-r", "-z", revision, "--", folder)
+    listing = run(project_root, "ls-tree", "-r", "-z", revision, "--", folder)
     entries = [line.split("\t", 1) for line in listing.split("\0") if line]
     blobs = [(meta.split()[2], path) for meta, path in entries if meta.split()[1] == "blob"]
     if not blobs:
@@ -59,4 +85,4 @@ def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str
 
 def changed_paths(project_root: Path, base: str, head: str | None) -> list[str]:
     args = ["diff", "--name-only", base] + ([head] if head else [])
-    return [p for p in git(project_root, *args).splitlines() if p]
+    return [p for p in run(project_root, *args).splitlines() if p]
