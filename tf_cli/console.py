@@ -1,37 +1,10 @@
 """Output streams: stdout carries data (pipe `--format json` into jq); stderr carries
-diagnostics and progress. Rich consoles are created on first use.
-
-Also the command's project: `tf -C DIR` sets where to look, and `project()` opens it once
-per command, so every part of a command sees one params.yaml and one compiled schema."""
+diagnostics and progress. Rich consoles are created on first use."""
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-
-from tf_cli.project import Project, find_project
-
-
-@dataclass
-class _State:
-    project_dir: Path | None = None
-    project: Project | None = None
-
-
-state = _State()
-
-
-def start(project_dir: Path | None) -> None:
-    """A new command begins (the root callback): forget the previous one's project."""
-    state.project_dir, state.project = project_dir, None
-
-
-def project() -> Project:
-    if state.project is None:
-        state.project = find_project(state.project_dir)
-    return state.project
 
 
 @cache

@@ -19,6 +19,7 @@ from tf_cli.commands import (
     bootstrap,
     check,
     check_merge,
+    common,
     coverage,
     diff,
     fmt,
@@ -54,7 +55,7 @@ def root(
                      file_okay=False, exists=True),
     ] = None,
 ) -> None:
-    console.start(project)
+    common.start(project)
 
 
 # In the order `tf --help` lists them: check the data, measure it, add to it, review it.

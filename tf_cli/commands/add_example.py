@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED, TfError, UsageError
 
 
@@ -31,7 +32,7 @@ def command(
     """
     from tf_cli.add import add_examples, interactive_session, parse_examples
 
-    project = console.project()
+    project = common.project()
     if dry_run and (from_json is None or commit):
         raise UsageError("--dry-run checks examples given with --from-json, and commits "
                          "nothing: use it with --from-json and without --commit")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.commands.common import print_json
 
 
@@ -18,7 +18,7 @@ def command(
     """Label input-only prompts with the configured LM; results wait for `tf review`."""
     from tf_cli.bootstrap import bootstrap
 
-    summary = bootstrap(console.project(), signature, limit)
+    summary = bootstrap(common.project(), signature, limit)
     print_json(summary.to_json())
     if summary.prompts and not summary.accepted and not summary.already_labelled:
         raise typer.Exit(1)

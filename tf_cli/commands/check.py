@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.commands.common import print_json
 
 
@@ -30,7 +31,7 @@ def command(
     from tf_cli.check import run_check
     from tf_cli.render.check import markdown, text_lines
 
-    project = console.project()
+    project = common.project()
     result = run_check(project)
     changes = None
     if base:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK
 
 
@@ -17,7 +18,7 @@ def command(
     """Check a merge commit: no example deleted on one side may come back, no id twice."""
     from tf_cli.merge import check_merge
 
-    result = check_merge(console.project().root, revision)
+    result = check_merge(common.project().root, revision)
     if not result.is_merge:
         console.note(f"{revision} is not a merge commit: nothing to check")
         raise typer.Exit(EXIT_OK)

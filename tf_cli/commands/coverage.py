@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.commands.common import SignatureOption, print_json
 
 
@@ -28,7 +29,7 @@ def command(
     """Show coverage per signature: bucket counts, requirements and gaps (DuckDB)."""
     from tf_cli.coverage import measure, render
 
-    project = console.project()
+    project = common.project()
     coverages = measure(project, [signature] if signature else None)
     if output_format is CoverageFormat.json:
         data = render.to_json(coverages)

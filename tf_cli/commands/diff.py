@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.commands.common import SignatureOption, print_json
 
 
@@ -30,7 +31,7 @@ def command(
     from tf_cli.diff import diff
     from tf_cli.render.diff import markdown, text
 
-    result = diff(console.project(), base, head, signature)
+    result = diff(common.project(), base, head, signature)
     if output_format is DiffFormat.json:
         print_json(result.to_json())
     else:

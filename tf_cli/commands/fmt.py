@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.commands.common import MaxLineBytes, Paths, TextOrJson, print_json
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES
@@ -26,7 +27,7 @@ def command(
     """
     from tf_cli.fmt import format_files
 
-    result = format_files(console.project(), paths, check, max_line_bytes)
+    result = format_files(common.project(), paths, check, max_line_bytes)
     if output_format is TextOrJson.json:
         print_json(result.to_json())
     else:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.commands.common import TextOrJson, print_json
 
 
@@ -25,7 +26,7 @@ def command(
 
     from tf_cli.generate import GenerateOptions, generate
 
-    project = console.project()
+    project = common.project()
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), console=console.err(), transient=True,
                   disable=not console.err().is_terminal) as bar:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.errors import EXIT_CHECK_FAILED
 
 
@@ -50,7 +51,7 @@ def command(
         format=file_format, mapping=parse_assignments(mapping or [], "--map"),
         sets=parse_assignments(sets or [], "--set"), all_or_nothing=all_or_nothing,
         dry_run=dry_run, encoding=encoding, rejects=rejects, inputs_only=inputs_only)
-    project = console.project()
+    project = common.project()
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TimeRemainingColumn(), console=console.err(), transient=True,
                   disable=not console.err().is_terminal) as bar:

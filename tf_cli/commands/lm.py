@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.commands.common import print_json
 
 app = typer.Typer(help="The language model (lm in params.yaml, TF_LM_* variables).",
@@ -17,7 +18,7 @@ def check() -> None:
     parses. Exit 1 when the model cannot be reached."""
     from tf_cli import lm
 
-    result = lm.check(console.project().lm)
+    result = lm.check(common.project().lm)
     print_json(result)
     if not result["structured_output"]:
         console.note("the model answered, but not in the structure DSPy asked for", "yellow")

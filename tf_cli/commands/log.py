@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.commands.common import SignatureOption, print_json
 from tf_cli.errors import UsageError
 
@@ -36,7 +37,7 @@ def command(
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise UsageError(f"--plot {plot}: give a file ending in "
                          f"{', '.join(sorted(PLOT_SUFFIXES))}")
-    rows = history(console.project(), signature, limit)
+    rows = history(common.project(), signature, limit)
     if output_format is LogFormat.json:
         print_json({"version": 1, "rows": [r.to_json() for r in rows]})
     else:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.errors import EXIT_INTERRUPTED, UsageError
 
 
@@ -23,7 +24,7 @@ def command(
     reject with a reason, edit in $EDITOR (re-validated), or skip."""
     from tf_cli import review
 
-    project = console.project()
+    project = common.project()
     if where and not approve_all:
         raise UsageError("--where selects what --approve-all approves; the interactive review "
                          "shows every pending example",

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 
 
 def command(
@@ -21,7 +22,7 @@ def command(
 
     from tf_cli.sample import sample
 
-    project = console.project()
+    project = common.project()
     chosen = sample(project, signature, n, where, seed)
     for item in chosen:
         console.out(f"# {project.display(item.path)}:{item.line}")

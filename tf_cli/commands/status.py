@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tf_cli import console
+from tf_cli.commands import common
 
 
 def command() -> None:
@@ -12,7 +13,7 @@ def command() -> None:
     from tf_cli.render.tables import status_table
     from tf_cli.status import recommendations
 
-    coverages = measure(console.project())
+    coverages = measure(common.project())
     out = console.tables()
     out.print(status_table(coverages))
     steps = recommendations(coverages)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tf_cli import console
+from tf_cli.commands import common
 from tf_cli.commands.common import MaxLineBytes, Paths, TextOrJson, print_json
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES
 
@@ -28,7 +29,7 @@ def command(
     """
     from tf_cli.validate import validate
 
-    report = validate(console.project(), paths, signature, max_line_bytes)
+    report = validate(common.project(), paths, signature, max_line_bytes)
     if output_format is TextOrJson.json:
         print_json(report.to_json())
     else:
