@@ -1,4 +1,4 @@
-"""balance: data/<sig>/pool.jsonl -> train.jsonl, dev.jsonl (+ reports/<sig>/coverage.json)."""
+"""balance: data/<sig>/pool.jsonl -> train.jsonl, dev.jsonl (+ reports/<sig>/balance.json)."""
 
 from stages._run import run
 

@@ -10,7 +10,9 @@ else in tf spells a file name.
     datasets/<sig>/prompts.jsonl     inputs only, for bootstrap to label; not examples
     data/<sig>/                      pipeline outputs: pool, rejects, train, dev, dspy.json
     programs/<sig>.json              the optimized program
-    reports/<sig>/<step>.json        each pipeline step's metrics
+    reports/<sig>/<step>.json        each step's metrics: validate, balance, convert,
+                                     optimize (stages), generate (tf generate)
+    summary/                         the summary stage: summary.md, plots/*.json
 """
 
 from __future__ import annotations
@@ -49,7 +51,12 @@ def data_dir(project: Project, signature: str) -> Path:
 
 
 def report_path(project: Project, signature: str, step: str) -> Path:
+    """reports/<signature>/<step>.json: a step's metrics are named after the step."""
     return project.root / "reports" / signature / f"{step}.json"
+
+
+def summary_dir(project: Project) -> Path:
+    return project.root / "summary"
 
 
 def program_path(project: Project, signature: str) -> Path:

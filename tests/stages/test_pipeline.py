@@ -76,9 +76,9 @@ def test_offline_repro_leaves_splits_programs_and_reports(offline_clone: Path):
         assert result["optimizer"] == "labeled_fewshot" and result["evaluated"] is False
         assert result["reason"].startswith("no language model configured")
         assert result["demos"] == 4 and result["lm_calls"] == 0
-        validation = report(offline_clone, name, "validation")
+        validation = report(offline_clone, name, "validate")
         assert validation["accepted"] + validation["rejected"] > 0
-    assert "| validate_intent |" in (offline_clone / "reports" / "summary.md").read_text()
+    assert "| validate_intent |" in (offline_clone / "summary" / "summary.md").read_text()
 
 
 def splits(clone: Path, signature: str) -> dict[str, str]:

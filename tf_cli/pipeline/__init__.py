@@ -2,7 +2,7 @@
 
     datasets/<sig>/*.jsonl --validate--> data/<sig>/pool.jsonl (+ rejects)
         --balance--> data/<sig>/train.jsonl, dev.jsonl --convert--> data/<sig>/dspy.json
-        --optimize--> programs/<sig>.json --report--> reports/summary.md
+        --optimize--> programs/<sig>.json --summary--> summary/summary.md
 Every step writes reports/<sig>/<step>.json, which DVC tracks as metrics.
 """
 

@@ -69,7 +69,7 @@ def balance(project: Project, signature: str, options: BalanceSettings) -> dict:
                "dropped_synthetic_share": len(excess),
                "train_coverage": coverage.dimensions,
                "train_diversity": coverage.diversity}
-    write_json(report_path(project, signature, "coverage"), metrics)
+    write_json(report_path(project, signature, "balance"), metrics)
     return metrics
 
 

@@ -77,7 +77,7 @@ def build_pool(project: Project, signature_name: str, options: PoolOptions) -> d
     metrics = {"accepted": len(accepted), "rejected": len(rejects),
                "rejected_by_reason": dict(sorted(by_reason.items())),
                "by_source": dict(Counter(r["metadata"]["source"] for r in accepted))}
-    write_json(report_path(project, signature_name, "validation"), metrics)
+    write_json(report_path(project, signature_name, "validate"), metrics)
     return metrics
 
 

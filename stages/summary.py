@@ -1,10 +1,10 @@
-"""report: reports/<sig>/*.json of every signature -> reports/summary.md and plot data."""
+"""summary: reports/<sig>/*.json of every signature -> summary/summary.md and plot data."""
 
 from stages._run import run
 
 
 def main(argv: list[str]) -> None:
-    from tf_cli.pipeline.report import summarize
+    from tf_cli.pipeline.summary import summarize
     from tf_cli.project import find_project
 
     project = find_project()

@@ -1,8 +1,12 @@
-"""report stage: reports/summary.md across signatures, and the data behind `dvc plots`."""
+"""summary stage: summary/summary.md across signatures, and the data behind `dvc plots`.
+
+It reads what the other stages wrote in reports/<sig>/ (validate.json, balance.json,
+optimize.json).
+"""
 
 from __future__ import annotations
 
-from tf_cli.layout import report_path
+from tf_cli.layout import report_path, summary_dir
 from tf_cli.pipeline import read_json
 from tf_cli.project import Project
 from tf_cli.records import atomic_writer
@@ -19,8 +23,8 @@ def summarize(project: Project, signatures: list[str]) -> str:
              "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     buckets, scores = [], []
     for name in signatures:
-        validation = read_json(report_path(project, name, "validation"))
-        coverage = read_json(report_path(project, name, "coverage"))
+        validation = read_json(report_path(project, name, "validate"))
+        coverage = read_json(report_path(project, name, "balance"))
         result = read_json(report_path(project, name, "optimize"))
         lines.append(
             f"| {name} | {validation['accepted']} | {validation['rejected']} | "
@@ -38,9 +42,9 @@ def summarize(project: Project, signatures: list[str]) -> str:
     if notes:
         lines += ["", "Optimizer choices:", *notes]
     text = "\n".join(lines) + "\n"
-    _write(project.root / "reports" / "summary.md", text)
-    _write_json_rows(project.root / "reports" / "plots" / "coverage.json", buckets)
-    _write_json_rows(project.root / "reports" / "plots" / "scores.json", scores)
+    _write(summary_dir(project) / "summary.md", text)
+    _write_json_rows(summary_dir(project) / "plots" / "coverage.json", buckets)
+    _write_json_rows(summary_dir(project) / "plots" / "scores.json", scores)
     return text
 
 
