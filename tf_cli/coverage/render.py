@@ -16,7 +16,9 @@ pending and rejected ones is of counted examples (tf_cli.counting).
 
 from __future__ import annotations
 
-from tf_cli.coverage.engine import Gap, SignatureCoverage
+from tf_cli.coverage.engine import SignatureCoverage
+from tf_cli.coverage.gaps import Gap
+from tf_cli.coverage.requirements import BucketMin, MaxShare
 
 JSON_VERSION = 1
 
@@ -27,13 +29,7 @@ def to_json(coverages: list[SignatureCoverage]) -> dict:
 
 def gap_place(gap: Gap) -> str:
     """Where the examples are needed, in words: "completion = full, difficulty = hard"."""
-    if gap.cell:
-        return ", ".join(f"{d} = {b}" for d, b in gap.cell.items())
-    if gap.where:
-        return f"where {gap.where}"
-    if gap.avoid:
-        return "outside " + ", ".join(f"{d} = {b}" for d, b in gap.avoid.items())
-    return "any kind"
+    return gap.place
 
 
 def status_word(passed: bool, level: str) -> str:
@@ -44,15 +40,18 @@ def _requirements_by_bucket(cov: SignatureCoverage) -> dict[tuple[str, str], lis
     """Short marks such as ">= 10 warn" for each (dimension, bucket) a requirement names."""
     marks: dict[tuple[str, str], list[str]] = {}
     for result in cov.requirements:
-        if result.bucket is None or result.dimension is None:
-            continue
-        if result.kind == "bucket_min":
+        requirement = result.requirement
+        if isinstance(requirement, BucketMin):
+            bucket = requirement.bucket
             mark = f">= {int(result.expected)}"
             if not result.passed:
                 mark += f": needs {int(result.expected - result.actual)}"
-        else:
+        elif isinstance(requirement, MaxShare) and requirement.bucket is not None:
+            bucket = requirement.bucket
             mark = f"<= {result.expected:.0%}"
-        marks.setdefault((result.dimension, result.bucket), []).append(
+        else:
+            continue  # not about one bucket
+        marks.setdefault((requirement.dimension, bucket), []).append(
             f"{mark} ({status_word(result.passed, result.level)})")
     return marks
 
