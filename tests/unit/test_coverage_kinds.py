@@ -216,3 +216,16 @@ def test_generation_plans_known_cells_only(project):
     assert plan_cells(spec, cov.gaps, 10, fill_gaps=True) == [
         {"difficulty": "hard"}, {"difficulty": "hard"}, {"verdict3": "unsure"}]
 
+
+def test_render_returns_what_the_command_prints(project, capsys):
+    from rich.table import Table
+
+    cov = coverage_of(project, ["{dimension: difficulty, bucket: hard, min: 3, level: warn}"],
+                      MIXED)
+    shown = render.tables([cov], gaps_only=False)
+    gaps = render.tables([cov], gaps_only=True)
+    text = render.markdown([cov])
+    assert capsys.readouterr() == ("", "")
+    assert [type(s).__name__ for s in shown] == ["Table", "Table", "Text"]
+    assert len(gaps) == 1 and isinstance(gaps[0], Table)
+    assert "| 2 | difficulty = hard | 1 | warn |" in text
