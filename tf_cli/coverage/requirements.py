@@ -49,6 +49,7 @@ class Measured:
     wheres: tuple[str, ...]
 
     def count_where(self, where: str) -> int:
+        # A filter listed twice has two equal columns; the first one is read.
         column = f"w_{self.wheres.index(where)}"
         return self.con.execute(f"SELECT count(*) FROM cov WHERE {column}").fetchone()[0]
 
@@ -65,6 +66,8 @@ class Outcome:
 
 @dataclass(frozen=True, kw_only=True)
 class Requirement(ABC):
+    """One coverage requirement; a subclass per kind."""
+
     KIND: ClassVar[str]  # the `kind` of tf coverage --format json
     level: str  # error | warn
     name: str | None = None  # params.yaml's `name`, shown instead of the description
