@@ -87,6 +87,7 @@ def interactive_session(project: Project, signature_name: str, ask, say,
     input at any question leaves the dataset as it was.
     """
     from tf_cli.coverage import measure
+    from tf_cli.coverage.gaps import TotalGap
     from tf_cli.interview import Interview, fields_at
 
     project.require_signature(signature_name)
@@ -95,7 +96,7 @@ def interactive_session(project: Project, signature_name: str, ask, say,
     before = measure(project, [signature_name])[0]
     say(f"{signature_name}: {signature.instructions}\n")
     say(f"{before.examples} examples; target {before.target_examples}.")
-    wanted = [g for g in before.gaps if g.kind != "total"][:3]
+    wanted = [g for g in before.gaps if not isinstance(g, TotalGap)][:3]
     if wanted:
         from tf_cli.coverage.render import gap_place
 
@@ -150,6 +151,7 @@ def _yes(ask, question: str) -> bool:
 
 def coverage_moves(before, after) -> list[str]:
     """How the buckets and gaps of one signature changed, in words."""
+    from tf_cli.coverage.gaps import TargetGap
     from tf_cli.coverage.render import gap_place
 
     lines = []
@@ -158,11 +160,10 @@ def coverage_moves(before, after) -> list[str]:
             old = before.dimensions.get(dimension, {}).get(bucket, 0)
             if count != old:
                 lines.append(f"{dimension} = {bucket}: {old} -> {count}")
-    old_gaps = {(g.requirement, gap_place(g)): g.need for g in before.gaps}
+    old_gaps = {(g.requirement, gap_place(g)): g.need for g in before.gaps
+                if not isinstance(g, TargetGap)}
     new_gaps = {(g.requirement, gap_place(g)): g.need for g in after.gaps}
     for key, need in old_gaps.items():
-        if key[0].startswith("target"):
-            continue
         if key not in new_gaps:
             lines.append(f"gap closed: {key[1]} ({key[0]})")
         elif new_gaps[key] < need:

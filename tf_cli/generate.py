@@ -32,6 +32,8 @@ import orjson
 
 from tf_cli import duck, lm, writer
 from tf_cli.coverage import measure
+from tf_cli.coverage.gaps import CellGap, NewBucketGap
+from tf_cli.coverage.requirements import SyntheticMaxShare
 from tf_cli.coverage.spec import CoverageSpec, coverage_spec
 from tf_cli.coverage.spread import spread
 from tf_cli.errors import ConfigError
@@ -101,7 +103,7 @@ def plan_cells(spec: CoverageSpec, gaps, count: int, fill_gaps: bool) -> list[di
     cells: list[dict[str, str]] = []
     if fill_gaps:
         for gap in gaps:
-            if gap.cell and "(a new bucket)" not in gap.cell.values():
+            if isinstance(gap, CellGap):  # a known cell; not a bucket still to be named
                 cells += [dict(gap.cell)] * gap.need
         return cells[:count]
     axes = {name: d.buckets for name, d in spec.dimensions.items() if d.buckets}
@@ -152,8 +154,8 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
 
 def _within_synthetic_share(spec: CoverageSpec, coverage, count: int) -> int:
     """No more examples than an error-level synthetic_max_share still allows."""
-    shares = [r.value for r in spec.requirements
-              if r.kind == "synthetic_share" and r.level == "error"]
+    shares = [r.max_share for r in spec.requirements
+              if isinstance(r, SyntheticMaxShare) and r.level == "error"]
     if not shares or min(shares) >= 1:
         return count
     share = min(shares)
@@ -163,7 +165,7 @@ def _within_synthetic_share(spec: CoverageSpec, coverage, count: int) -> int:
 
 
 def _gap_need(coverage) -> int:
-    return sum(g.need for g in coverage.gaps if g.cell)
+    return sum(g.need for g in coverage.gaps if isinstance(g, CellGap | NewBucketGap))
 
 
 class _Run:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from tf_cli.coverage import Gap, SignatureCoverage
+from tf_cli.coverage.gaps import ShareGap, TotalGap, WhereGap
 from tf_cli.coverage.render import gap_place
 
 
 def recommendation(cov: SignatureCoverage, gap: Gap) -> str:
     """One concrete next step, e.g. "add 4 more examples with completion = full to X"."""
     examples = f"{gap.need} more example{'s' if gap.need != 1 else ''}"
-    if gap.kind == "total":
+    if isinstance(gap, TotalGap):
         return f"add {examples} to {cov.signature} ({gap.requirement})"
-    if gap.kind in ("share", "synthetic"):
+    if isinstance(gap, ShareGap):
         return f"add {examples} {gap_place(gap)} to {cov.signature} ({gap.requirement})"
-    if gap.where:
+    if isinstance(gap, WhereGap):
         return f"add {examples} matching {gap.where} to {cov.signature}"
     return f"add {examples} with {gap_place(gap)} to {cov.signature}"
 
@@ -26,6 +27,6 @@ def recommendations(coverages: list[SignatureCoverage], per_signature: int = 3) 
     """
     out = []
     for cov in coverages:
-        specific = [g for g in cov.gaps if g.kind != "total" or g.level == "error"]
+        specific = [g for g in cov.gaps if not isinstance(g, TotalGap) or g.level == "error"]
         out += [recommendation(cov, gap) for gap in (specific or cov.gaps)[:per_signature]]
     return out

@@ -40,4 +40,7 @@ def command(
     elif output_format is CoverageFormat.markdown:
         console.out(render.markdown(coverages, gaps_only=gaps))
     else:
-        render.print_tables(coverages, gaps_only=gaps)
+        out = console.tables()
+        for shown in render.tables(coverages, gaps_only=gaps):
+            # Lines are not wrapped, so a long one stays one line in logs.
+            out.print(shown, soft_wrap=isinstance(shown, str))

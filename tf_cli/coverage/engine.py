@@ -1,7 +1,8 @@
 """Coverage measured by DuckDB directly over the JSONL files.
 
 One scan per signature computes every dimension and `where` filter into a small table of
-buckets; each requirement is then a GROUP BY over that table. Only counted examples
+buckets; each requirement (one class per kind: tf_cli/coverage/requirements.py) then checks
+the bucket counts or runs its GROUP BY over that table. Only counted examples
 (tf_cli.counting) are measured; pending and rejected ones are counted apart. SQL from
 params.yaml is checked against an empty table of the same types first, so a typo is a
 clear configuration error naming the signature and the dimension, before any data is read.
@@ -9,50 +10,49 @@ clear configuration error naming the signature and the dimension, before any dat
 
 from __future__ import annotations
 
-import itertools
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tf_cli import duck
 from tf_cli.counting import COUNTED, PENDING, REJECTED, STALE, STATE_SQL
-from tf_cli.coverage.spec import CoverageSpec, Requirement, coverage_specs
+from tf_cli.coverage.gaps import Gap, TargetGap
+from tf_cli.coverage.requirements import NULL_BUCKET, Measured, Requirement, WhereMin
+from tf_cli.coverage.spec import CoverageSpec, coverage_specs
 from tf_cli.errors import ConfigError
+from tf_cli.layout import SYNTHETIC
 from tf_cli.params import PARAMS_FILE, load_params
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.schemas import SchemaLoader
 from tf_cli.settings import DEFAULT_DIVERSITY_SAMPLE
 
-NULL_BUCKET = "(none)"
-SYNTHETIC = "synthetic"
 
-
-@dataclass
+@dataclass(frozen=True)
 class RequirementResult:
-    label: str
-    kind: str
-    level: str
+    """One requirement checked: its type says which kind it is."""
+
+    requirement: Requirement
     passed: bool
     actual: float
-    expected: float
     detail: str
-    dimension: str | None = None
-    bucket: str | None = None  # for requirements about one bucket
 
+    @property
+    def label(self) -> str:
+        return self.requirement.label
 
-@dataclass
-class Gap:
-    """Examples still needed: where (a cell of dimension -> bucket, or a filter) and how many."""
+    @property
+    def level(self) -> str:
+        return self.requirement.level
 
-    kind: str  # total, bucket, cell, where, distinct, share, synthetic
-    need: int
-    have: int
-    level: str
-    requirement: str
-    cell: dict[str, str] | None = None
-    where: str | None = None
-    avoid: dict[str, str] | None = None  # for share gaps: add examples outside this bucket
+    @property
+    def expected(self) -> float:
+        return self.requirement.expected
+
+    def to_json(self) -> dict:
+        return {"label": self.label, "kind": self.requirement.KIND, "level": self.level,
+                "passed": self.passed, "actual": self.actual, "expected": self.expected,
+                "detail": self.detail, **self.requirement.subject()}
 
 
 @dataclass
@@ -84,9 +84,12 @@ class SignatureCoverage:
         return [r for r in self.requirements if not r.passed and r.level == "warn"]
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        # Every field in declaration order (the JSON's key order), requirements and gaps by
+        # their own to_json.
+        data = asdict(replace(self, requirements=[], gaps=[]))
+        data["requirements"] = [r.to_json() for r in self.requirements]
+        data["gaps"] = [g.to_json() for g in self.gaps]
         data["ready"] = self.ready
-        data["gaps"] = [{k: v for k, v in asdict(g).items() if v is not None} for g in self.gaps]
         return data
 
 
@@ -123,7 +126,7 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
 
     signature = loader.signature(spec.signature)
     types = duck.columns(loader, signature)
-    wheres = [r.where for r in spec.requirements if r.kind == "where" and r.where is not None]
+    wheres = [r.where for r in spec.requirements if isinstance(r, WhereMin)]
     _check_sql(con, spec, types, wheres)
     selects = [f'CAST(({d.sql}) AS VARCHAR) AS "d_{name}"' for name, d in spec.dimensions.items()]
     selects += [f"coalesce(({w}), false) AS w_{i}" for i, w in enumerate(wheres)]
@@ -157,15 +160,16 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
         result.pending_dimensions = {
             name: _bucket_counts(con, name, d.buckets, f"cov_all WHERE state = '{PENDING}'")
             for name, d in spec.dimensions.items()}
+    measured = Measured(con, total, by_source, dimensions,
+                        {name: d.buckets for name, d in spec.dimensions.items()}, tuple(wheres))
     for requirement in spec.requirements:
-        passed, actual, detail, gaps = _evaluate(con, requirement, result, spec, wheres)
-        result.requirements.append(RequirementResult(
-            requirement.label, requirement.kind, requirement.level, passed, actual,
-            requirement.value, detail, requirement.dimension, requirement.bucket))
-        result.gaps.extend(gaps)
+        outcome = requirement.evaluate(measured)
+        result.requirements.append(RequirementResult(requirement, outcome.passed,
+                                                     outcome.actual, outcome.detail))
+        result.gaps.extend(outcome.gaps)
     if total < spec.target_examples:
-        result.gaps.append(Gap("total", spec.target_examples - total, total, "warn",
-                               f"target of {spec.target_examples} examples"))
+        result.gaps.append(TargetGap(spec.target_examples - total, total, "warn",
+                                     f"target of {spec.target_examples} examples"))
     result.gaps.sort(key=lambda g: (g.level != "error", -g.need))
     return result
 
@@ -247,82 +251,3 @@ def _diversity(con, loader, signature, files, types, total: int, sample: int,
         SELECT count(DISTINCT g)::DOUBLE / nullif(count(*), 0) FROM grams""").fetchone()[0]
     return round(value, 4) if value is not None else None
 
-
-def _evaluate(con, req: Requirement, cov: SignatureCoverage, spec: CoverageSpec,
-              wheres: list[str]):
-    """(passed, actual, detail, gaps) for one requirement."""
-    total = cov.examples
-    if req.kind == "min_examples":
-        need = int(req.value) - total
-        gaps = [Gap("total", need, total, req.level, req.label)] if need > 0 else []
-        return need <= 0, total, f"{total} examples", gaps
-    if req.kind == "synthetic_share":
-        synthetic = cov.by_source.get(SYNTHETIC, 0)
-        return _share_result(req, synthetic, total, "synthetic", "synthetic",
-                             {"source": SYNTHETIC})
-    if req.kind == "where" and req.where is not None:
-        index = wheres.index(req.where)
-        have = con.execute(f"SELECT count(*) FROM cov WHERE w_{index}").fetchone()[0]
-        need = int(req.value) - have
-        gaps = [Gap("where", need, have, req.level, req.label, where=req.where)] if need > 0 \
-            else []
-        return need <= 0, have, f"{have} match", gaps
-    if req.kind == "grid":
-        return _grid_result(con, req, spec)
-    dimension = req.dimension  # every other kind is about one dimension
-    if dimension is None:
-        raise ValueError(f"requirement {req.label} names no dimension")
-    counts = cov.dimensions[dimension]
-    if req.kind == "bucket_min":
-        have = counts.get(str(req.bucket), 0)
-        need = int(req.value) - have
-        gaps = [Gap("bucket", need, have, req.level, req.label,
-                    cell={dimension: str(req.bucket)})] if need > 0 else []
-        return need <= 0, have, f"{have} in {dimension} = {req.bucket}", gaps
-    if req.kind == "min_distinct":
-        present = [b for b, n in counts.items() if n and b != NULL_BUCKET]
-        shortfall = int(req.value) - len(present)
-        missing = [b for b in spec.dimensions[dimension].buckets if not counts.get(b)]
-        gaps = [Gap("bucket", 1, 0, req.level, req.label, cell={dimension: b})
-                for b in missing[:max(shortfall, 0)]]
-        if shortfall > len(gaps):
-            gaps.append(Gap("distinct", shortfall - len(gaps), len(present), req.level,
-                            req.label, cell={dimension: "(a new bucket)"}))
-        return shortfall <= 0, len(present), f"{len(present)} distinct: " + \
-            ", ".join(present), gaps
-    # max_share: of one bucket, or of the largest one
-    bucket = req.bucket or max(counts, key=lambda b: counts[b], default=None)
-    have = counts.get(bucket, 0) if bucket is not None else 0
-    return _share_result(req, have, total, f"{dimension} = {bucket}", bucket,
-                         {dimension: bucket} if bucket is not None else None)
-
-
-def _share_result(req: Requirement, have: int, total: int, what: str, bucket, avoid):
-    share = have / total if total else 0.0
-    passed = share <= req.value + 1e-9
-    gaps = []
-    if not passed:
-        # Examples outside the bucket that bring its share down to the maximum.
-        need = math.ceil(have / req.value - total) if req.value else have
-        gaps.append(Gap("synthetic" if req.kind == "synthetic_share" else "share", need,
-                        total - have, req.level, req.label, avoid=avoid))
-    return passed, round(share, 4), f"{what} is {share:.0%} ({have} of {total})", gaps
-
-
-def _grid_result(con, req: Requirement, spec: CoverageSpec):
-    columns = ", ".join(f'coalesce("d_{d}", \'{NULL_BUCKET}\')' for d in req.grid)
-    counts = {tuple(row[:-1]): row[-1] for row in con.execute(
-        f"SELECT {columns}, count(*) FROM cov GROUP BY ALL").fetchall()}
-    axes = []
-    for position, name in enumerate(req.grid):
-        seen = sorted({cell[position] for cell in counts} - {NULL_BUCKET})
-        declared = list(spec.dimensions[name].buckets)
-        axes.append(declared + [b for b in seen if b not in declared])
-    gaps = []
-    for cell in itertools.product(*axes):
-        have = counts.get(cell, 0)
-        if have < req.value:
-            gaps.append(Gap("cell", int(req.value) - have, have, req.level, req.label,
-                            cell=dict(zip(req.grid, cell, strict=True))))
-    size = math.prod(len(axis) for axis in axes)
-    return not gaps, size - len(gaps), f"{size - len(gaps)} of {size} cells filled", gaps

@@ -1,4 +1,5 @@
 """Coverage for people: terminal tables, Markdown for pull requests, stable JSON for tools.
+Each is returned (Rich renderables, text, a dict); the commands print them.
 
 JSON form (`tf coverage --format json`), version 1:
     {"version": 1, "signatures": [{
@@ -16,7 +17,15 @@ pending and rejected ones is of counted examples (tf_cli.counting).
 
 from __future__ import annotations
 
-from tf_cli.coverage.engine import Gap, SignatureCoverage
+from typing import TYPE_CHECKING
+
+from tf_cli.coverage.engine import SignatureCoverage
+from tf_cli.coverage.gaps import Gap
+from tf_cli.coverage.requirements import BucketMin, MaxShare
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
 
 JSON_VERSION = 1
 
@@ -27,13 +36,7 @@ def to_json(coverages: list[SignatureCoverage]) -> dict:
 
 def gap_place(gap: Gap) -> str:
     """Where the examples are needed, in words: "completion = full, difficulty = hard"."""
-    if gap.cell:
-        return ", ".join(f"{d} = {b}" for d, b in gap.cell.items())
-    if gap.where:
-        return f"where {gap.where}"
-    if gap.avoid:
-        return "outside " + ", ".join(f"{d} = {b}" for d, b in gap.avoid.items())
-    return "any kind"
+    return gap.place
 
 
 def status_word(passed: bool, level: str) -> str:
@@ -44,25 +47,29 @@ def _requirements_by_bucket(cov: SignatureCoverage) -> dict[tuple[str, str], lis
     """Short marks such as ">= 10 warn" for each (dimension, bucket) a requirement names."""
     marks: dict[tuple[str, str], list[str]] = {}
     for result in cov.requirements:
-        if result.bucket is None or result.dimension is None:
-            continue
-        if result.kind == "bucket_min":
+        requirement = result.requirement
+        if isinstance(requirement, BucketMin):
+            bucket = requirement.bucket
             mark = f">= {int(result.expected)}"
             if not result.passed:
                 mark += f": needs {int(result.expected - result.actual)}"
-        else:
+        elif isinstance(requirement, MaxShare) and requirement.bucket is not None:
+            bucket = requirement.bucket
             mark = f"<= {result.expected:.0%}"
-        marks.setdefault((result.dimension, result.bucket), []).append(
+        else:
+            continue  # not about one bucket
+        marks.setdefault((requirement.dimension, bucket), []).append(
             f"{mark} ({status_word(result.passed, result.level)})")
     return marks
 
 
-def print_tables(coverages: list[SignatureCoverage], gaps_only: bool) -> None:
+def tables(coverages: list[SignatureCoverage], gaps_only: bool) -> list[Table | Text | str]:
+    """What `tf coverage` shows, in order: Rich renderables, and lines (str) to print
+    without wrapping."""
     from rich.table import Table
+    from rich.text import Text
 
-    from tf_cli.console import tables
-
-    console = tables()
+    shown: list[Table | Text | str] = []
     for cov in coverages:
         title = (f"{cov.signature}: {cov.examples} examples (min {cov.min_examples}, "
                  f"target {cov.target_examples})")
@@ -76,7 +83,7 @@ def print_tables(coverages: list[SignatureCoverage], gaps_only: bool) -> None:
                               gap.requirement)
             if not cov.gaps:
                 table.add_row("-", "no gaps", "", "", "")
-            console.print(table)
+            shown.append(table)
             continue
         marks = _requirements_by_bucket(cov)
         table = Table(title=title, title_justify="left")
@@ -92,17 +99,18 @@ def print_tables(coverages: list[SignatureCoverage], gaps_only: bool) -> None:
                 table.add_row(dimension if index == 0 else "", bucket, str(count), share,
                               *extra, ", ".join(marks.get((dimension, bucket), [])))
             table.add_section()
-        console.print(table)
+        shown.append(table)
         if _apart(cov):
-            console.print(f"not counted: {_apart(cov)[2:]}", soft_wrap=True)
+            shown.append(f"not counted: {_apart(cov)[2:]}")
         checks = Table(show_header=True, box=None, padding=(0, 2))
         for column in ("status", "level", "requirement", "measured"):
             checks.add_column(column)
         for result in cov.requirements:
             checks.add_row(status_word(result.passed, result.level), result.level,
                            result.label, result.detail)
-        console.print(checks)
-        console.print(f"diversity (distinct word trigrams): {cov.diversity}\n")
+        shown.append(checks)
+        shown.append(Text(f"diversity (distinct word trigrams): {cov.diversity}\n"))
+    return shown
 
 
 def markdown(coverages: list[SignatureCoverage], gaps_only: bool = False,

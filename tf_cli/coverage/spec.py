@@ -1,9 +1,11 @@
-"""The coverage section of params.yaml as value objects: dimensions and requirements."""
+"""The coverage section of params.yaml as value objects: dimensions and requirements
+(one class per kind of requirement: tf_cli/coverage/requirements.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tf_cli.coverage.requirements import MinExamples, Requirement, from_params
 from tf_cli.errors import ConfigError
 from tf_cli.params import PARAMS_FILE
 from tf_cli.problems import Problem, json_path
@@ -16,18 +18,6 @@ class Dimension:
     sql: str
     buckets: tuple[str, ...] = ()  # every bucket expected, so empty ones show as gaps
     description: str = ""
-
-
-@dataclass(frozen=True)
-class Requirement:
-    kind: str  # min_examples, bucket_min, max_share, min_distinct, grid, where, synthetic_share
-    level: str  # error | warn
-    label: str
-    value: float  # the minimum count, or the maximum share
-    dimension: str | None = None
-    bucket: str | None = None
-    grid: tuple[str, ...] = ()
-    where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,14 +84,12 @@ def _spec(name: str, defaults: dict, own: dict) -> CoverageSpec:
             dimensions[dim_name] = Dimension(dim_name, value["sql"],
                                              tuple(value.get("buckets", ())),
                                              value.get("description", ""))
-    requirements = [Requirement("min_examples", "error",
-                                f"at least {own.get('min_examples', 0)} examples",
-                                own.get("min_examples", 0))]
+    requirements: list[Requirement] = [MinExamples(level="error",
+                                                   minimum=own.get("min_examples", 0))]
     listed = [*defaults.get("requirements", []), *own.get("requirements", [])]
     for index, raw in enumerate(listed):
-        requirement = _requirement(raw)
-        missing = [d for d in (requirement.dimension, *requirement.grid)
-                   if d and d not in dimensions]
+        requirement = from_params(raw)
+        missing = [d for d in requirement.dimensions_used() if d not in dimensions]
         if missing:
             origin = (f"coverage.defaults.requirements[{index}]" if index <
                       len(defaults.get("requirements", [])) else
@@ -114,28 +102,3 @@ def _spec(name: str, defaults: dict, own: dict) -> CoverageSpec:
     return CoverageSpec(name, own.get("min_examples", 0), own.get("target_examples", 0),
                         dimensions, tuple(requirements))
 
-
-def _requirement(raw: dict) -> Requirement:
-    level, name = raw["level"], raw.get("name")
-    if "synthetic_max_share" in raw:
-        share = raw["synthetic_max_share"]
-        return Requirement("synthetic_share", level, name or f"synthetic share at most "
-                           f"{share:.0%}", share)
-    if "where" in raw:
-        return Requirement("where", level, name or f"where {raw['where']}: at least "
-                           f"{raw['min']}", raw["min"], where=raw["where"])
-    if "grid" in raw:
-        grid = tuple(raw["grid"])
-        return Requirement("grid", level, name or f"{' x '.join(grid)}: at least "
-                           f"{raw['min_per_cell']} per cell", raw["min_per_cell"], grid=grid)
-    dimension, bucket = raw["dimension"], raw.get("bucket")
-    if "min_distinct" in raw:
-        return Requirement("min_distinct", level, name or f"{dimension}: at least "
-                           f"{raw['min_distinct']} distinct", raw["min_distinct"],
-                           dimension=dimension)
-    if "max_share" in raw:
-        what = f"{dimension} = {bucket}" if bucket else f"{dimension}: any bucket"
-        return Requirement("max_share", level, name or f"{what} at most {raw['max_share']:.0%}",
-                           raw["max_share"], dimension=dimension, bucket=bucket)
-    return Requirement("bucket_min", level, name or f"{dimension} = {bucket}: at least "
-                       f"{raw['min']}", raw["min"], dimension=dimension, bucket=bucket)

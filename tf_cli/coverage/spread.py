@@ -12,6 +12,7 @@ import re
 from collections import Counter
 
 from tf_cli.coverage.engine import SignatureCoverage
+from tf_cli.coverage.requirements import MaxShare
 from tf_cli.coverage.spec import CoverageSpec
 
 _METADATA_FIELD = re.compile(r"^\s*metadata\.(\w+)\s*$")
@@ -20,7 +21,7 @@ _METADATA_FIELD = re.compile(r"^\s*metadata\.(\w+)\s*$")
 def capped_dimensions(spec: CoverageSpec) -> list[str]:
     """Dimensions with declared buckets that an error-level max_share caps, sorted."""
     return sorted({r.dimension for r in spec.requirements
-                   if r.kind == "max_share" and r.level == "error" and r.dimension
+                   if isinstance(r, MaxShare) and r.level == "error"
                    and spec.dimensions[r.dimension].buckets})
 
 
