@@ -37,9 +37,9 @@ from tf_cli.coverage.spread import spread
 from tf_cli.errors import ConfigError
 from tf_cli.examples import Existing, check_new, complete, input_key
 from tf_cli.layout import EXAMPLES_FILE, HUMAN_SOURCES, SYNTHETIC, SYNTHETIC_FILE, report_path
+from tf_cli.near_duplicates import NearDuplicates
 from tf_cli.params import load_params
 from tf_cli.pipeline import write_json
-from tf_cli.pipeline.pool import _NearDuplicates
 from tf_cli.project import Project
 from tf_cli.quality import make_judge, score
 from tf_cli.records import read_lines, write_records
@@ -175,7 +175,7 @@ class _Run:
         self.settings, self.summary = settings, summary
         self.lock = threading.RLock()
         self.existing = Existing()
-        self.near = _NearDuplicates(
+        self.near = NearDuplicates(
             section(params, "validate", ValidateSettings).near_duplicate_threshold)
         for path in project.dataset_files(signature.name):  # one read for both indexes
             self.existing.catch_up(path, self._index_near)
@@ -187,7 +187,7 @@ class _Run:
 
     def _index_near(self, record: dict) -> None:
         if isinstance(record.get("id"), str):
-            self.near.add(record, self.signature)
+            self.near.add(record)
 
     def batch(self, client, number: int, cells: list[dict[str, str]]) -> None:
         strategies = [STRATEGIES[(number + i) % len(STRATEGIES)] for i in range(len(cells))]
@@ -320,11 +320,11 @@ class _Run:
             for record, _ in candidates:
                 if input_key(record) in self.existing.inputs:
                     self.reject("duplicate")
-                elif self.near.match(record, self.signature):
+                elif self.near.match(record):
                     self.reject("near_duplicate")
                 else:
                     self.existing.add(record)
-                    self.near.add(record, self.signature)
+                    self.near.add(record)
                     kept.append(record)
             writer.append_records(self.path, kept)
             self.summary.accepted += [r["id"] for r in kept]
