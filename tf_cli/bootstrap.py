@@ -1,39 +1,37 @@
 """`tf bootstrap`: a teacher LM labels input-only prompts (datasets/<sig>/prompts.jsonl).
 
 The teacher is a DSPy program built from the schema-derived signature (`bootstrap.program`
-in params: predict or chain_of_thought) run with the configured LM. Each labelled example
-is checked like any new one (schema, rules, duplicates) and appended to bootstrap.jsonl
-with source: bootstrap, review: pending and the prompt it came from, as soon as it is
-accepted; prompts already labelled are skipped, so a re-run continues where it stopped.
+in params: predict or chain_of_thought) run with the configured LM. The prompts are a
+candidate source (`_Teacher`) for the proposal loop (tf_cli.proposals), which checks each
+labelled example like any new one (schema, rules, quality, exact and near duplicates) and
+appends it to bootstrap.jsonl with source: bootstrap, review: pending and the prompt it
+came from, as soon as it is accepted; prompts already labelled are skipped, so a re-run
+continues where it stopped.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tf_cli import dspy_io, lm, writer
+from tf_cli import dspy_io, lm, proposals
 from tf_cli.errors import UsageError
-from tf_cli.examples import Existing, check_new, complete, input_key
+from tf_cli.examples import complete
 from tf_cli.layout import BOOTSTRAP_FILE, BOOTSTRAPPED, PROMPTS_FILE
 from tf_cli.params import load_params
 from tf_cli.project import Project
-from tf_cli.quality import make_judge, score
+from tf_cli.proposals import Rejection, Tally
 from tf_cli.records import read_lines
-from tf_cli.schemas import SchemaLoader
-from tf_cli.settings import BootstrapSettings, QualitySettings, section
+from tf_cli.schemas import SchemaLoader, Signature
+from tf_cli.settings import BootstrapSettings, QualitySettings, ValidateSettings, section
 from tf_cli.validate import example_problems
 
 
 @dataclass
-class BootstrapSummary:
+class BootstrapSummary(Tally):
+    """accepted, rejected and failures: see Tally."""
+
     prompts: int = 0
     already_labelled: int = 0
-    accepted: list[str] = field(default_factory=list)
-    rejected: Counter = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
     calls: int = 0
 
     def to_json(self) -> dict:
@@ -44,8 +42,6 @@ class BootstrapSummary:
 
 def bootstrap(project: Project, signature_name: str, limit: int | None = None
               ) -> BootstrapSummary:
-    import dspy
-
     project.require_signature(signature_name)
     prompts_path = project.dataset_dir(signature_name) / PROMPTS_FILE
     if not prompts_path.exists():
@@ -70,9 +66,9 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
         summary.prompts += 1
         problems = example_problems(prompt_signature, line.record)
         if problems:  # tf validate reports it too; labelling it could only fail
-            summary.rejected["invalid_prompt"] += 1
-            summary.failures.append(f"{project.display(prompts_path)}:{line.number}: "
-                                    f"{problems[0].pointer}: {problems[0].message}")
+            summary.fail(f"{project.display(prompts_path)}:{line.number}: "
+                         f"{problems[0].pointer}: {problems[0].message}",
+                         Rejection.INVALID_PROMPT, 1)
         elif f"{PROMPTS_FILE}:{line.record['id']}" in done:
             summary.already_labelled += 1
         else:
@@ -81,66 +77,74 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
     assigned = _spread_metadata(project, params, signature_name, todo)
     kind = section(params, "bootstrap", BootstrapSettings).program
     teacher = dspy_io.make_program(dspy_io.dspy_signature(loader, signature), kind)
-    existing = Existing.read(project, signature_name)
-    lock = threading.Lock()
-    output_keys = dspy_io.keys(signature, "outputs")
-    quality = section(params, "quality", QualitySettings)
-    judge = make_judge(signature) if quality.judge else None
-    reject_below = quality.reject_below
-
-    def label(prompt: dict) -> None:
-        try:
-            with dspy.context(lm=client):
-                prediction = teacher(**prompt["inputs"])
-        except Exception as exc:  # after DSPy's retries: report it, go on
-            with lock:
-                summary.failures.append(
-                    f"{prompt['id']}: {lm.redacted(str(exc), settings, 200)}")
-                summary.rejected["lm_error"] += 1
-            return
-        metadata = dict(prompt.get("metadata") or {})
-        given = assigned[prompt["id"]]
-        provenance: dict[str, object] = {
-            "model": settings.model_shown, "strategy": f"teacher_{kind}",
-            "origin": f"{PROMPTS_FILE}:{prompt['id']}"}
-        if given:  # the reviewer should know these were chosen for balance, not judged
-            provenance["balanced"] = sorted(given)
-        record = complete({"inputs": prompt["inputs"],
-                           "outputs": {k: _plain(prediction[k]) for k in output_keys},
-                           "metadata": {
-                               "difficulty": metadata.get("difficulty", "medium"),
-                               "category": metadata.get("category", "production"),
-                               **given,
-                               "review": {"status": "pending"},
-                               "provenance": provenance}},
-                          source=BOOTSTRAPPED)
-        problems = check_new(signature, record, existing)
-        if not problems:
-            try:
-                record["metadata"]["quality"] = score(record, signature, judge, client)
-            except Exception as exc:  # the judge's call failed after retries
-                with lock:
-                    summary.failures.append(
-                        f"{prompt['id']}: judge: {lm.redacted(str(exc), settings)}")
-                    summary.rejected["judge_error"] += 1
-                return
-        with lock, writer.locked(out_path):
-            existing.catch_up(out_path)  # what another run appended meanwhile
-            if problems:
-                summary.rejected["invalid"] += 1
-            elif record["metadata"]["quality"]["score"] < reject_below:
-                summary.rejected["quality"] += 1
-            elif input_key(record) in existing.inputs:
-                summary.rejected["duplicate"] += 1
-            else:
-                existing.add(record)
-                writer.append_records(out_path, [record])
-                summary.accepted.append(record["id"])
-
-    with ThreadPoolExecutor(max_workers=settings.num_threads) as pool:
-        list(pool.map(label, todo))
+    source = _Teacher(teacher, kind, signature, settings.model_shown,
+                      [_Prompt(p, assigned[p["id"]]) for p in todo])
+    proposals.run(source, project=project, signature=signature, target=out_path,
+                  client=client, lm_settings=settings,
+                  quality=section(params, "quality", QualitySettings),
+                  near_duplicate_threshold=section(
+                      params, "validate", ValidateSettings).near_duplicate_threshold,
+                  tally=summary)
     summary.calls = len(client.history)
     return summary
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    """One prompt to label, with the metadata fields chosen for balance (`given`)."""
+
+    record: dict
+    given: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        return f"prompt {self.record['id']}"
+
+    @property
+    def size(self) -> int:
+        return 1
+
+
+class _Teacher:
+    """bootstrap's candidate source (tf_cli.proposals.Source): the teacher program labels
+    one prompt per LM call."""
+
+    kind = "prompt"
+
+    def __init__(self, teacher, program: str, signature: Signature, model: str | None,
+                 prompts: list[_Prompt]):
+        self.teacher, self.program, self.signature = teacher, program, signature
+        self.model, self.prompts = model, prompts
+        self.output_keys = dspy_io.keys(signature, "outputs")
+
+    def units(self) -> list[_Prompt]:
+        return self.prompts
+
+    def ask(self, prompt: _Prompt, client):
+        import dspy
+
+        with dspy.context(lm=client):
+            return self.teacher(**prompt.record["inputs"])
+
+    def read(self, prompt: _Prompt, prediction) -> list[dict | None]:
+        metadata = dict(prompt.record.get("metadata") or {})
+        provenance: dict[str, object] = {
+            "model": self.model, "strategy": f"teacher_{self.program}",
+            "origin": f"{PROMPTS_FILE}:{prompt.record['id']}"}
+        if prompt.given:  # the reviewer should know these were chosen for balance, not judged
+            provenance["balanced"] = sorted(prompt.given)
+        return [complete({"inputs": prompt.record["inputs"],
+                          "outputs": {k: _plain(prediction[k]) for k in self.output_keys},
+                          "metadata": {
+                              "difficulty": metadata.get("difficulty", "medium"),
+                              "category": metadata.get("category", "production"),
+                              **prompt.given,
+                              "review": {"status": "pending"},
+                              "provenance": provenance}},
+                         source=BOOTSTRAPPED)]
+
+    def fits(self, records: list[dict], tally: Tally) -> list[dict]:
+        return records  # a label has no target beyond the schema and rules
 
 
 def _spread_metadata(project: Project, params: dict, signature: str,

@@ -3,14 +3,17 @@
 1. Plan target cells (dimension -> bucket) from the coverage gaps, most needed first
    (`fill_gaps`), or spread over the grid of declared buckets.
 2. Ask the LM for `batch_size` examples per call, one target cell each, under one set of
-   instructions, with curated demos from neighbouring cells and a rotating strategy.
-3. Check every example (schema, rules, its target cell, exact and near duplicates of the
-   corpus and of each other); keep the valid ones of a batch when others fail.
-4. Append accepted examples to datasets/<sig>/synthetic.jsonl as they are accepted, with
-   provenance and review: pending, so an interrupted run keeps its work; a re-run plans
-   from the coverage that now exists.
-LM faults are handled here, not fatal: 429 (honouring Retry-After), 5xx and timeouts are
-retried with bounded exponential backoff, and every failed attempt is reported; a batch
+   instructions, with curated demos from neighbouring cells and a rotating strategy
+   (`_Prompts`).
+3. Hand the batches to the proposal loop (tf_cli.proposals) as a candidate source
+   (`_Generated`): it checks every example (schema, rules, and here its target cell),
+   scores it, refuses exact and near duplicates of the corpus and of each other, keeps the
+   valid ones of a batch when others fail, and appends them to
+   datasets/<sig>/synthetic.jsonl as they are accepted, with provenance and review:
+   pending, so an interrupted run keeps its work; a re-run plans from the coverage that
+   now exists.
+LM faults are not fatal: 429 (honouring Retry-After), 5xx and timeouts are retried with
+bounded exponential backoff (lm.retrying), and every failed attempt is reported; a batch
 that still fails, or whose answer is not the JSON asked for, is counted and the run goes
 on.
 """
@@ -21,30 +24,24 @@ import hashlib
 import itertools
 import re
 import tempfile
-import threading
-import time
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from tf_cli import duck, lm, writer
+from tf_cli import duck, lm, proposals
 from tf_cli.coverage import measure
 from tf_cli.coverage.gaps import CellGap, NewBucketGap
 from tf_cli.coverage.requirements import SyntheticMaxShare
 from tf_cli.coverage.spec import CoverageSpec, coverage_spec
 from tf_cli.coverage.spread import spread
 from tf_cli.errors import ConfigError
-from tf_cli.examples import Existing, check_new, complete, input_key
+from tf_cli.examples import complete
 from tf_cli.layout import EXAMPLES_FILE, HUMAN_SOURCES, SYNTHETIC, SYNTHETIC_FILE, report_path
 from tf_cli.params import load_params
-from tf_cli.pipeline import write_json
-from tf_cli.pipeline.pool import _NearDuplicates
 from tf_cli.project import Project
-from tf_cli.quality import make_judge, score
-from tf_cli.records import read_lines, write_records
+from tf_cli.proposals import NotAsked, Rejection, Tally
+from tf_cli.records import read_lines, write_json, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 from tf_cli.settings import QualitySettings, ValidateSettings, section
 from tf_cli.validate import example_problems
@@ -67,15 +64,14 @@ class GenerateOptions:
 
 
 @dataclass
-class GenerateSummary:
+class GenerateSummary(Tally):
+    """accepted, rejected and failures: see Tally."""
+
     planned: int = 0
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
-    accepted: list[str] = field(default_factory=list)
-    rejected: Counter = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
     synthetic_share: float = 0.0
     diversity_before: float | None = None
     diversity_after: float | None = None
@@ -121,7 +117,6 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     settings = lm.settings(params)
     client = lm.make_lm(settings)
     lm.ensure_reachable(client, settings)
-    client = client.copy(tf_attempts=1)  # retried below, where each failure is reported
     loader = SchemaLoader(project)
     signature = loader.signature(signature_name)
     spec = coverage_spec(params, project, signature_name)
@@ -134,13 +129,20 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
                        options.fill_gaps)
     spread(spec, before, cells)
     summary.planned = len(cells)
-    run = _Run(project, loader, signature, spec, params, settings, summary)
-    batches = [cells[i:i + options.batch_size] for i in range(0, len(cells), options.batch_size)]
-    with ThreadPoolExecutor(max_workers=settings.num_threads) as pool:
-        for index, _ in enumerate(pool.map(lambda b: run.batch(client, b[0], b[1]),
-                                           enumerate(batches)), 1):
-            if progress:
-                progress(index, len(batches))
+    prompts = _Prompts(loader, signature, spec, _curated(project, loader, signature, spec))
+    batches = []
+    for number, first in enumerate(range(0, len(cells), options.batch_size)):
+        batch = cells[first:first + options.batch_size]
+        strategies = [STRATEGIES[(number + i) % len(STRATEGIES)] for i in range(len(batch))]
+        batches.append(_Batch(number, batch, strategies, prompts.prompt(batch, strategies)))
+    proposals.run(_Generated(loader, signature, spec, settings.model_shown, batches),
+                  project=project, signature=signature,
+                  target=project.dataset_dir(signature_name) / SYNTHETIC_FILE,
+                  client=client, lm_settings=settings,
+                  quality=section(params, "quality", QualitySettings),
+                  near_duplicate_threshold=section(
+                      params, "validate", ValidateSettings).near_duplicate_threshold,
+                  tally=summary, progress=progress)
     used = lm.usage(client)
     summary.calls, summary.cost = used["lm_calls"], used["cost"]
     summary.prompt_tokens, summary.completion_tokens = (used["prompt_tokens"],
@@ -168,73 +170,34 @@ def _gap_need(coverage) -> int:
     return sum(g.need for g in coverage.gaps if isinstance(g, CellGap | NewBucketGap))
 
 
-class _Run:
-    """State shared by the batches of one run; appends and duplicate checks are serialized."""
+@dataclass(frozen=True)
+class _Batch:
+    """One LM call: `cells[i]` is the target of the i-th example, written with
+    `strategies[i]`."""
 
-    def __init__(self, project, loader, signature: Signature, spec, params, settings,
-                 summary):
-        self.project, self.loader, self.signature, self.spec = project, loader, signature, spec
-        self.settings, self.summary = settings, summary
-        self.lock = threading.RLock()
-        self.existing = Existing()
-        self.near = _NearDuplicates(
-            section(params, "validate", ValidateSettings).near_duplicate_threshold)
-        for path in project.dataset_files(signature.name):  # one read for both indexes
-            self.existing.catch_up(path, self._index_near)
-        self.demos = _curated(project, loader, signature, spec)
-        quality = section(params, "quality", QualitySettings)
-        self.reject_below = quality.reject_below
-        self.judge = make_judge(signature) if quality.judge else None
-        self.path = project.dataset_dir(signature.name) / SYNTHETIC_FILE
+    number: int
+    cells: list[dict[str, str]]
+    strategies: list[str]
+    prompt: str
 
-    def _index_near(self, record: dict) -> None:
-        if isinstance(record.get("id"), str):
-            self.near.add(record, self.signature)
+    @property
+    def label(self) -> str:
+        return f"batch {self.number + 1}"
 
-    def batch(self, client, number: int, cells: list[dict[str, str]]) -> None:
-        strategies = [STRATEGIES[(number + i) % len(STRATEGIES)] for i in range(len(cells))]
-        prompt = self.prompt(cells, strategies)
-        prompt_hash = hashlib.sha256(prompt.encode()).hexdigest()[:16]
-        text = self.call(client, prompt, number)
-        if text is None:
-            self.reject("lm_error", len(cells))
-            return
-        try:
-            items = orjson.loads(_FENCE.sub("", text.strip()))["examples"]
-            assert isinstance(items, list)
-        except (orjson.JSONDecodeError, KeyError, TypeError, AssertionError):
-            self.fail(f"batch {number + 1}: the answer is not the JSON asked for",
-                      "malformed", len(cells))
-            return
-        candidates = []
-        for position, cell in enumerate(cells):
-            item = items[position] if position < len(items) else None
-            record = self.record(item, cell, strategies[position], prompt_hash)
-            if record is None:
-                self.reject("malformed")
-            else:
-                candidates.append((record, cell))
-        self.accept([c for c in self.in_cells(candidates) if self.good(client, c[0])])
+    @property
+    def size(self) -> int:
+        return len(self.cells)
 
-    def call(self, client, prompt: str, number: int) -> str | None:
-        """The LM's answer, retrying what is retryable; None when the batch is lost."""
-        for attempt in range(lm.MAX_ATTEMPTS):
-            try:
-                answer = client(prompt)[0]
-                # DSPy gives a dict when the server adds reasoning or tool calls to the text.
-                return str(answer.get("text") or "") if isinstance(answer, dict) else str(answer)
-            except Exception as exc:
-                wait = lm.retry_wait(exc, attempt, self.settings.max_retry_wait)
-                retry = wait is not None and attempt + 1 < lm.MAX_ATTEMPTS
-                what = lm.redacted(str(exc), self.settings, 200)
-                self.fail(f"batch {number + 1}, attempt {attempt + 1}: {what}"
-                          + (f"; retrying in {wait:g} s" if retry else "; batch lost"))
-                if not retry or wait is None:
-                    return None
-                time.sleep(wait)
-        return None
 
-    def prompt(self, cells, strategies) -> str:
+class _Prompts:
+    """Builds the prompt for a batch: instructions from the schema, rules and dimensions,
+    the targets, and curated demos from neighbouring cells. No LM, no files."""
+
+    def __init__(self, loader: SchemaLoader, signature: Signature, spec: CoverageSpec,
+                 demos: list[tuple[dict, dict[str, str]]]):
+        self.loader, self.signature, self.spec, self.demos = loader, signature, spec, demos
+
+    def prompt(self, cells: list[dict[str, str]], strategies: list[str]) -> str:
         schema = {part: self.loader.resolve(self.signature.schema["properties"][part],
                                             self.signature) for part in ("inputs", "outputs")}
         dims = "\n".join(f"- {name}: {d.description} defined as SQL: {' '.join(d.sql.split())}"
@@ -245,6 +208,7 @@ class _Run:
             + (", ".join(f"{d} = {b}" for d, b in cell.items()) or "any bucket")
             for i, (cell, s) in enumerate(zip(cells, strategies, strict=True)))
         demos = _neighbours(self.demos, cells[:2])
+        # tests/lm_server.py recognises generate's requests by this prompt's first words.
         return (
             "You write training examples for the DSPy signature "
             f"{self.signature.name}: {self.signature.instructions}\n\n"
@@ -257,89 +221,79 @@ class _Run:
             'Answer with one JSON object only: {"examples": [{"inputs": {...}, "outputs": '
             '{...}, "difficulty": "...", "category": "..."}, ...]}')
 
-    def record(self, item, cell, strategy: str, prompt_hash: str) -> dict | None:
+
+class _Generated:
+    """generate's candidate source (tf_cli.proposals.Source): a batch's prompt goes to the
+    LM, its answer becomes one record per target cell, and a record is kept only if it
+    lands in its cell."""
+
+    kind = "batch"
+
+    def __init__(self, loader: SchemaLoader, signature: Signature, spec: CoverageSpec,
+                 model: str | None, batches: list[_Batch]):
+        self.loader, self.signature, self.spec = loader, signature, spec
+        self.model, self.batches = model, batches
+
+    def units(self) -> list[_Batch]:
+        return self.batches
+
+    def ask(self, batch: _Batch, client) -> str:
+        answer = client(batch.prompt)[0]
+        # DSPy gives a dict when the server adds reasoning or tool calls to the text.
+        return str(answer.get("text") or "") if isinstance(answer, dict) else str(answer)
+
+    def read(self, batch: _Batch, text: str) -> list[dict | None]:
+        try:
+            items = orjson.loads(_FENCE.sub("", text.strip()))["examples"]
+            assert isinstance(items, list)
+        except (orjson.JSONDecodeError, KeyError, TypeError, AssertionError):
+            raise NotAsked("the answer is not the JSON asked for") from None
+        prompt_hash = hashlib.sha256(batch.prompt.encode()).hexdigest()[:16]
+        return [self._record(items[i] if i < len(items) else None, cell,
+                             batch.strategies[i], prompt_hash)
+                for i, cell in enumerate(batch.cells)]
+
+    def _record(self, item, cell: dict[str, str], strategy: str,
+                prompt_hash: str) -> dict | None:
         if not isinstance(item, dict):
             return None
         metadata = {"difficulty": item.get("difficulty") or cell.get("difficulty", "medium"),
                     "category": item.get("category") or cell.get("category", "general"),
                     "review": {"status": "pending"},
-                    "provenance": {"model": self.settings.model_shown, "strategy": strategy,
+                    "provenance": {"model": self.model, "strategy": strategy,
                                    "target_cell": dict(cell), "prompt_hash": prompt_hash}}
         return complete({"inputs": item.get("inputs"), "outputs": item.get("outputs"),
                          "metadata": metadata}, source=SYNTHETIC)
 
-    def in_cells(self, candidates: list[tuple[dict, dict]]) -> list[tuple[dict, dict]]:
-        """The candidates that pass the schema and rules (first: DuckDB needs typed data) and
-        land in their target cell, which DuckDB computes for the whole batch in one query."""
-        valid = []
-        for record, cell in candidates:
-            if check_new(self.signature, record, self.existing):
-                self.reject("invalid")
-            else:
-                valid.append((record, cell))
-        names = sorted({d for _, cell in valid for d in cell})
+    def fits(self, records: list[dict], tally: Tally) -> list[dict]:
+        """The records that land in their target cell, which DuckDB computes for the whole
+        batch in one query."""
+        def target(record: dict) -> dict[str, str]:
+            return record["metadata"]["provenance"]["target_cell"]
+
+        names = sorted({d for record in records for d in target(record)})
         if not names:
-            return valid
+            return records
         types = duck.columns(self.loader, self.signature)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "batch.jsonl"
-            write_records(path, [record for record, _ in valid])
+            write_records(path, records)
             try:
                 rows = duck.buckets([path], types, {d: self.spec.dimensions[d].sql
                                                     for d in names}, self.signature.name)
             except ConfigError as exc:  # the SQL fails on a value the LM wrote
-                self.fail(f"target cells of a batch: {exc}", "wrong_cell", len(valid))
+                tally.fail(f"target cells of a batch: {exc}", Rejection.WRONG_CELL,
+                           len(records))
                 return []
         landed = {i: dict(zip(names, cells, strict=True)) for i, cells in rows.items()}
         kept = []
-        for record, cell in valid:
+        for record in records:
             actual = landed.get(record["id"], {})
-            if all(actual.get(d) == b for d, b in cell.items()):
-                kept.append((record, cell))
+            if all(actual.get(d) == b for d, b in target(record).items()):
+                kept.append(record)
             else:
-                self.reject("wrong_cell")
+                tally.reject(Rejection.WRONG_CELL)
         return kept
-
-    def good(self, client, record: dict) -> bool:
-        """Scores the example (rules, and the LM judge when enabled) into its metadata."""
-        try:
-            record["metadata"]["quality"] = score(record, self.signature, self.judge, client)
-        except Exception as exc:  # the judge's call failed after retries
-            self.fail(f"judge: {lm.redacted(str(exc), self.settings, 200)}",
-                      "judge_error", 1)
-            return False
-        if record["metadata"]["quality"]["score"] < self.reject_below:
-            self.reject("quality")
-            return False
-        return True
-
-    def accept(self, candidates) -> None:
-        # Under the file's lock, after reading what other processes appended meanwhile:
-        # the duplicate check sees everything the file holds when the append happens.
-        with self.lock, writer.locked(self.path):
-            self.existing.catch_up(self.path, self._index_near)
-            kept = []
-            for record, _ in candidates:
-                if input_key(record) in self.existing.inputs:
-                    self.reject("duplicate")
-                elif self.near.match(record, self.signature):
-                    self.reject("near_duplicate")
-                else:
-                    self.existing.add(record)
-                    self.near.add(record, self.signature)
-                    kept.append(record)
-            writer.append_records(self.path, kept)
-            self.summary.accepted += [r["id"] for r in kept]
-
-    def reject(self, reason: str, n: int = 1) -> None:
-        with self.lock:
-            self.summary.rejected[reason] += n
-
-    def fail(self, message: str, reason: str | None = None, n: int = 0) -> None:
-        with self.lock:
-            self.summary.failures.append(message)
-            if reason:
-                self.reject(reason, n)
 
 
 def _curated(project: Project, loader: SchemaLoader, signature: Signature,

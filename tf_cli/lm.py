@@ -9,14 +9,20 @@ call one say so and still leave valid outputs.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 
 from tf_cli.errors import TfError
 
 # DSPy asks LiteLLM for a price map over the network on first use unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 4  # a call and three retries
 DEFAULT_MAX_RETRY_WAIT = 30.0
@@ -202,13 +208,51 @@ def retry_wait(exc: Exception, attempt: int, cap: float) -> float | None:
     return min(wanted, cap)
 
 
-@cache
-def _bounded_lm_class():
-    """dspy.LM whose retries tf runs, so every wait is capped (DSPy 3.4 honours any
-    Retry-After in full). Built on first use: dspy is imported only by commands that
-    need it."""
+# Who hears of each failed LM attempt in this thread (see `reporting_attempts`).
+_attempt_report: ContextVar[Callable[[Exception, int, float | None], None] | None] = \
+    ContextVar("tf_attempt_report", default=None)
+
+
+@contextmanager
+def reporting_attempts(report: Callable[[Exception, int, float | None], None]
+                       ) -> Iterator[None]:
+    """Within the block, every failed attempt of an LM call made in this thread calls
+    `report(exc, attempt, wait)`: `attempt` counts from 0, `wait` is the seconds before the
+    retry, or None when the call gives up. The retries themselves stay in `retrying`."""
+    token = _attempt_report.set(report)
+    try:
+        yield
+    finally:
+        _attempt_report.reset(token)
+
+
+def retrying(call: Callable[[], T], cap: float, attempts: int = MAX_ATTEMPTS) -> T:
+    """tf's one retry policy for LM calls: `call()` up to `attempts` times, waiting
+    `retry_wait` between attempts (so only retryable errors are retried, and no wait passes
+    `cap`); the last error is raised. Each failed attempt is told to the report that
+    `reporting_attempts` installed, if any."""
     import time
 
+    report = _attempt_report.get()
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Exception as exc:  # DSPy's own LM errors, classified by retry_wait
+            wait = retry_wait(exc, attempt, cap)
+            retry = wait is not None and attempt + 1 < attempts
+            if report is not None:
+                report(exc, attempt, wait if retry else None)
+            if not retry or wait is None:
+                raise
+            time.sleep(wait)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+@cache
+def _bounded_lm_class():
+    """dspy.LM whose retries tf runs (`retrying`), so every wait is capped (DSPy 3.4
+    honours any Retry-After in full). Built on first use: dspy is imported only by
+    commands that need it."""
     import dspy
 
     class BoundedLM(dspy.LM):
@@ -216,15 +260,8 @@ def _bounded_lm_class():
         tf_max_wait = DEFAULT_MAX_RETRY_WAIT
 
         def __call__(self, *args, **kwargs):
-            for attempt in range(self.tf_attempts):
-                try:
-                    return super().__call__(*args, **kwargs)
-                except Exception as exc:  # DSPy's own LM errors, classified below
-                    wait = retry_wait(exc, attempt, self.tf_max_wait)
-                    if wait is None or attempt + 1 >= self.tf_attempts:
-                        raise
-                    time.sleep(wait)
-            raise AssertionError("unreachable: the last attempt returns or raises")
+            call = super().__call__
+            return retrying(lambda: call(*args, **kwargs), self.tf_max_wait, self.tf_attempts)
 
     return BoundedLM
 

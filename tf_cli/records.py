@@ -271,3 +271,9 @@ def write_records(path: Path, records: Iterable[dict]) -> None:
         for record in records:
             out.write(canonical_bytes(record))
             out.write(b"\n")
+
+
+def write_json(path: Path, data) -> None:
+    """A JSON document (a report), indented with sorted keys, replaced atomically."""
+    with atomic_writer(path) as out:
+        out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")

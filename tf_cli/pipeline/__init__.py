@@ -12,14 +12,11 @@ from pathlib import Path
 
 import orjson
 
-from tf_cli.records import atomic_writer
+from tf_cli.records import write_json
 
-# Where each step reads and writes: tf_cli.layout.
-
-
-def write_json(path: Path, data) -> None:
-    with atomic_writer(path) as out:
-        out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+# Where each step reads and writes: tf_cli.layout. write_json lives in tf_cli.records, so
+# core commands that write reports (tf generate) need not import the pipeline.
+__all__ = ["read_json", "write_json"]
 
 
 def read_json(path: Path):

@@ -10,22 +10,19 @@ for duplicates, the id of the example it matched.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 from tf_cli.counting import PENDING, REJECTED, state
-from tf_cli.examples import input_key, text_values
+from tf_cli.examples import input_key
 from tf_cli.layout import HUMAN_SOURCES, PIPELINE_SOURCE_FILES, data_dir, report_path
+from tf_cli.near_duplicates import NearDuplicates
 from tf_cli.pipeline import write_json
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
 from tf_cli.schemas import Signature
 from tf_cli.settings import Settings
 from tf_cli.validate import example_problems
-
-NUM_PERM = 128
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,7 @@ def build_pool(project: Project, signature_name: str, options: PoolOptions) -> d
     rejects: list[dict] = []
     seen_ids: dict[str, bool] = {}
     seen_inputs: dict[bytes, str] = {}
-    index = _NearDuplicates(options.near_duplicate_threshold)
+    index = NearDuplicates(options.near_duplicate_threshold)
     for file_name, line in records:
         record = line.record
         reason, match = _reason(signature, record, line.problem, options, seen_ids, seen_inputs,
@@ -68,7 +65,7 @@ def build_pool(project: Project, signature_name: str, options: PoolOptions) -> d
             continue
         seen_ids[record["id"]] = True
         seen_inputs[input_key(record)] = record["id"]
-        index.add(record, signature)
+        index.add(record)
         accepted.append(record)
     out = data_dir(project, signature_name)
     write_records(out / "pool.jsonl", accepted)
@@ -82,7 +79,7 @@ def build_pool(project: Project, signature_name: str, options: PoolOptions) -> d
 
 
 def _reason(signature: Signature, record, problem, options: PoolOptions, seen_ids,
-            seen_inputs, index) -> tuple[str | None, str | None]:
+            seen_inputs, index: NearDuplicates) -> tuple[str | None, str | None]:
     if record is None:
         return f"unreadable: {problem}", None
     problems = example_problems(signature, record)
@@ -104,48 +101,7 @@ def _reason(signature: Signature, record, problem, options: PoolOptions, seen_id
     key = input_key(record)
     if key in seen_inputs:
         return "duplicate: the same inputs", seen_inputs[key]
-    match = index.match(record, signature)
+    match = index.match(record)
     if match:
         return "near_duplicate: Jaccard similarity over the threshold", match
     return None, None
-
-
-class _NearDuplicates:
-    """MinHash LSH over word 3-grams of an example's text fields (rensa)."""
-
-    def __init__(self, threshold: float):
-        from rensa import RMinHashLSH
-
-        self.threshold = threshold
-        self.lsh = RMinHashLSH(threshold=threshold, num_perm=NUM_PERM, num_bands=16)
-        self.hashes: list = []  # RMinHash, in insertion order: the LSH key is the position
-        self.ids: list[str] = []
-        self._last: tuple | None = None  # (record id, minhash) of the last record match() saw
-
-    def _minhash(self, record: dict, signature: Signature):
-        from rensa import RMinHash
-
-        shingles = []  # word 3-grams within each text field, never across two fields
-        for text in text_values(record.get("inputs", {})) + text_values(record.get("outputs", {})):
-            words = _WORD.findall(text.lower())
-            shingles += [" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))]
-        minhash = RMinHash(num_perm=NUM_PERM, seed=42)
-        minhash.update(shingles)
-        return minhash
-
-    def match(self, record: dict, signature: Signature) -> str | None:
-        minhash = self._minhash(record, signature)
-        self._last = (record["id"], minhash)
-        for key in self.lsh.query(minhash):
-            if self.hashes[key].jaccard(minhash) >= self.threshold:
-                return self.ids[key]
-        return None
-
-    def add(self, record: dict, signature: Signature) -> None:
-        last_id, minhash = self._last or (None, None)
-        if last_id != record["id"]:
-            minhash = self._minhash(record, signature)
-        self.lsh.insert(len(self.hashes), minhash)
-        self.hashes.append(minhash)
-        self.ids.append(record["id"])
-

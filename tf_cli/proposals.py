@@ -1,0 +1,261 @@
+"""The proposal loop shared by `tf generate` and `tf bootstrap`: what an LM proposes becomes
+a pending example only after the same steps, in the same order, with the same reasons.
+
+A candidate source (generate's prompt -> batch of examples, bootstrap's prompt -> teacher
+label) cuts its work into units, one LM call each. For every unit the loop:
+
+1. asks: the source's LM call. Retries are `lm.retrying`'s, run by the client itself (the
+   one retry policy); the loop only reports each failed attempt, and a unit whose call
+   fails for good loses all its candidates (`lm_error`).
+2. reads: the answer becomes candidate records; an item that is no example, or an answer
+   that is not what was asked, is `malformed`.
+3. checks: schema, rules and a fresh id (`invalid`), then the source's own check
+   (generate: the example lands in its target cell, `wrong_cell`).
+4. scores: `tf_cli.quality`'s rules, and the LM judge with `quality.judge` (`judge_error`
+   when its call fails for good); below `quality.reject_below` is `quality`.
+5. appends: under the target file's lock, after reading what other processes appended
+   meanwhile, exact (`duplicate`) and near (`near_duplicate`) duplicates of everything the
+   signature holds are refused and the rest is appended at once, so an interrupted run
+   keeps what it accepted and a re-run never adds it twice.
+
+Units run on `lm.num_threads` threads. `Rejection` is the one vocabulary of reasons: the
+summaries, their JSON and reports/<sig>/generate.json count rejections under its values.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from tf_cli import lm, writer
+from tf_cli.examples import Existing, check_new, input_key
+from tf_cli.near_duplicates import NearDuplicates
+from tf_cli.project import Project
+from tf_cli.quality import make_judge, score
+from tf_cli.schemas import Signature
+from tf_cli.settings import QualitySettings
+
+T = TypeVar("T")
+
+
+class Rejection(StrEnum):
+    """Why a candidate was not kept (the keys of a summary's `rejected`)."""
+
+    LM_ERROR = "lm_error"  # the LM call for its unit failed after the retries
+    MALFORMED = "malformed"  # the answer, or this item of it, is not an example
+    INVALID_PROMPT = "invalid_prompt"  # bootstrap: the prompt itself breaks the schema
+    INVALID = "invalid"  # schema, rules or a used id
+    WRONG_CELL = "wrong_cell"  # generate: not in the coverage cell it was asked for
+    JUDGE_ERROR = "judge_error"  # the judge's call failed after the retries
+    QUALITY = "quality"  # scored below quality.reject_below
+    DUPLICATE = "duplicate"  # the same inputs as an example the signature holds
+    NEAR_DUPLICATE = "near_duplicate"  # Jaccard over validate.near_duplicate_threshold
+
+
+class NotAsked(Exception):
+    """The LM answered, but not with what was asked (the message says how): every
+    candidate of the unit is malformed."""
+
+
+@dataclass
+class Tally:
+    """What a run accepted, rejected (by `Rejection`) and failed at; safe across threads.
+    The commands' summaries extend it."""
+
+    accepted: list[str] = field(default_factory=list)
+    rejected: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
+                                  compare=False)
+
+    def reject(self, reason: Rejection, n: int = 1) -> None:
+        if n:
+            with self._lock:
+                self.rejected[reason.value] += n
+
+    def fail(self, message: str, reason: Rejection | None = None, n: int = 0) -> None:
+        with self._lock:
+            self.failures.append(message)
+        if reason is not None:
+            self.reject(reason, n)
+
+    def accept(self, ids: list[str]) -> None:
+        with self._lock:
+            self.accepted += ids
+
+
+class Unit(Protocol):
+    """One LM call's worth of work."""
+
+    @property
+    def label(self) -> str:  # names it in failure messages: "batch 3", "prompt 01J..."
+        ...
+
+    @property
+    def size(self) -> int:  # the candidates it stands for, all lost if its call fails
+        ...
+
+
+U = TypeVar("U", bound=Unit)
+
+
+class Source(Protocol[U]):
+    """Where candidates come from: `tf_cli.generate` and `tf_cli.bootstrap` build one."""
+
+    kind: str  # what a unit is called when it is lost: "batch", "prompt"
+
+    def units(self) -> Sequence[U]: ...
+
+    def ask(self, unit: U, client) -> Any:
+        """The LM's answer for `unit`; raises when the call fails."""
+        ...
+
+    def read(self, unit: U, answer: Any) -> list[dict | None]:
+        """Candidate records from the answer, None for an item that is no example; raises
+        NotAsked when the whole answer is not what was asked."""
+        ...
+
+    def fits(self, records: list[dict], tally: Tally) -> list[dict]:
+        """The records (already valid) that pass the source's own check; the others are
+        counted in `tally`."""
+        ...
+
+
+class Appender:
+    """Appends accepted candidates to one dataset file without duplicating anything the
+    signature holds. It alone takes the file's lock, for the whole read-then-append."""
+
+    def __init__(self, project: Project, signature: Signature, path: Path,
+                 near_duplicate_threshold: float):
+        self.path = path
+        self.existing = Existing()
+        self.near = NearDuplicates(near_duplicate_threshold)
+        self._lock = threading.Lock()  # threads of this run; the file lock is for processes
+        for source in project.dataset_files(signature.name):  # one read for both indexes
+            self.existing.catch_up(source, self._index)
+
+    def _index(self, record: dict) -> None:
+        if isinstance(record.get("id"), str):
+            self.near.add(record)
+
+    def append(self, records: list[dict], tally: Tally) -> None:
+        if not records:
+            return
+        # Under the file's lock, after reading what other processes appended meanwhile:
+        # the duplicate checks see everything the file holds when the append happens.
+        with self._lock, writer.locked(self.path):
+            self.existing.catch_up(self.path, self._index)
+            kept = []
+            for record in records:
+                if input_key(record) in self.existing.inputs:
+                    tally.reject(Rejection.DUPLICATE)
+                elif self.near.match(record):
+                    tally.reject(Rejection.NEAR_DUPLICATE)
+                else:
+                    self.existing.add(record)
+                    self.near.add(record)
+                    kept.append(record)
+            writer.append_records(self.path, kept)
+            tally.accept([r["id"] for r in kept])
+
+
+class _Lost(Exception):
+    """An LM call that failed for good; it has been reported."""
+
+
+def run(source: Source, *, project: Project, signature: Signature, target: Path, client,
+        lm_settings: lm.LMSettings, quality: QualitySettings,
+        near_duplicate_threshold: float, tally: Tally,
+        progress: Callable[[int, int], None] | None = None) -> Tally:
+    """Run every unit of `source` through the loop, appending what passes to `target`;
+    `progress(done, total)` after each unit. Returns `tally`, filled in."""
+    loop = _Loop(signature, client, lm_settings, quality, tally,
+                 Appender(project, signature, target, near_duplicate_threshold))
+    units = source.units()
+    with ThreadPoolExecutor(max_workers=lm_settings.num_threads) as pool:
+        for done, _ in enumerate(pool.map(lambda unit: loop.unit(source, unit), units), 1):
+            if progress:
+                progress(done, len(units))
+    return tally
+
+
+class _Loop:
+    """Steps 1-4 for one unit at a time, then hands the survivors to the Appender."""
+
+    def __init__(self, signature: Signature, client, lm_settings: lm.LMSettings,
+                 quality: QualitySettings, tally: Tally, appender: Appender):
+        self.signature, self.client, self.lm_settings = signature, client, lm_settings
+        self.tally, self.appender = tally, appender
+        self.reject_below = quality.reject_below
+        self.judge = make_judge(signature) if quality.judge else None
+
+    def unit(self, source: Source, unit: Unit) -> None:
+        try:
+            answer = self._call(unit.label, f"{source.kind} lost",
+                                lambda: source.ask(unit, self.client))
+        except _Lost:
+            self.tally.reject(Rejection.LM_ERROR, unit.size)
+            return
+        try:
+            items = source.read(unit, answer)
+        except NotAsked as exc:
+            self.tally.fail(f"{unit.label}: {exc}", Rejection.MALFORMED, unit.size)
+            return
+        valid = []
+        for item in items:
+            if item is None:
+                self.tally.reject(Rejection.MALFORMED)
+            elif check_new(self.signature, item, self.appender.existing):
+                self.tally.reject(Rejection.INVALID)
+            else:
+                valid.append(item)
+        # The source's check comes after the schema's: generate's needs typed data.
+        fitting = source.fits(valid, self.tally) if valid else []
+        self.appender.append([r for r in fitting if self._scored(unit, r)], self.tally)
+
+    def _scored(self, unit: Unit, record: dict) -> bool:
+        """Scores the record into its metadata.quality; False when it is not kept."""
+        if self.judge is None:
+            quality = score(record, self.signature)
+        else:
+            try:
+                quality = self._call(f"{unit.label}, judge", "example rejected",
+                                     lambda: score(record, self.signature, self.judge,
+                                                   self.client))
+            except _Lost:
+                self.tally.reject(Rejection.JUDGE_ERROR)
+                return False
+        record["metadata"]["quality"] = quality
+        if quality["score"] < self.reject_below:
+            self.tally.reject(Rejection.QUALITY)
+            return False
+        return True
+
+    def _call(self, label: str, lost: str, call: Callable[[], T]) -> T:
+        """`call()`, with every failed LM attempt in it reported as a failure (the client
+        retries, by lm.retrying); raises _Lost when it fails for good."""
+        reported: list[Exception] = []
+
+        def report(exc: Exception, attempt: int, wait: float | None) -> None:
+            reported.append(exc)
+            then = f"retrying in {wait:g} s" if wait is not None else lost
+            self.tally.fail(f"{label}, attempt {attempt + 1}: {self._shown(exc)}; {then}")
+
+        with lm.reporting_attempts(report):
+            try:
+                return call()
+            except Exception as exc:  # any failure loses the unit; the run goes on
+                if not reported or reported[-1] is not exc:
+                    # Not an LM request's error (those were reported above): the teacher's
+                    # answer did not parse, say.
+                    self.tally.fail(f"{label}: {self._shown(exc)}; {lost}")
+                raise _Lost from exc
+
+    def _shown(self, exc: Exception) -> str:
+        return lm.redacted(str(exc), self.lm_settings, 200)
