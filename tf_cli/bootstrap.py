@@ -17,12 +17,10 @@ from tf_cli import dspy_io, lm, proposals
 from tf_cli.errors import UsageError
 from tf_cli.examples import complete
 from tf_cli.layout import BOOTSTRAP_FILE, BOOTSTRAPPED, PROMPTS_FILE
-from tf_cli.params import load_params
 from tf_cli.project import Project
 from tf_cli.proposals import Rejection, Tally
 from tf_cli.records import read_lines
-from tf_cli.schemas import SchemaLoader, Signature
-from tf_cli.settings import BootstrapSettings, QualitySettings, ValidateSettings, section
+from tf_cli.schemas import Signature
 from tf_cli.validate import example_problems
 
 
@@ -48,12 +46,11 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
         raise UsageError(f"{project.display(prompts_path)} does not exist",
                          hint="add input-only records with `tf import FILE --signature "
                               f"{signature_name} --inputs-only`")
-    params = load_params(project)
-    settings = lm.settings(params)
+    settings = project.lm
     client = lm.make_lm(settings)
     lm.ensure_reachable(client, settings)
-    loader = SchemaLoader(project)
-    signature = loader.signature(signature_name)
+    loader = project.schemas
+    signature = project.signature(signature_name)
     out_path = project.dataset_dir(signature_name) / BOOTSTRAP_FILE
     done = {_origin(line.record) for line in read_lines(out_path)
             if line.record} if out_path.exists() else set()
@@ -74,16 +71,15 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
         else:
             todo.append(line.record)
     todo = todo[:limit] if limit else todo
-    assigned = _spread_metadata(project, params, signature_name, todo)
-    kind = section(params, "bootstrap", BootstrapSettings).program
+    assigned = _spread_metadata(project, signature_name, todo)
+    kind = project.settings.bootstrap.program
     teacher = dspy_io.make_program(dspy_io.dspy_signature(loader, signature), kind)
     source = _Teacher(teacher, kind, signature, settings.model_shown,
                       [_Prompt(p, assigned[p["id"]]) for p in todo])
     proposals.run(source, project=project, signature=signature, target=out_path,
                   client=client, lm_settings=settings,
-                  quality=section(params, "quality", QualitySettings),
-                  near_duplicate_threshold=section(
-                      params, "validate", ValidateSettings).near_duplicate_threshold,
+                  quality=project.settings.quality,
+                  near_duplicate_threshold=project.settings.validate.near_duplicate_threshold,
                   tally=summary)
     summary.calls = len(client.history)
     return summary
@@ -147,16 +143,15 @@ class _Teacher:
         return records  # a label has no target beyond the schema and rules
 
 
-def _spread_metadata(project: Project, params: dict, signature: str,
+def _spread_metadata(project: Project, signature: str,
                      prompts: list[dict]) -> dict[str, dict[str, str]]:
     """prompt id -> metadata fields to set: for each dimension an error-level max_share
     caps (e.g. difficulty), prompts that don't say get the least filled bucket, so the
     labelled examples never push a bucket over its share once approved."""
     from tf_cli.coverage import measure
-    from tf_cli.coverage.spec import coverage_spec
     from tf_cli.coverage.spread import capped_dimensions, metadata_field, spread
 
-    spec = coverage_spec(params, project, signature)
+    spec = project.signature(signature).coverage
     fields = {d: f for d in capped_dimensions(spec) if (f := metadata_field(spec, d))}
     if not fields or not prompts:
         return {p["id"]: {} for p in prompts}

@@ -33,17 +33,15 @@ from tf_cli import duck, lm, proposals
 from tf_cli.coverage import measure
 from tf_cli.coverage.gaps import CellGap, NewBucketGap
 from tf_cli.coverage.requirements import SyntheticMaxShare
-from tf_cli.coverage.spec import CoverageSpec, coverage_spec
+from tf_cli.coverage.spec import CoverageSpec
 from tf_cli.coverage.spread import spread
 from tf_cli.errors import ConfigError
 from tf_cli.examples import complete
 from tf_cli.layout import EXAMPLES_FILE, HUMAN_SOURCES, SYNTHETIC, SYNTHETIC_FILE, report_path
-from tf_cli.params import load_params
 from tf_cli.project import Project
 from tf_cli.proposals import NotAsked, Rejection, Tally
 from tf_cli.records import read_lines, write_json, write_records
 from tf_cli.schemas import SchemaLoader, Signature
-from tf_cli.settings import QualitySettings, ValidateSettings, section
 from tf_cli.validate import example_problems
 
 STRATEGIES = ("fresh_scenario", "variation", "edge_case", "adversarial")
@@ -113,13 +111,12 @@ def plan_cells(spec: CoverageSpec, gaps, count: int, fill_gaps: bool) -> list[di
 def generate(project: Project, signature_name: str, options: GenerateOptions,
              progress=None) -> GenerateSummary:
     project.require_signature(signature_name)
-    params = load_params(project)
-    settings = lm.settings(params)
+    settings = project.lm
     client = lm.make_lm(settings)
     lm.ensure_reachable(client, settings)
-    loader = SchemaLoader(project)
-    signature = loader.signature(signature_name)
-    spec = coverage_spec(params, project, signature_name)
+    loader = project.schemas
+    signature = project.signature(signature_name)
+    spec = signature.coverage
     # Planned from counted examples plus those already waiting for review (not planned
     # twice); rejected ones count nowhere, so their cells are planned again.
     before = measure(project, [signature_name], with_pending=True)[0]
@@ -139,9 +136,8 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
                   project=project, signature=signature,
                   target=project.dataset_dir(signature_name) / SYNTHETIC_FILE,
                   client=client, lm_settings=settings,
-                  quality=section(params, "quality", QualitySettings),
-                  near_duplicate_threshold=section(
-                      params, "validate", ValidateSettings).near_duplicate_threshold,
+                  quality=project.settings.quality,
+                  near_duplicate_threshold=project.settings.validate.near_duplicate_threshold,
                   tally=summary, progress=progress)
     used = lm.usage(client)
     summary.calls, summary.cost = used["lm_calls"], used["cost"]

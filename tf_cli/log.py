@@ -13,7 +13,6 @@ import orjson
 
 from tf_cli import git
 from tf_cli.counting import counted_in
-from tf_cli.coverage.spec import coverage_specs
 from tf_cli.layout import PROMPTS_FILE
 from tf_cli.project import Project
 
@@ -38,7 +37,7 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
     """Newest first."""
     root = project.root
     targets = {s.signature: s.target_examples
-               for s in coverage_specs(project.params, project)}
+               for s in project.coverage.values()}
     names = [project.require_signature(only)] if only else project.signatures()
     log = git.run(root, "log", f"-{limit}", "--format=%H%x09%aI%x09%s", "--",
                       "datasets", "reports")

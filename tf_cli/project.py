@@ -6,7 +6,7 @@
     params.yaml                       settings and coverage requirements
 
 A `Project` owns the paths, params.yaml (read and checked once: `params`, typed as
-`settings` and `lm`) and the schema loader (`schemas`, every schema compiled once);
+`settings`, `lm` and `coverage`) and the schema loader (`schemas`, every schema compiled once);
 `signature(name)` gives the compiled `Signature`, which carries its rules, its coverage
 spec and its files. Core functions take a Project (or a Signature) instead of re-reading
 files. Everything is read on first use, so `tf validate` never parses what it does not need.
@@ -24,6 +24,7 @@ from tf_cli.errors import UsageError
 from tf_cli.layout import PROMPTS_FILE, RULES_SUFFIX, SCHEMA_SUFFIX, SHARED_SCHEMAS
 
 if TYPE_CHECKING:
+    from tf_cli.coverage.spec import CoverageSpec
     from tf_cli.lm import LMSettings
     from tf_cli.schemas import SchemaLoader, Signature
     from tf_cli.settings import Settings
@@ -55,6 +56,13 @@ class Project:
         from tf_cli import lm
 
         return lm.settings(self.params)
+
+    @cached_property
+    def coverage(self) -> dict[str, CoverageSpec]:
+        """Every signature's coverage spec (params.yaml's coverage section, its SQL checked)."""
+        from tf_cli.coverage.spec import coverage_specs
+
+        return {spec.signature: spec for spec in coverage_specs(self.params, self)}
 
     @cached_property
     def schemas(self) -> SchemaLoader:

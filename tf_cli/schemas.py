@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
@@ -50,12 +49,10 @@ class Signature:
     def instructions(self) -> str:
         return self.schema.get("description", "")
 
-    @cached_property
+    @property
     def coverage(self) -> CoverageSpec:
         """Its requirements: coverage.defaults merged with coverage.signatures.<name>."""
-        from tf_cli.coverage.spec import coverage_spec
-
-        return coverage_spec(self._project.params, self._project, self.name)
+        return self._project.coverage[self.name]
 
     @property
     def files(self) -> list[Path]:

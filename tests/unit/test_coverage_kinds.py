@@ -205,14 +205,12 @@ def test_json_keeps_the_kind_tags_and_the_place_of_each_gap(project):
 
 
 def test_generation_plans_known_cells_only(project):
-    from tf_cli.coverage.spec import coverage_spec
     from tf_cli.generate import plan_cells
-    from tf_cli.params import load_params
 
     cov = coverage_of(project, ["{dimension: verdict3, min_distinct: 4, level: warn}",
                                 "{dimension: difficulty, bucket: hard, min: 3, level: warn}"],
                       MIXED)
-    spec = coverage_spec(load_params(Project(project)), Project(project), SIGNATURE)
+    spec = Project(project).signature(SIGNATURE).coverage
     assert plan_cells(spec, cov.gaps, 10, fill_gaps=True) == [
         {"difficulty": "hard"}, {"difficulty": "hard"}, {"verdict3": "unsure"}]
 

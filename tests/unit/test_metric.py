@@ -12,7 +12,6 @@ from tf_cli.dspy_io import make_metric
 from tf_cli.errors import ConfigError
 from tf_cli.project import find_project
 from tf_cli.quality import rule_score
-from tf_cli.schemas import SchemaLoader
 
 LABEL = {"is_complete": False,
          "missing_requirements": ["Reset links expire after one hour",
@@ -23,8 +22,8 @@ LABEL = {"is_complete": False,
 
 @pytest.fixture
 def completeness(project: Path):
-    loader = SchemaLoader(find_project(project))
-    return loader, loader.signature("validate_completeness")
+    found = find_project(project)
+    return found.schemas, found.signature("validate_completeness")
 
 
 def score(metric, prediction: dict, trace=None):

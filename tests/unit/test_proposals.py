@@ -17,7 +17,6 @@ from tf_cli.examples import complete
 from tf_cli.project import Project
 from tf_cli.proposals import NotAsked, Rejection, Tally
 from tf_cli.records import read_lines, write_records
-from tf_cli.schemas import SchemaLoader
 from tf_cli.settings import QualitySettings
 
 SIG = "validate_intent"
@@ -86,7 +85,7 @@ def root(tmp_path: Path) -> Path:
 
 def test_every_rejection_reason_and_the_accepted_example_in_the_file(root: Path):
     project = Project(root)
-    signature = SchemaLoader(project).signature(SIG)
+    signature = project.signature(SIG)
     target = project.dataset_dir(SIG) / "synthetic.jsonl"
     before = target.read_bytes()
     good = example("export invoices as a CSV file every night for the finance team")

@@ -18,10 +18,10 @@ from tf_cli import duck
 from tf_cli.counting import COUNTED, PENDING, REJECTED, STALE, STATE_SQL
 from tf_cli.coverage.gaps import Gap, TargetGap
 from tf_cli.coverage.requirements import NULL_BUCKET, Measured, Requirement, WhereMin
-from tf_cli.coverage.spec import CoverageSpec, coverage_specs
+from tf_cli.coverage.spec import CoverageSpec
 from tf_cli.errors import ConfigError
 from tf_cli.layout import SYNTHETIC
-from tf_cli.params import PARAMS_FILE, load_params
+from tf_cli.params import PARAMS_FILE
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.schemas import SchemaLoader
@@ -100,15 +100,14 @@ def measure(project: Project, only: list[str] | None = None,
     counted examples of the signature's dataset files (or of `files[signature]`, e.g. a
     train split). `with_pending` also counts examples awaiting review, for planning
     generation: work already in the review queue is not planned again."""
-    loader = SchemaLoader(project)
-    params = load_params(project)
-    specs = coverage_specs(params, project)
+    loader = project.schemas
+    specs = list(project.coverage.values())
     if only:
         for name in only:
             project.require_signature(name)
         specs = [s for s in specs if s.signature in only]
-    sample = (params.get("coverage") or {}).get("diversity_sample", DEFAULT_DIVERSITY_SAMPLE) \
-        if diversity else 0
+    sample = (project.params.get("coverage") or {}).get(
+        "diversity_sample", DEFAULT_DIVERSITY_SAMPLE) if diversity else 0
     chosen = {spec.signature: (files or {}).get(spec.signature,
                                                 project.dataset_files(spec.signature))
               for spec in specs}

@@ -31,7 +31,8 @@ class CoverageSpec:
 
 def coverage_specs(params: dict, project: Project) -> list[CoverageSpec]:
     """One spec per signature with a schema; signatures missing from params get defaults.
-    Every SQL in it must be one expression over an example (a pull request can change it)."""
+    Every SQL in it must be one expression over an example (a pull request can change it).
+    Read it through `Project.coverage` (parsed once) or `Signature.coverage`."""
     signatures = project.signatures()
     coverage = params.get("coverage", {})
     defaults = coverage.get("defaults", {})
@@ -44,11 +45,6 @@ def coverage_specs(params: dict, project: Project) -> list[CoverageSpec]:
                            for name in unknown])
     _refuse_unsafe_sql(project, coverage)
     return [_spec(name, defaults, configured.get(name, {})) for name in signatures]
-
-
-def coverage_spec(params: dict, project: Project, name: str) -> CoverageSpec:
-    """The spec of one signature (the others are still checked for unknown names)."""
-    return next(s for s in coverage_specs(params, project) if s.signature == name)
 
 
 def _refuse_unsafe_sql(project: Project, coverage: dict) -> None:
