@@ -4,7 +4,7 @@ from stages._run import run
 
 
 def main(argv: list[str]) -> None:
-    from tf_cli.pipeline.pool import PoolOptions, build_pool
+    from tf_cli.pipeline.validate import PoolOptions, build_pool
     from tf_cli.project import find_project
 
     project = find_project()

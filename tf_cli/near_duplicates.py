@@ -1,6 +1,6 @@
 """Near duplicates: MinHash LSH over word 3-grams of an example's text fields (rensa).
 
-One index for everything that looks for them: the validate stage (tf_cli.pipeline.pool)
+One index for everything that looks for them: the validate stage (tf_cli.pipeline.validate)
 drops near duplicates from the pool, and the proposal loop (tf_cli.proposals) refuses to
 append them, so generate and bootstrap never queue for review what validate would drop.
 The Jaccard threshold is `validate.near_duplicate_threshold` (tf_cli.settings).

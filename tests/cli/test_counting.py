@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import GIT_ENV, run_tf
 from tests.lm_server import LMServer, completeness_example
-from tf_cli.pipeline.pool import PoolOptions, build_pool
+from tf_cli.pipeline.validate import PoolOptions, build_pool
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
 

@@ -329,7 +329,7 @@ def test_more_hostile_files_are_clear_errors(hostile):
 def test_balance_with_sql_that_fails_on_the_pool_is_a_config_error(hostile):
     from tf_cli.errors import ConfigError
     from tf_cli.pipeline.balance import balance
-    from tf_cli.pipeline.pool import PoolOptions, build_pool
+    from tf_cli.pipeline.validate import PoolOptions, build_pool
     from tf_cli.project import Project
     from tf_cli.settings import BalanceSettings, Settings
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import FIXTURE_PARAMS, REPO
 from tf_cli.pipeline.balance import balance, is_dev
-from tf_cli.pipeline.pool import PoolOptions, build_pool
+from tf_cli.pipeline.validate import PoolOptions, build_pool
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
 from tf_cli.settings import BalanceSettings

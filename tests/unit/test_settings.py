@@ -12,7 +12,7 @@ import pytest
 from tf_cli.errors import TfError
 from tf_cli.lm import LMSettings, settings
 from tf_cli.params import SCHEMA_PATH
-from tf_cli.pipeline.pool import PoolOptions
+from tf_cli.pipeline.validate import PoolOptions
 from tf_cli.settings import (
     BalanceSettings,
     OptimizeSettings,

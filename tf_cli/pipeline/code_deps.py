@@ -42,7 +42,7 @@ def _imports(tree: ast.AST, inside_functions: bool):
 
 def _imported_names(path: Path, root: Path, inside_functions: bool) -> set[str]:
     """The names of the modules `path` imports, relative ones resolved; for
-    `from tf_cli.pipeline import pool` that is tf_cli.pipeline.pool, not the package."""
+    `from tf_cli.pipeline import pool` that is tf_cli.pipeline.validate, not the package."""
     package = path.relative_to(root).with_suffix("").parts[:-1]
     names: set[str] = set()
     for node in _imports(ast.parse(path.read_bytes(), str(path)), inside_functions):
