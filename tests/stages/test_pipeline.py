@@ -60,7 +60,7 @@ def offline_clone(tmp_path_factory) -> Path:
     # No dvc.lock in the assembled repository: the first repro runs every stage.
     ran = set(re.findall(r"Running stage '([^']+)'", result.stdout))
     assert ran == {f"{stage}@{name}" for name in SIGNATURES for stage in (
-        "bootstrap", "synthesize", "validate", "balance", "convert", "optimize")} | {"report"}
+        "bootstrap", "synthesize", "validate", "balance", "convert", "optimize")} | {"summary"}
     return clone
 
 
@@ -109,7 +109,7 @@ def test_an_edit_reruns_one_signature_and_moves_no_example_between_splits(
     ran = set(re.findall(r"Running stage '([^']+)'", rerun.stdout))
     assert ran == {"synthesize@validate_intent", "validate@validate_intent",
                    "balance@validate_intent",
-                   "convert@validate_intent", "optimize@validate_intent", "report"}
+                   "convert@validate_intent", "optimize@validate_intent", "summary"}
     after = splits(offline_clone, "validate_intent")
     assert len(after) == len(before) + 1
     assert all(after[example_id] == split for example_id, split in before.items())
@@ -194,7 +194,7 @@ def test_each_stage_depends_on_exactly_the_code_it_runs(offline_clone: Path, tmp
     signature = "validate_completeness"
     stages = {"validate": signature, "balance": signature, "convert": signature,
               "optimize": signature, "bootstrap": signature, "synthesize": signature,
-              "report": None}
+              "summary": None}
     for stage, item in stages.items():
         run = subprocess.run([sys.executable, "-X", "importtime", "-m", f"stages.{stage}",
                               *([item] if item else [])], cwd=clone, capture_output=True,
