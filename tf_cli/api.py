@@ -27,12 +27,12 @@ def load_examples(signature: str, split: str = "train", *,
                   project: str | os.PathLike | None = None) -> list:
     """The converted split as list[dspy.Example], inputs marked (run `dvc repro` first)."""
     from tf_cli import dspy_io
-    from tf_cli.layout import data_dir
+    from tf_cli.layout import DSPY_FILE, data_dir
     from tf_cli.pipeline import read_json
 
     if split not in SPLITS:
         raise UsageError(f'split "{split}" is not one of {", ".join(SPLITS)}')
-    path = data_dir(_project(project), signature) / "dspy.json"
+    path = data_dir(_project(project), signature) / DSPY_FILE
     if not path.exists():
         raise TfError(f"{path} does not exist", hint="run `dvc repro` (or `make repro`)")
     data = read_json(path)

@@ -29,7 +29,7 @@ from pathlib import Path
 import orjson
 
 from tf_cli import git
-from tf_cli.layout import PROMPTS_FILE
+from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, PROMPTS_FILE
 from tf_cli.project import Project
 
 JSON_VERSION = 1
@@ -85,7 +85,7 @@ def diff(project: Project, base: str | None = None, head: str | None = None,
     # Both sides at once: git decompresses and DuckDB scans outside the GIL (2 cores here).
     with ThreadPoolExecutor(max_workers=2) as pool:
         (before, unreadable_before), (after, unreadable_after) = pool.map(
-            lambda rev: _examples(git.read_tree(root, rev, "datasets")), (base_sha, head_sha))
+            lambda rev: _examples(git.read_tree(root, rev, DATASETS_DIR)), (base_sha, head_sha))
     names = sorted((set(before) | set(after) | set(unreadable_before) | set(unreadable_after))
                    & set(project.signatures()))
     if only:
@@ -112,7 +112,7 @@ def _examples(files: dict[str, bytes]) -> tuple[dict[str, dict[str, list[bytes]]
     unreadable: dict[str, int] = {}
     for path, content in files.items():
         parts = path.split("/")
-        if len(parts) != 3 or not path.endswith(".jsonl") or parts[2] == PROMPTS_FILE:
+        if len(parts) != 3 or not path.endswith(DATASET_SUFFIX) or parts[2] == PROMPTS_FILE:
             continue
         by_id = out.setdefault(parts[1], {})
         for line in content.splitlines():

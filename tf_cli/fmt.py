@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tf_cli.errors import UsageError
+from tf_cli.layout import DATASET_SUFFIX
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES, read_lines
@@ -59,11 +60,11 @@ def _format_file(path: Path, shown: str, check: bool, max_line_bytes: int,
 
 def _dataset_files(project: Project, paths: list[Path] | None) -> list[Path]:
     if not paths:
-        return sorted(project.datasets_dir.rglob("*.jsonl")) if project.datasets_dir.is_dir() \
-            else []
+        folder = project.datasets_dir
+        return sorted(folder.rglob(f"*{DATASET_SUFFIX}")) if folder.is_dir() else []
     files = []
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
-        files.extend(sorted(path.rglob("*.jsonl")) if path.is_dir() else [path])
+        files.extend(sorted(path.rglob(f"*{DATASET_SUFFIX}")) if path.is_dir() else [path])
     return files

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tf_cli.project import Project
 
+SCHEMAS_DIR, DATASETS_DIR, REPORTS_DIR = "schemas", "datasets", "reports"
+DATASET_SUFFIX = ".jsonl"
 SCHEMA_SUFFIX = ".schema.json"
 RULES_SUFFIX = ".rules.json"
 # Schemas in schemas/ that describe something other than one signature's examples.
@@ -46,13 +48,25 @@ BOOTSTRAPPED, SYNTHETIC = "bootstrap", "synthetic"
 HUMAN_SOURCES = (MANUAL, PRODUCTION, IMPORTED)
 
 
+# data/<sig>/: what the stages hand each other (DVC cache, not git)
+POOL_FILE = "pool.jsonl"  # validate: every accepted example
+REJECTS_FILE = "rejects.jsonl"  # validate: what it dropped, and why
+TRAIN_FILE, DEV_FILE = "train.jsonl", "dev.jsonl"  # balance: the split
+DSPY_FILE = "dspy.json"  # convert: both splits as dspy.Example fields
+
+
 def data_dir(project: Project, signature: str) -> Path:
     return project.root / "data" / signature
 
 
+def split_path(project: Project, signature: str, split: str) -> Path:
+    """data/<sig>/train.jsonl or dev.jsonl."""
+    return data_dir(project, signature) / {"train": TRAIN_FILE, "dev": DEV_FILE}[split]
+
+
 def report_path(project: Project, signature: str, step: str) -> Path:
     """reports/<signature>/<step>.json: a step's metrics are named after the step."""
-    return project.root / "reports" / signature / f"{step}.json"
+    return project.root / REPORTS_DIR / signature / f"{step}.json"
 
 
 def summary_dir(project: Project) -> Path:

@@ -13,7 +13,7 @@ import orjson
 
 from tf_cli import git
 from tf_cli.counting import counted_in
-from tf_cli.layout import PROMPTS_FILE
+from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, PROMPTS_FILE, REPORTS_DIR
 from tf_cli.project import Project
 
 
@@ -40,17 +40,18 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
                for s in project.coverage.values()}
     names = [project.require_signature(only)] if only else project.signatures()
     log = git.run(root, "log", f"-{limit}", "--format=%H%x09%aI%x09%s", "--",
-                      "datasets", "reports")
+                  DATASETS_DIR, REPORTS_DIR)
     rows = []
     for line in log.splitlines():
         commit, date, subject = line.split("\t", 2)
-        data = git.read_tree(root, commit, "datasets")
-        reports = git.read_tree(root, commit, "reports")
+        data = git.read_tree(root, commit, DATASETS_DIR)
+        reports = git.read_tree(root, commit, REPORTS_DIR)
         for name in names:
             examples = sum(counted_in(content) for path, content in data.items()
-                           if path.startswith(f"datasets/{name}/") and path.endswith(".jsonl")
+                           if path.startswith(f"{DATASETS_DIR}/{name}/")
+                           and path.endswith(DATASET_SUFFIX)
                            and not path.endswith(PROMPTS_FILE))
-            scores = _scores(reports.get(f"reports/{name}/optimize.json"))
+            scores = _scores(reports.get(f"{REPORTS_DIR}/{name}/optimize.json"))
             rows.append(LogRow(commit[:10], date, subject, name, examples,
                                targets.get(name, 0), *scores))
     return rows

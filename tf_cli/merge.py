@@ -26,6 +26,7 @@ from pathlib import Path
 
 from tf_cli import git
 from tf_cli.errors import UsageError
+from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR
 from tf_cli.records import BOM, canonical_bytes, parse_line
 
 DEFAULT_MARKER_SIZE = 7
@@ -200,8 +201,8 @@ def _ids(content: bytes | None) -> list[str]:
 
 
 def _dataset_files(root: Path, revision: str) -> dict[str, bytes]:
-    return {path: data for path, data in git.read_tree(root, revision, "datasets").items()
-            if path.endswith(".jsonl")}
+    return {path: data for path, data in git.read_tree(root, revision, DATASETS_DIR).items()
+            if path.endswith(DATASET_SUFFIX)}
 
 
 def check_merge(root: Path, revision: str = "HEAD") -> MergeCheck:

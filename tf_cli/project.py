@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tf_cli.errors import UsageError
-from tf_cli.layout import PROMPTS_FILE, RULES_SUFFIX, SCHEMA_SUFFIX, SHARED_SCHEMAS
+from tf_cli.layout import (
+    DATASET_SUFFIX,
+    DATASETS_DIR,
+    PROMPTS_FILE,
+    RULES_SUFFIX,
+    SCHEMA_SUFFIX,
+    SCHEMAS_DIR,
+    SHARED_SCHEMAS,
+)
 
 if TYPE_CHECKING:
     from tf_cli.coverage.spec import CoverageSpec
@@ -76,11 +84,11 @@ class Project:
 
     @property
     def schemas_dir(self) -> Path:
-        return self.root / "schemas"
+        return self.root / SCHEMAS_DIR
 
     @property
     def datasets_dir(self) -> Path:
-        return self.root / "datasets"
+        return self.root / DATASETS_DIR
 
     def schema_path(self, signature: str) -> Path:
         return self.schemas_dir / f"{signature}{SCHEMA_SUFFIX}"
@@ -120,7 +128,7 @@ class Project:
         require_real_folders(folder)
         if not folder.is_dir():
             return []
-        return [require_regular(p) for p in sorted(folder.glob("*.jsonl"))
+        return [require_regular(p) for p in sorted(folder.glob(f"*{DATASET_SUFFIX}"))
                 if p.name != PROMPTS_FILE]
 
     def prompt_files(self, signature: str) -> list[Path]:
@@ -218,9 +226,9 @@ def find_project(start: Path | None = None) -> Project:
     """The nearest folder at or above `start` that holds a schemas/ folder."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "schemas").is_dir():
-            if (folder / "schemas").is_symlink():  # every "local" $ref would follow it
-                raise UsageError(f"{folder / 'schemas'}: a symbolic link; schemas/ must be a "
+        if (folder / SCHEMAS_DIR).is_dir():
+            if (folder / SCHEMAS_DIR).is_symlink():  # every "local" $ref would follow it
+                raise UsageError(f"{folder / SCHEMAS_DIR}: a symbolic link; schemas/ must be a "
                                  "real folder of the repository")
             return Project(folder)
     raise UsageError(

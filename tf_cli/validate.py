@@ -17,6 +17,7 @@ from pathlib import Path
 from tf_cli.counting import COUNTED, PENDING, state
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
 from tf_cli.layout import (
+    DATASET_SUFFIX,
     EXAMPLES_FILE,
     PENDING_FILES,
     PROMPTS_FILE,
@@ -124,7 +125,7 @@ def _plan(project: Project, paths: list[Path] | None, signature: str | None) -> 
         elif _is_within(path, project.schemas_dir):
             files = sorted(path.glob(f"*{SCHEMA_SUFFIX}"))
         else:
-            files = sorted(path.rglob("*.jsonl"))
+            files = sorted(path.rglob(f"*{DATASET_SUFFIX}"))
             if not files:  # "ok" would say a check passed that never ran
                 raise UsageError(f"{path}: no .jsonl files in this folder, nothing to validate")
         for file in files:
@@ -157,7 +158,7 @@ def _plan_file(project: Project, plan: _Plan, file: Path, signature: str | None)
 def _add_orphans(project: Project, plan: _Plan) -> None:
     known = set(project.signatures())
     if project.datasets_dir.is_dir():
-        plan.orphans.extend(sorted(project.datasets_dir.glob("*.jsonl")))
+        plan.orphans.extend(sorted(project.datasets_dir.glob(f"*{DATASET_SUFFIX}")))
     for name in project.dataset_signatures():
         if name not in known:
             plan.orphans.extend(project.dataset_files(name) + project.prompt_files(name))

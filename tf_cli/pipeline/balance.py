@@ -13,7 +13,15 @@ from collections import defaultdict
 
 from tf_cli.coverage import measure
 from tf_cli.errors import ConfigError
-from tf_cli.layout import HUMAN_SOURCES, SYNTHETIC, data_dir, report_path
+from tf_cli.layout import (
+    DEV_FILE,
+    HUMAN_SOURCES,
+    POOL_FILE,
+    SYNTHETIC,
+    TRAIN_FILE,
+    data_dir,
+    report_path,
+)
 from tf_cli.params import PARAMS_FILE
 from tf_cli.pipeline import write_json
 from tf_cli.problems import Problem
@@ -39,8 +47,8 @@ def _preference(record: dict):
 def balance(project: Project, signature: str, options: BalanceSettings) -> dict:
     folder = data_dir(project, signature)
     # The validate stage wrote pool.jsonl: every line is a record.
-    pool = [line.record for line in read_lines(folder / "pool.jsonl") if line.record is not None]
-    cells = _cells(project, signature, options, folder / "pool.jsonl")
+    pool = [line.record for line in read_lines(folder / POOL_FILE) if line.record is not None]
+    cells = _cells(project, signature, options, folder / POOL_FILE)
     kept = sorted(pool, key=_preference)
     dropped_cap = 0
     if options.max_per_cell:
@@ -62,9 +70,9 @@ def balance(project: Project, signature: str, options: BalanceSettings) -> dict:
     kept.sort(key=lambda r: order[r["id"]])  # back to file order
     train = [r for r in kept if not is_dev(r["id"], options.dev_fraction)]
     dev = [r for r in kept if is_dev(r["id"], options.dev_fraction)]
-    write_records(folder / "train.jsonl", train)
-    write_records(folder / "dev.jsonl", dev)
-    coverage = measure(project, [signature], files={signature: [folder / "train.jsonl"]})[0]
+    write_records(folder / TRAIN_FILE, train)
+    write_records(folder / DEV_FILE, dev)
+    coverage = measure(project, [signature], files={signature: [folder / TRAIN_FILE]})[0]
     metrics = {"train": len(train), "dev": len(dev), "dropped_over_cell_cap": dropped_cap,
                "dropped_synthetic_share": len(excess),
                "train_coverage": coverage.dimensions,

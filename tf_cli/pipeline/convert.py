@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tf_cli import dspy_io
 from tf_cli.errors import CheckFailed
-from tf_cli.layout import data_dir, report_path
+from tf_cli.layout import DSPY_FILE, data_dir, report_path, split_path
 from tf_cli.pipeline import write_json
 from tf_cli.project import Project
 from tf_cli.records import read_lines
@@ -21,14 +21,15 @@ def convert(project: Project, signature_name: str) -> dict:
     splits = {}
     for split in ("train", "dev"):
         flat = [dspy_io.flatten(line.record, signature, floats)
-                for line in read_lines(folder / f"{split}.jsonl") if line.record is not None]
+                for line in read_lines(split_path(project, signature_name, split))
+                if line.record is not None]
         problems = dspy_io.check_examples(dspy_io.to_examples(flat, input_keys), loader,
                                           signature)
         if problems:
             raise CheckFailed("examples do not fit the DSPy signature:\n" +
                               "\n".join(map(str, problems[:20])))
         splits[split] = flat
-    write_json(folder / "dspy.json", {
+    write_json(folder / DSPY_FILE, {
         "signature": signature_name, "instructions": signature.instructions,
         "input_keys": input_keys, "output_keys": dspy_io.keys(signature, "outputs"),
         **splits})

@@ -16,7 +16,7 @@ import time
 
 from tf_cli import dspy_io, lm
 from tf_cli.errors import CheckFailed
-from tf_cli.layout import data_dir, program_path, report_path
+from tf_cli.layout import DSPY_FILE, data_dir, program_path, report_path
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
 from tf_cli.settings import OptimizeSettings
@@ -31,7 +31,7 @@ def optimize(project: Project, signature_name: str, options: OptimizeSettings) -
 
     loader = project.schemas
     signature = loader.signature(signature_name)
-    data = read_json(data_dir(project, signature_name) / "dspy.json")
+    data = read_json(data_dir(project, signature_name) / DSPY_FILE)
     train = dspy_io.to_examples(data["train"], data["input_keys"])
     dev = dspy_io.to_examples(data["dev"], data["input_keys"])
     settings = project.lm

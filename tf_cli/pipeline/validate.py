@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 from tf_cli.counting import PENDING, REJECTED, state
 from tf_cli.examples import input_key
-from tf_cli.layout import HUMAN_SOURCES, PIPELINE_SOURCE_FILES, data_dir, report_path
+from tf_cli.layout import (
+    HUMAN_SOURCES,
+    PIPELINE_SOURCE_FILES,
+    POOL_FILE,
+    REJECTS_FILE,
+    data_dir,
+    report_path,
+)
 from tf_cli.near_duplicates import NearDuplicates
 from tf_cli.pipeline import write_json
 from tf_cli.project import Project
@@ -68,8 +75,8 @@ def build_pool(project: Project, signature_name: str, options: PoolOptions) -> d
         index.add(record)
         accepted.append(record)
     out = data_dir(project, signature_name)
-    write_records(out / "pool.jsonl", accepted)
-    write_records(out / "rejects.jsonl", rejects)
+    write_records(out / POOL_FILE, accepted)
+    write_records(out / REJECTS_FILE, rejects)
     by_reason = Counter(str(r["reason"]).split(":")[0] for r in rejects)
     metrics = {"accepted": len(accepted), "rejected": len(rejects),
                "rejected_by_reason": dict(sorted(by_reason.items())),
