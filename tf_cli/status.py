@@ -30,3 +30,12 @@ def recommendations(coverages: list[SignatureCoverage], per_signature: int = 3) 
         specific = [g for g in cov.gaps if not isinstance(g, TotalGap) or g.level == "error"]
         out += [recommendation(cov, gap) for gap in (specific or cov.gaps)[:per_signature]]
     return out
+
+
+def next_steps(coverages: list[SignatureCoverage]) -> list[str]:
+    """What `tf status` ends with: the recommendations, then the review queues to empty."""
+    steps = recommendations(coverages)
+    steps += [f"review {cov.pending} pending example{'s' if cov.pending != 1 else ''} of "
+              f"{cov.signature}: tf review --signature {cov.signature}"
+              for cov in coverages if cov.pending]
+    return steps

@@ -11,15 +11,12 @@ def command() -> None:
     examples waiting for review, synthetic share, diversity, and concrete recommendations."""
     from tf_cli.coverage import measure
     from tf_cli.render.tables import status_table
-    from tf_cli.status import recommendations
+    from tf_cli.status import next_steps
 
     coverages = measure(common.project())
     out = console.tables()
     out.print(status_table(coverages))
-    steps = recommendations(coverages)
-    waiting = [cov for cov in coverages if cov.pending]
-    steps += [f"review {cov.pending} pending example{'s' if cov.pending != 1 else ''} of "
-              f"{cov.signature}: tf review --signature {cov.signature}" for cov in waiting]
+    steps = next_steps(coverages)
     if steps:
         out.print("\nNext steps:")
         for step in steps:
