@@ -11,7 +11,8 @@ else in tf spells a file name.
     data/<sig>/                      pipeline outputs: pool, rejects, train, dev, dspy.json
     programs/<sig>.json              the optimized program
     reports/<sig>/<step>.json        each step's metrics: validate, balance, convert,
-                                     optimize (stages), generate (tf generate)
+                                     optimize (stages), generate (tf generate); and
+                                     train_coverage.json (balance: bucket counts)
     summary/                         the summary stage: summary.md, plots/*.json
 """
 

@@ -31,7 +31,8 @@ def summarize(project: Project, signatures: list[str]) -> str:
             f"{coverage['train']} | {coverage['dev']} | {coverage['train_diversity']} | "
             f"{result['optimizer']} | {_score(result['baseline_score'])} | "
             f"{_score(result['optimized_score'])} | {result['demos']} | {result['lm_calls']} |")
-        for dimension, counts in coverage["train_coverage"].items():
+        train_coverage = read_json(report_path(project, name, "train_coverage"))
+        for dimension, counts in train_coverage.items():
             buckets += [{"signature": name, "cell": f"{name}/{dimension}={bucket}",
                          "count": count} for bucket, count in counts.items()]
         scores.append({"signature": name, "baseline": result["baseline_score"] or 0,
