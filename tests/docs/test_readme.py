@@ -1,0 +1,149 @@
+"""The README's shell examples run as written.
+
+Every ```sh block of README.md is either run here, in a scratch repository assembled from
+this repository's code and the frozen fixture data (tests/conftest.py), or listed in SKIPPED
+with the reason it cannot run in a test. A new block that is neither fails the suite, so an
+example cannot be added, or stop working, unnoticed.
+
+Each block runs as one bash script with `set -euo pipefail`, `tf` and `dvc` from this
+Python's environment first on PATH, and the setup its text assumes (a file it names, a
+model to talk to: the local test server).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GIT_ENV, REPO, assemble_repository
+from tests.lm_server import LMServer
+from tf_cli.ids import new_id
+
+README = REPO / "README.md"
+
+
+@dataclass(frozen=True)
+class Block:
+    line: int  # where the block starts in README.md
+    text: str
+
+    @property
+    def key(self) -> str:
+        """The block's first command, which names it below."""
+        return next(line for line in self.text.splitlines()
+                    if line.strip() and not line.lstrip().startswith("#")).strip()
+
+
+def shell_blocks(text: str) -> list[Block]:
+    return [Block(text[:m.start()].count("\n") + 2, m.group(1))
+            for m in re.finditer(r"^```sh\n(.*?)^```$", text, flags=re.M | re.S)]
+
+
+# Blocks a test cannot run, and why.
+SKIPPED = {
+    "make repro   # set up .venv, then tf check, tf fmt --check and dvc repro (offline is fine)":
+        "it is CI itself (.ci/run runs make test, make lint, make repro)",
+    "export TF_LM_MODEL=openai/gpt-4o-mini TF_LM_API_KEY=sk-...":
+        "needs the reader's own model and key; tf lm check against a server is tested in "
+        "tests/cli/test_hostile.py",
+}
+
+
+def _incoming(clone: Path, env: dict) -> None:
+    """`tf validate incoming.jsonl --signature validate_intent`: a file outside datasets/,
+    with a new example (a copy of one under a new id)."""
+    examples = clone / "datasets" / "validate_intent" / "examples.jsonl"
+    record = json.loads(examples.read_text().splitlines()[0])
+    (clone / "incoming.jsonl").write_text(json.dumps({**record, "id": new_id()}) + "\n")
+
+
+def _model(clone: Path, env: dict) -> None:
+    """The README's generate needs a model (the local test server stands in), and its
+    review a reviewer: one who approves the first example and rejects the rest."""
+    server = LMServer().__enter__()
+    env.update({"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base,
+                "DSPY_CACHEDIR": str(clone / ".dspy_cache")})
+    env["_server"] = server  # closed by the test
+    env["_stdin"] = "a\n" + "r\n" * 100
+
+
+def _summary_file(clone: Path, env: dict) -> None:
+    env["GITHUB_STEP_SUMMARY"] = str(clone.parent / "step-summary.md")
+
+
+@dataclass(frozen=True)
+class Run:
+    setup: Callable[[Path, dict], None] | None = None
+    slow: bool = False  # runs the DVC pipeline
+    after: str | None = None  # a block whose commands must have run first, in the same clone
+
+
+# Blocks run here, with what each needs.
+RUN: dict[str, Run] = {
+    "echo '{\"inputs\": {\"user_intent\": \"Export invoices as CSV\",": Run(),
+    "tf coverage --signature validate_completeness --gaps      # what is missing": Run(_model),
+    "tf validate                          # every dataset and schema": Run(_incoming),
+    "tf fmt            # rewrite every dataset file canonically": Run(),
+    "tf coverage                                  # bucket counts per dimension, requirements":
+        Run(_summary_file),
+    "dvc repro                                   # rebuild what changed": Run(slow=True),
+    "dvc repro --single-item --force optimize@validate_intent   # this stage only":
+        Run(slow=True, after="dvc repro                                   # rebuild what changed"),
+}
+
+
+def _blocks() -> list[Block]:
+    return shell_blocks(README.read_text())
+
+
+def test_every_shell_block_of_the_readme_is_run_or_skipped_with_a_reason():
+    keys = [block.key for block in _blocks()]
+    unknown = [key for key in keys if key not in RUN and key not in SKIPPED]
+    assert not unknown, f"README blocks neither run nor skipped in {__file__}: {unknown}"
+    stale = (set(RUN) | set(SKIPPED)) - set(keys)
+    assert not stale, f"listed here but no longer in README.md: {stale}"
+
+
+def _params() -> list:
+    out = []
+    for block in _blocks():
+        if block.key in RUN:
+            marks = [pytest.mark.slow] if RUN[block.key].slow else []
+            out.append(pytest.param(block, id=f"README.md:{block.line}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("block", _params())
+def test_readme_block_runs_as_written(block: Block, tmp_path: Path):
+    clone = assemble_repository(tmp_path / "repo")
+    env: dict = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "COLUMNS": "200",
+                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    run = RUN[block.key]
+    if run.setup:
+        run.setup(clone, env)
+    server = env.pop("_server", None)
+    stdin = env.pop("_stdin", "")
+    try:
+        if run.after:
+            _run(next(b for b in _blocks() if b.key == run.after), clone, env, "")
+        _run(block, clone, env, stdin)
+    finally:
+        if server:
+            server.__exit__(None, None, None)
+
+
+def _run(block: Block, clone: Path, env: dict, stdin: str) -> None:
+    done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + block.text], cwd=clone,
+                          env=env, capture_output=True, text=True, timeout=900, input=stdin)
+    assert done.returncode == 0, (f"README.md:{block.line} failed ({done.returncode}):\n"
+                                  f"{block.text}\n--- stdout\n{done.stdout[-3000:]}\n"
+                                  f"--- stderr\n{done.stderr[-3000:]}")
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
