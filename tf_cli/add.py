@@ -12,7 +12,7 @@ import orjson
 
 from tf_cli import git
 from tf_cli.errors import UsageError
-from tf_cli.examples import Existing, append, check_new, complete
+from tf_cli.examples import Existing, append, check_new, complete, dataset_file
 from tf_cli.layout import MANUAL
 from tf_cli.problems import Problem
 from tf_cli.project import Project
@@ -24,6 +24,12 @@ class AddResult:
     problems: list[Problem] = field(default_factory=list)
     path: Path | None = None
     commit: str | None = None
+    # The interactive session: examples the contributor chose not to save, how it stopped
+    # ("interrupt", "eof", or None when the contributor ended it) and whether an example
+    # was being entered then (it is not saved).
+    declined: int = 0
+    stopped: str | None = None
+    unsaved: bool = False
 
 
 def parse_examples(text: bytes, where: str) -> list[dict]:
@@ -84,11 +90,13 @@ def interactive_session(project: Project, signature_name: str, ask, say,
     """Ask for examples one at a time until the contributor stops; save each on yes.
 
     Nothing is written before the contributor confirms an example, so Ctrl-C or the end of
-    input at any question leaves the dataset as it was.
+    input at any question leaves the dataset as it was, with every example confirmed before
+    it saved: the result says which (`ids`, `path`), how many were declined, and what was
+    in progress when the session stopped (`stopped`: "interrupt" or "eof"; `unsaved`).
     """
     from tf_cli.coverage import measure
     from tf_cli.coverage.gaps import TotalGap
-    from tf_cli.interview import Interview, fields_at
+    from tf_cli.interview import Interview
 
     project.require_signature(signature_name)
     loader = project.schemas
@@ -102,40 +110,47 @@ def interactive_session(project: Project, signature_name: str, ask, say,
 
         say("Most needed: " + "; ".join(f"{g.need} with {gap_place(g)}" for g in wanted))
     interview = Interview(loader, signature, ask, say)
-    result = AddResult()
+    result = AddResult(path=dataset_file(project, signature_name))
     existing = Existing.read(project, signature_name)  # once: new ids are fresh ULIDs
-    while True:
-        record = complete(interview.example(), source=MANUAL)
-        while problems := check_new(signature, record, existing):
-            say("\nThe example breaks these checks:")
-            for problem in problems:
-                say(f"  {problem.pointer}: {problem.message}")
-            to_ask = {found for p in problems
-                      if p.pointer and (found := fields_at(p.pointer)) is not None}
-            if not to_ask:
-                say("Starting the example again.")
-                record = complete(interview.example(), source=MANUAL)
-                continue
-            for part, name in sorted(to_ask):
-                node = signature.schema["properties"][part]
-                fields = loader.resolve(node, signature).get("properties", {})
-                record[part][name] = interview.field(f"{part}.{name}", fields[name])
-        say("\n" + orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-            .decode())
-        if _yes(ask, "Save this example?"):
-            result.path = append(project, signature_name, [record], existing)
-            result.ids.append(record["id"])
-            existing.add(record)
-            after = measure(project, [signature_name])[0]
-            say(f"Saved {record['id']}: {after.examples} examples (was {before.examples}).")
-            for line in coverage_moves(before, after):
-                say(f"  {line}")
-            before = after
-        else:
-            say("Not saved.")
-        if not _yes(ask, "Add another example?"):
-            break
-    if commit and result.ids and result.path is not None:
+    try:
+        while True:
+            result.unsaved = True
+            record = complete(interview.example(), source=MANUAL)
+            while problems := check_new(signature, record, existing):
+                say("\nThe example breaks these checks:")
+                for problem in problems:
+                    say(f"  {problem.pointer}: {problem.message}")
+                if not any(interview.revise(p.pointer or "") for p in problems[:1]):
+                    say("Starting the example again.")
+                    record = complete(interview.example(), source=MANUAL)
+                    continue
+                interview.check_rules()
+                created = record["metadata"]["created_at"]
+                record = complete({**interview.record, "id": record["id"], "metadata": {
+                    **interview.record["metadata"], "created_at": created}}, source=MANUAL)
+            say("\n" + orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+                .decode())
+            if _yes(ask, "Save this example?"):
+                append(project, signature_name, [record], existing)
+                result.ids.append(record["id"])
+                result.unsaved = False
+                existing.add(record)
+                after = measure(project, [signature_name])[0]
+                say(f"Saved {record['id']}: {after.examples} examples (was {before.examples}).")
+                for line in coverage_moves(before, after):
+                    say(f"  {line}")
+                before = after
+            else:
+                result.declined += 1
+                result.unsaved = False
+                say("Not saved.")
+            if not _yes(ask, "Add another example?"):
+                break
+    except KeyboardInterrupt:
+        result.stopped = "interrupt"
+    except EOFError:
+        result.stopped = "eof"
+    if commit and result.ids and not result.stopped and result.path is not None:
         result.commit = _commit(project, result.path, signature_name, result.ids)
     return result
 

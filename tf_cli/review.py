@@ -120,32 +120,12 @@ def approve_where(project: Project, signature: str, where: str
                   ) -> tuple[list[str], list[str]]:
     """Approve every valid pending example matching the SQL filter. Returns the approved
     ids, and why each matching example that breaks the schema or rules was left pending."""
-    import duckdb
-
-    from tf_cli import duck
-
-    reason = duck.expression_problem(where)  # one expression, as in params.yaml
-    if reason:
-        raise UsageError(f"--where: {reason}: {where!r}")
+    check_where(where)
     settle_moves(project, signature)
-    items = pending(project, signature)
-    if not items:
-        return [], []
-    loader = project.schemas
-    types = duck.columns(loader, loader.signature(signature))
-    files = sorted({item.path for item in items})
-    connection = duck.connect(files)
-    try:
-        matching = {row[0] for row in connection.execute(
-            f"SELECT id FROM {duck.source_sql(files, types)} WHERE {where}").fetchall()}
-    except duckdb.Error as exc:
-        raise UsageError(f"--where: DuckDB rejects the SQL: {str(exc).splitlines()[0]}") \
-            from None
-    finally:
-        connection.close()
-    compiled = loader.signature(signature)
+    items = matching(project, signature, pending(project, signature), where)
+    compiled = project.schemas.signature(signature)
     chosen, left = [], []
-    for item in (item for item in items if item.record["id"] in matching):
+    for item in items:
         problems = example_problems(compiled, item.record)
         if problems:
             left.append(f"{item.record['id']} ({item.path.name}): {problems[0].pointer}: "
@@ -156,23 +136,73 @@ def approve_where(project: Project, signature: str, where: str
     return [item.record["id"] for item in chosen], left
 
 
-def session(project: Project, signature: str, ask, say) -> dict[str, int]:
-    """Walk the pending examples one at a time; returns how many got each decision."""
+def check_where(where: str) -> None:
+    """One SQL expression, as in params.yaml, or a usage error before anything runs."""
+    from tf_cli import duck
+
+    reason = duck.expression_problem(where)
+    if reason:
+        raise UsageError(f"--where: {reason}: {where!r}")
+
+
+def matching(project: Project, signature: str, items: list[Pending], where: str
+             ) -> list[Pending]:
+    """The pending examples the SQL filter selects (DuckDB over their files)."""
+    import duckdb
+
+    from tf_cli import duck
+
+    if not items:
+        return []
+    loader = project.schemas
+    types = duck.columns(loader, loader.signature(signature))
+    files = sorted({item.path for item in items})
+    connection = duck.connect(files)
+    try:
+        selected = {row[0] for row in connection.execute(
+            f"SELECT id FROM {duck.source_sql(files, types)} WHERE {where}").fetchall()}
+    except duckdb.Error as exc:
+        raise UsageError(f"--where: DuckDB rejects the SQL: {str(exc).splitlines()[0]}") \
+            from None
+    finally:
+        connection.close()
+    return [item for item in items if item.record["id"] in selected]
+
+
+DECISION = "[a]pprove, [r]eject, [e]dit, [s]kip, [q]uit? "
+
+
+def session(project: Project, signature: str, ask, say, key=None,
+            where: str | None = None) -> dict[str, int]:
+    """Walk the pending examples (those `where` selects, when given) one at a time;
+    returns how many got each decision. `ask(prompt)` reads a line, `key(prompt)` one
+    decision (a single key on a terminal; `ask` when not given), `say(text)` shows text.
+    Every decision is written at once and confirmed in one line."""
+    key = key or ask
     project.require_signature(signature)
+    if where is not None:
+        check_where(where)
     compiled = project.schemas.signature(signature)
     settled = settle_moves(project, signature)
     if settled:
         say(f"finished {settled} approval(s) that an interrupted run left half done")
     items = pending(project, signature)
+    if where is not None:
+        items = matching(project, signature, items, where)
     counts = {"approved": 0, "rejected": 0, "edited": 0, "skipped": 0}
     who = reviewer(project)
-    say(f"{len(items)} pending examples of {signature}; reviewer: {who}")
+    selected = f" matching --where {where}" if where is not None else ""
+    say(f"{len(items)} pending examples of {signature}{selected}; reviewer: {who}")
     for index, item in enumerate(items, 1):
+        draft: bytes | None = None  # the last edit that broke a check: e reopens it
         while True:
-            say(f"\n[{index}/{len(items)}] {item.path.name}  id {item.record['id']}")
+            record_id = item.record["id"]
+            say(f"\n[{index}/{len(items)}] {item.path.name}  id {record_id}")
             say(orjson.dumps(item.record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
                 .decode())
-            answer = ask("[a]pprove, [r]eject, [e]dit, [s]kip, [q]uit? ").strip().lower()
+            if draft is not None:
+                say("(your last edit is not saved, it breaks a check: e reopens it)")
+            answer = key(DECISION).strip().lower()
             if answer == "a":
                 problems = example_problems(compiled, item.record)
                 if problems:
@@ -182,28 +212,42 @@ def session(project: Project, signature: str, ask, say) -> dict[str, int]:
                     continue
                 if _saved(say, approve, project, [item], who):
                     counts["approved"] += 1
+                    dropped = "; your unsaved edit was dropped" if draft is not None else ""
+                    say(f"approved {record_id}: moved into {EXAMPLES_FILE}{dropped}")
                 break
             if answer == "r":
                 reason = ask("reason: ").strip() or "no reason given"
                 if _saved(say, reject, item, who, reason):
                     counts["rejected"] += 1
+                    say(f"rejected {record_id}: stays in {item.path.name}, marked rejected "
+                        f"({reason})")
                 break
             if answer == "e":
-                edited = _edit(item.record, say)
-                if edited is not None:
-                    problems = example_problems(compiled, edited)
-                    if problems:
-                        say("not saved, the edit breaks these checks:")
-                        for problem in problems:
-                            say(f"  {problem.pointer}: {problem.message}")
-                    elif _saved(say, replace, item, edited):
-                        item = Pending(item.path, edited)
-                        counts["edited"] += 1
-                    else:
-                        break
+                opened = draft if draft is not None else _editable(item.record)
+                text = _edit(opened, say)
+                if text is None:
+                    continue
+                edited, broken = _read_edit(text, item.record, compiled)
+                if edited is None or broken:
+                    draft = _with_problems(text, broken)
+                    say("not saved, the edit breaks these checks (e reopens your edit):")
+                    for line in broken:
+                        say(f"  {line}")
+                    continue
+                draft = None
+                if edited == item.record:
+                    say("no change")
+                elif _saved(say, replace, item, edited):
+                    item = Pending(item.path, edited)
+                    counts["edited"] += 1
+                    say(f"saved your edit of {record_id} in {item.path.name}; still pending "
+                        "(a approves it)")
+                else:
+                    break
                 continue
             if answer == "s":
                 counts["skipped"] += 1
+                say(f"skipped {record_id}: still pending")
                 break
             if answer == "q":
                 return counts
@@ -221,26 +265,54 @@ def _saved(say, write, *args) -> bool:
     return True
 
 
-def _edit(record: dict, say) -> dict | None:
+COMMENT = b"//"  # lines of the edited file starting with it are notes, not the example
+
+
+def _editable(record: dict) -> bytes:
+    return orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def _with_problems(text: bytes, problems: list[str]) -> bytes:
+    """The edit as it was written, under notes saying what it breaks (a JSON line never
+    starts with //, so they are told apart when it is read back)."""
+    notes = [b"// not saved: this edit breaks these checks (lines starting with // are "
+             b"ignored):"] + [b"//   " + p.encode() for p in problems]
+    return b"\n".join(notes) + b"\n" + _without_notes(text)
+
+
+def _without_notes(text: bytes, keep_lines: bool = False) -> bytes:
+    """`text` without its // notes (blanked with `keep_lines`, so JSON errors name the
+    lines the reviewer sees)."""
+    lines = text.split(b"\n")
+    if keep_lines:
+        return b"\n".join(b"" if line.lstrip().startswith(COMMENT) else line for line in lines)
+    return b"\n".join(line for line in lines if not line.lstrip().startswith(COMMENT))
+
+
+def _edit(text: bytes, say) -> bytes | None:
+    """Open `text` in $VISUAL or $EDITOR; the text written, or None when the editor fails."""
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as tmp:
-        tmp.write(orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        tmp.write(text)
     try:
         done = subprocess.run([*shlex.split(editor), tmp.name])
         if done.returncode:
             say(f"the editor exited with {done.returncode}; nothing changed")
             return None
-        try:
-            edited = orjson.loads(Path(tmp.name).read_bytes())
-        except orjson.JSONDecodeError as exc:
-            say(f"not saved: invalid JSON at line {exc.lineno}: {exc.msg}")
-            return None
+        return Path(tmp.name).read_bytes()
     finally:
         Path(tmp.name).unlink(missing_ok=True)
+
+
+def _read_edit(text: bytes, record: dict, compiled) -> tuple[dict | None, list[str]]:
+    """The edited example, or why it cannot be saved."""
+    try:
+        edited = orjson.loads(_without_notes(text, keep_lines=True))
+    except orjson.JSONDecodeError as exc:
+        return None, [f"invalid JSON at line {exc.lineno}: {exc.msg}"]
     if not isinstance(edited, dict):
-        say("not saved: the example must stay one JSON object")
-        return None
+        return None, ["the example must stay one JSON object"]
     if edited.get("id") != record["id"]:
-        say("not saved: the id cannot change")
-        return None
-    return edited
+        return None, [f"the id cannot change (it is {record['id']})"]
+    problems = example_problems(compiled, edited)
+    return edited, [f"{p.pointer}: {p.message}" for p in problems]

@@ -68,6 +68,15 @@ class Rule(NamedTuple):
     name: str
     description: str
     check: Callable[[dict], RuleFailure | None]  # None when the example satisfies the rule
+    # The top-level fields ("outputs.missing_requirements") the rule reads, its `when`
+    # included; empty when they cannot be told (then it can only run on a whole example).
+    needs: frozenset[str] = frozenset()
+    spec: dict = {}  # the rule as written in the rules file
+    when: jsonschema_rs.Validator | None = None
+
+    def applies(self, record: dict) -> bool:
+        """Whether the rule's `when` matches (a rule without one always applies)."""
+        return self.when is None or self.when.is_valid(record)
 
 
 def load_rules(loader, signature) -> tuple[Rule, ...]:
@@ -95,10 +104,68 @@ def load_rules(loader, signature) -> tuple[Rule, ...]:
         else:
             _check_paths(loader, signature, spec, shown)
             test = _CHECKS[spec["check"]](spec)
-        if "when" in spec:
-            test = _only_when(loader.compile(spec["when"], path), test)
-        rules.append(Rule(spec["name"], spec["description"], test))
+        when = loader.compile(spec["when"], path) if "when" in spec else None
+        if when is not None:
+            test = _only_when(when, test)
+        rules.append(Rule(spec["name"], spec["description"], test, needs(spec), spec, when))
     return tuple(rules)
+
+
+_PATH_KEYS = ("field", "of", "limit")
+# Keywords whose schemas apply to the same place in the example.
+_IN_PLACE = ("if", "then", "else", "not", "allOf", "anyOf", "oneOf", "dependentSchemas")
+
+
+def needs(spec: dict) -> frozenset[str]:
+    """The top-level fields (part.name) a rule reads: its check's paths, and the properties
+    its `schema` and `when` name down to that depth. Empty when a schema constrains a
+    whole part (then only a whole example can be checked)."""
+    found: set[str] = set()
+    for key in _PATH_KEYS:
+        if key in spec:
+            parts = spec[key].split(".")
+            if len(parts) < 2:
+                return frozenset()
+            found.add(".".join(parts[:2]))
+    for key in ("schema", "when"):
+        if key in spec:
+            named = _named(spec[key], ())
+            if named is None:
+                return frozenset()
+            found |= named
+    return frozenset(found)
+
+
+def _named(node, at: tuple) -> set[str] | None:
+    """The part.name paths a schema fragment reads at depth 2, or None when it constrains
+    something shallower than a field (a part, or the whole example) in another way."""
+    if not isinstance(node, dict):
+        return None if node is False else set()
+    if len(at) == 2:
+        return {".".join(at)}
+    found: set[str] = set()
+    for keyword, value in node.items():
+        if keyword == "properties" and isinstance(value, dict):
+            for name, inner in value.items():
+                named = _named(inner, (*at, name))
+                if named is None:
+                    return None
+                found |= named
+        elif keyword == "required" and isinstance(value, list):
+            if len(at) != 1:
+                return None
+            found |= {f"{at[0]}.{name}" for name in value}
+        elif keyword in _IN_PLACE:
+            inner_nodes = value.values() if isinstance(value, dict) and keyword == \
+                "dependentSchemas" else value if isinstance(value, list) else [value]
+            for inner in inner_nodes:
+                named = _named(inner, at)
+                if named is None:
+                    return None
+                found |= named
+        elif keyword not in ("type", "description", "$comment", "title"):
+            return None
+    return found
 
 
 # What each check reads: the kind of JSON value every path it names must hold.

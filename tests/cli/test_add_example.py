@@ -60,8 +60,13 @@ def test_interactive_session_asks_checks_and_saves(repo_project: Path):
     child.sendline("perhaps")
     child.expect("answer y or n")
     child.sendline("n")
+    child.expect(r"items of inputs.requirements \(rule missing_are_listed_requirements\)")
+    child.expect(r"1\) Send a reset link\s+2\) Links expire after one hour")
     child.expect(r"missing_requirements\[0\] > ")
-    child.sendline("Links expire after 1 hour")  # not copied exactly: the rule will object
+    child.sendline("Links expire after 1 hour")  # not copied exactly: the rule objects at once
+    child.expect(r"not accepted: not in inputs.requirements: choose 1-2. Try again.")
+    child.expect(r"missing_requirements\[0\] > ")
+    child.sendline("2")
     child.expect(r"\[1\] > ")
     child.sendline("")
     child.expect("outputs.explanation")
@@ -69,22 +74,17 @@ def test_interactive_session_asks_checks_and_saves(repo_project: Path):
     child.sendline("The link never expires: no expiry is stored or checked.")
     child.expect(r"metadata.difficulty.*1\) easy  2\) medium  3\) hard\r?\n> ")
     child.sendline("4")  # a wrong answer is asked again, with the reason
-    child.expect('not accepted: "4" is not one of "easy", "medium" or "hard". Try again.')
+    child.expect("choose 1-3")
     child.sendline("2")
     child.expect("metadata.category")
     child.expect("> ")
     child.sendline("Auth!")
-    child.expect("not accepted")
+    child.expect("not accepted: \"Auth!\" is not snake_case")
     child.sendline("authentication")
     child.expect(r"metadata.notes \(optional")
     child.expect("> ")
     child.sendline("")
     child.expect(r"metadata.tags\[0\] > ")
-    child.sendline("")
-    child.expect("rule missing_are_listed_requirements")
-    child.expect(r"missing_requirements\[0\] > ")
-    child.sendline("Links expire after one hour")
-    child.expect(r"\[1\] > ")
     child.sendline("")
     child.expect(r"Save this example\? \[y/n\] ")
     child.sendline("y")
@@ -93,6 +93,7 @@ def test_interactive_session_asks_checks_and_saves(repo_project: Path):
     child.expect("completion = partial: 0 -> 1")
     child.expect(r"Add another example\? \[y/n\] ")
     child.sendline("n")
+    child.expect(f"saved 1 example to {COMPLETENESS}: {saved_id}")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -128,6 +129,147 @@ def test_stopping_at_any_question_leaves_the_dataset_untouched(repo_project: Pat
     child.close()
     assert child.exitstatus == (130 if stop == "ctrl-c" else 1)
     assert path.read_bytes() == before
+
+
+def test_ctrl_c_in_the_second_example_says_what_was_saved(repo_project: Path):
+    child = spawn(repo_project, "--signature", "validate_intent")
+    for answer in ("Users stay logged in", "session cookie lasts 30 days", "y",
+                   "The cookie outlives a browser restart, as the user asked.", "1", "api",
+                   "", ""):
+        child.expect("> ")
+        child.sendline(answer)
+    child.expect(r"Save this example\? \[y/n\] ")
+    child.sendline("y")
+    child.expect(r"Saved (\w{26})")
+    saved_id = child.match.group(1)
+    child.expect(r"Add another example\? \[y/n\] ")
+    child.sendline("y")
+    child.expect("inputs.user_intent")
+    child.expect("> ")
+    child.sendline("Second intent")
+    child.expect("inputs.implementation")
+    child.expect("> ")
+    child.sendintr()
+    child.expect(f"saved 1 example to {INTENT}: {saved_id}")
+    child.expect("interrupted: the example being entered was not saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "nothing was written" not in child.before
+    assert [r["id"] for r in lines(repo_project / INTENT)] == [saved_id]
+
+
+# The answers to validate_intent's questions, one per line, as a pipe gives them.
+INTENT_ANSWERS = ["Users stay logged in", "session cookie lasts 30 days", "y",
+                  "The cookie outlives a browser restart, as the user asked.", "1", "api", "",
+                  ""]
+
+
+def test_end_of_input_in_the_second_example_says_what_was_saved(project: Path):
+    answers = [*INTENT_ANSWERS, "y", "y", "Second intent"]
+    result = run_tf("add-example", "-s", "validate_intent", cwd=project,
+                    input="\n".join(answers) + "\n")
+    assert result.exit_code == 1
+    [record] = lines(project / INTENT)
+    assert result.stdout.endswith(f"added {record['id']}\n")
+    assert f"saved 1 example to {INTENT}: {record['id']}" in result.stderr
+    assert "input ended: the example being entered was not saved" in result.stderr
+    assert "nothing was written" not in result.stderr
+
+
+def test_the_end_message_names_examples_not_saved(project: Path):
+    answers = [*INTENT_ANSWERS, "n", "y", *INTENT_ANSWERS, "y", "n"]
+    result = run_tf("add-example", "-s", "validate_intent", cwd=project,
+                    input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.stderr
+    [record] = lines(project / INTENT)
+    assert f"saved 1 example to {INTENT}: {record['id']}" in result.stderr
+    assert "1 example not saved (you answered no)" in result.stderr
+
+
+def test_a_rule_is_checked_as_soon_as_its_fields_are_answered(project: Path):
+    """validate_intent's explanation rule (at least 40 characters) objects right after the
+    explanation, before metadata is asked, and only the explanation is asked again."""
+    answers = ["Users stay logged in", "session cookie lasts 30 days", "y", "Too short.",
+               *INTENT_ANSWERS[3:], "y", "n"]
+    result = run_tf("add-example", "-s", "validate_intent", cwd=project,
+                    input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    rule = out.index("rule explanation_not_a_restatement")
+    assert rule < out.index("[metadata]")
+    assert out.count("inputs.user_intent") == 1 and out.count("outputs.intent_matches") == 1
+    assert out.count("\noutputs.explanation\n") == 2
+    assert "The example breaks these checks" not in out
+    [record] = lines(project / INTENT)
+    assert record["outputs"]["explanation"] == INTENT_ANSWERS[3]
+
+
+def test_a_rule_over_two_fields_lets_the_contributor_pick_which_to_change(project: Path):
+    """is_complete = yes with a missing requirement breaks complete_iff_nothing_missing as
+    soon as both are answered; the contributor changes is_complete, not the lists."""
+    answers = ["def reset(): pass", "Send a reset link", "Links expire after one hour", "",
+               "y", "2", "", "2", "n",
+               "Nothing checks the expiry.", "2", "authentication", "", "", "y", "n"]
+    result = run_tf("add-example", "-s", "validate_completeness", cwd=project,
+                    input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert out.index("rule complete_iff_nothing_missing") < out.index("outputs.explanation")
+    assert "Change which answer? 1) outputs.missing_requirements  2) outputs.is_complete" in out
+    assert out.count("inputs.requirements[0] >") == 1
+    assert out.count("outputs.missing_requirements[0] >") == 1
+    [record] = lines(project / COMPLETENESS)
+    assert record["outputs"]["is_complete"] is False
+    assert record["outputs"]["missing_requirements"] == ["Links expire after one hour"]
+
+
+def test_a_subset_rule_offers_the_allowed_items(project: Path):
+    answers = ["def reset(): pass", "Send a reset link", "Links expire after one hour", "",
+               "n", "3", "Links expire after 1 hour", "  links EXPIRE after one hour ", "",
+               "Nothing checks the expiry.", "2", "authentication", "", "", "y", "n"]
+    result = run_tf("add-example", "-s", "validate_completeness", cwd=project,
+                    input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "items of inputs.requirements (rule missing_are_listed_requirements)" in out
+    assert "    1) Send a reset link\n    2) Links expire after one hour\n" in out
+    assert "not accepted: choose 1-2. Try again." in out
+    assert "not accepted: not in inputs.requirements: choose 1-2. Try again." in out
+    [record] = lines(project / COMPLETENESS)
+    assert record["outputs"]["missing_requirements"] == ["Links expire after one hour"]
+
+
+def test_a_broken_rule_on_one_item_asks_only_that_item_again(project: Path):
+    answers = ["Let users reset a password by email", "Send a reset link",
+               "send a RESET link", "Expire links after one hour", "", "", "2", "security",
+               "", "", "y", "n"]
+    result = run_tf("add-example", "-s", "extract_requirements", cwd=project,
+                    input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "rule requirements_distinct: repeats item 0" in out
+    assert 'now send a RESET link; an empty line drops it\noutputs.requirements[1] > ' in out
+    [record] = lines(project / "datasets/extract_requirements/examples.jsonl")
+    assert record["outputs"]["requirements"] == ["Send a reset link",
+                                                 "Expire links after one hour"]
+
+
+def test_a_choice_out_of_range_and_a_pattern_are_explained_in_words(project: Path):
+    answers = [*INTENT_ANSWERS[:4], "4", "medium", "Auth!", "security", "", "Bad Tag",
+               "edge_case", "", "y", "n"]
+    result = run_tf("add-example", "-s", "validate_intent", cwd=project,
+                    input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "choose 1-3: 1) easy  2) medium  3) hard" in out
+    assert '"Auth!" is not snake_case (lowercase letters, digits and _, starting with a ' \
+        "letter), like authentication" in out
+    assert '"Bad Tag" is not snake_case' in out
+    assert "is not one of" not in out and "^[a-z]" not in out
+    [record] = lines(project / INTENT)
+    assert record["metadata"]["difficulty"] == "medium"
+    assert record["metadata"]["tags"] == ["edge_case"]
 
 
 def _intent(i: int, **metadata) -> dict:

@@ -28,7 +28,8 @@ def command(
     """Add examples to datasets/<signature>/examples.jsonl, checked like tf validate.
 
     Without --from-json, asks for every field in schema order, checks each answer at once,
-    and saves only when you confirm. Ctrl-C or end of input leaves the dataset untouched.
+    and each rule as soon as its fields are answered, and saves an example only when you
+    confirm. Ctrl-C or end of input keeps the examples saved so far and nothing else.
     """
     from tf_cli.add import add_examples, interactive_session, parse_examples
 
@@ -54,20 +55,46 @@ def command(
                          "written)")
             return
     else:
-        try:
-            result = interactive_session(project, signature, _ask, console.out, commit)
-        except EOFError:
-            console.error("input ended before the example was saved; nothing was written")
-            raise typer.Exit(EXIT_CHECK_FAILED) from None
-        except KeyboardInterrupt:
-            console.error("interrupted; nothing was written")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+        result = interactive_session(project, signature, _ask, console.out, commit)
+        _report_session(project, result, commit)
+        return
     for example_id in result.ids:
         console.out(f"added {example_id}")
     if result.path is not None:
         console.note(f"{len(result.ids)} examples added to {project.display(result.path)}")
     if result.commit:
         console.note(f"committed: {result.commit}")
+
+
+def _report_session(project, result, commit: bool) -> None:
+    """What an interactive session saved (ids, file) and what it did not, however it
+    ended; exit 130 after Ctrl-C, 1 when input ended in the middle of an example."""
+    for example_id in result.ids:
+        console.out(f"added {example_id}")
+    shown = project.display(result.path)
+    stopped = {"interrupt": "interrupted", "eof": "input ended"}.get(result.stopped or "")
+    lines = []
+    if result.ids:
+        noun = "example" if len(result.ids) == 1 else "examples"
+        lines.append(f"saved {len(result.ids)} {noun} to {shown}: {', '.join(result.ids)}")
+    if result.declined:
+        noun = "example" if result.declined == 1 else "examples"
+        lines.append(f"{result.declined} {noun} not saved (you answered no)")
+    nothing = "" if result.ids else "; nothing was written"
+    if stopped and result.unsaved:
+        lines.append(f"{stopped}: the example being entered was not saved{nothing}")
+    elif stopped or not result.ids:
+        lines.append(f"{stopped or 'done'}{nothing}")
+    if result.commit:
+        lines.append(f"committed: {result.commit}")
+    elif result.ids and stopped and commit:
+        lines.append(f"not committed ({stopped}): commit {shown} yourself")
+    for line in lines:
+        (console.error if stopped and line.startswith(stopped) else console.note)(line)
+    if result.stopped == "interrupt":
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if result.stopped == "eof" and result.unsaved:
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def _ask(prompt: str) -> str:

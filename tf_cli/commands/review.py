@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import Annotated
 
 import typer
@@ -16,19 +18,17 @@ def command(
     approve_all: Annotated[bool, typer.Option("--approve-all", help="Approve every pending "
                                               "example matching --where, without asking.")]
         = False,
-    where: Annotated[str | None, typer.Option("--where", help="SQL filter for --approve-all "
-                                              "(DuckDB, over inputs.*, outputs.*, "
-                                              "metadata.*).")] = None,
+    where: Annotated[str | None, typer.Option("--where", help="SQL filter (DuckDB, over "
+                                              "inputs.*, outputs.*, metadata.*): the "
+                                              "examples to review, or to approve with "
+                                              "--approve-all.")] = None,
 ) -> None:
-    """Walk pending examples one at a time: approve (moves it into examples.jsonl),
-    reject with a reason, edit in $EDITOR (re-validated), or skip."""
+    """Walk pending examples (those --where selects) one at a time: approve (moves it into
+    examples.jsonl), reject with a reason, edit in $EDITOR (re-validated), or skip. On a
+    terminal each decision is one key."""
     from tf_cli import review
 
     project = common.project()
-    if where and not approve_all:
-        raise UsageError("--where selects what --approve-all approves; the interactive review "
-                         "shows every pending example",
-                         hint=f"tf review --signature {signature} --approve-all --where SQL")
     if approve_all:
         if not where:
             raise UsageError("--approve-all needs --where SQL",
@@ -43,8 +43,41 @@ def command(
                      + (f", {len(left)} left pending (fix them with tf review)" if left else ""))
         return
     try:
-        counts = review.session(project, signature, input, console.out)
+        counts = review.session(project, signature, _line, console.out, _key, where)
     except (KeyboardInterrupt, EOFError):
         console.error("stopped; every decision made so far is saved")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     console.note(", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+def _terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _key(prompt: str) -> str:
+    """One decision: a single key on a terminal (Enter and spaces are passed over), else a
+    line (tests and scripts drive tf review through stdin)."""
+    if not _terminal():
+        return input(prompt)
+    import click
+
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    while not (pressed := click.getchar().strip()):
+        pass
+    sys.stdout.write(pressed + "\n")
+    return pressed
+
+
+def _line(prompt: str) -> str:
+    """A line, such as a reason; on a terminal, what was typed ahead after the key (an
+    Enter pressed out of habit) is dropped first, so it cannot answer for the reviewer."""
+    if _terminal():
+        try:
+            import termios  # not on Windows: nothing to drop there
+        except ImportError:
+            termios = None  # type: ignore[assignment]
+        if termios is not None:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+    return input(prompt)
