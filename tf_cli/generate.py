@@ -33,7 +33,7 @@ from tf_cli import duck, lm, proposals
 from tf_cli.coverage import measure
 from tf_cli.coverage.gaps import CellGap, NewBucketGap
 from tf_cli.coverage.requirements import SyntheticMaxShare
-from tf_cli.coverage.spec import CoverageSpec
+from tf_cli.coverage.spec import CoverageSpec, params_problem
 from tf_cli.coverage.spread import spread
 from tf_cli.errors import ConfigError
 from tf_cli.examples import complete
@@ -301,7 +301,8 @@ def _curated(project: Project, loader: SchemaLoader, signature: Signature,
     types = duck.columns(loader, signature)
     names = list(spec.dimensions)
     cells = {i: dict(zip(names, found, strict=True)) for i, found in duck.buckets(
-        [path], types, {n: spec.dimensions[n].sql for n in names}, signature.name).items()}
+        [path], types, {n: spec.dimensions[n].sql for n in names}, signature.name,
+        lambda d, message: params_problem(project, spec.dimensions[d].origin, message)).items()}
     # Only examples that pass the schema and rules are shown to the LM as good ones.
     return [({"inputs": line.record["inputs"], "outputs": line.record["outputs"]},
              cells.get(line.record["id"], {}))
