@@ -8,7 +8,7 @@ read. duckdb is imported here only, on first use. Every connection is a sandbox
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +19,8 @@ from tf_cli.schemas import SchemaLoader, Signature
 
 if TYPE_CHECKING:
     import duckdb
+
+    from tf_cli.problems import Problem
 
 MEMORY_LIMIT = "4GB"  # DuckDB's default is 80% of the machine
 MAX_SQL_CHARS = 10_000  # one coverage expression; real ones are a few lines
@@ -165,9 +167,11 @@ def source_sql(files: list[Path], column_types: dict[str, str]) -> str:
 
 
 def buckets(files: list[Path], column_types: dict[str, str], dimensions: dict[str, str],
-            signature: str) -> dict[str, tuple]:
+            signature: str, located: Callable[[str, str], Problem] | None = None
+            ) -> dict[str, tuple]:
     """id -> each dimension's bucket (as text) for every example in `files`. SQL that
-    parses but fails on a value is a configuration error naming the dimensions."""
+    parses but fails on a value is a configuration error naming the dimension that fails;
+    `located(dimension, message)` gives it its place in params.yaml."""
     import duckdb
 
     from tf_cli.errors import ConfigError
@@ -175,14 +179,22 @@ def buckets(files: list[Path], column_types: dict[str, str], dimensions: dict[st
     from tf_cli.problems import Problem
 
     columns = ", ".join(f"CAST(({sql}) AS VARCHAR)" for sql in dimensions.values()) or "NULL"
+    source = source_sql(files, column_types)
     connection = connect(files)
     try:
-        rows = connection.execute(f"SELECT id, {columns} FROM "
-                                  f"{source_sql(files, column_types)}").fetchall()
+        rows = connection.execute(f"SELECT id, {columns} FROM {source}").fetchall()
     except duckdb.Error as exc:
-        raise ConfigError([Problem(PARAMS_FILE, f"{signature}: dimension "
-                                   f"{', '.join(dimensions)}: DuckDB fails on the data: "
-                                   f"{str(exc).splitlines()[0]}", config=True)]) from None
+        failing, reason = list(dimensions), str(exc).splitlines()[0]
+        for name, sql in dimensions.items():  # which one fails
+            try:
+                connection.execute(f"SELECT count(({sql})) FROM {source}").fetchall()
+            except duckdb.Error as one:
+                failing, reason = [name], str(one).splitlines()[0]
+                break
+        message = f"{signature}: dimension {', '.join(failing)}: DuckDB fails on the data: {reason}"
+        problem = (located(failing[0], message) if located and len(failing) == 1 else
+                   Problem(PARAMS_FILE, message, config=True))
+        raise ConfigError([problem]) from None
     finally:
         connection.close()
     return {row[0]: tuple(row[1:]) for row in rows}

@@ -24,7 +24,7 @@ import hashlib
 import itertools
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -33,7 +33,7 @@ from tf_cli import duck, lm, proposals
 from tf_cli.coverage import measure
 from tf_cli.coverage.gaps import CellGap, NewBucketGap
 from tf_cli.coverage.requirements import SyntheticMaxShare
-from tf_cli.coverage.spec import CoverageSpec
+from tf_cli.coverage.spec import CoverageSpec, params_problem
 from tf_cli.coverage.spread import spread
 from tf_cli.errors import ConfigError
 from tf_cli.examples import complete
@@ -66,6 +66,8 @@ class GenerateSummary(Tally):
     """accepted, rejected and failures: see Tally."""
 
     planned: int = 0
+    requested: int = 0  # --count: planned is smaller when `limits` say why
+    limits: list[str] = field(default_factory=list)
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -78,7 +80,8 @@ class GenerateSummary(Tally):
 
     def to_json(self) -> dict:
         accepted = len(self.accepted)
-        return {"planned": self.planned, "calls": self.calls, "accepted": accepted,
+        return {"planned": self.planned, "requested": self.requested, "limits": self.limits,
+                "calls": self.calls, "accepted": accepted,
                 "rejected": dict(self.rejected), "failures": self.failures,
                 "calls_per_accepted": round(self.calls / accepted, 3) if accepted else None,
                 "acceptance_rate": round(accepted / self.planned, 3) if self.planned else None,
@@ -108,12 +111,46 @@ def plan_cells(spec: CoverageSpec, gaps, count: int, fill_gaps: bool) -> list[di
     return cells[:count]
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The target cells of a run and, when they are fewer than `requested`, each reason."""
+
+    cells: list[dict[str, str]]
+    requested: int
+    limits: list[str]
+
+
+def plan(project: Project, spec: CoverageSpec, coverage, count: int, fill_gaps: bool) -> Plan:
+    """Up to `count` target cells, within an error-level synthetic_max_share, and the reasons
+    the plan is smaller than asked (`coverage` counts the examples waiting for review)."""
+    allowed, cap = _within_synthetic_share(project, spec, coverage, count)
+    cells = plan_cells(spec, coverage.gaps, allowed, fill_gaps)
+    limits = []
+    need = sum(g.need for g in coverage.gaps if isinstance(g, CellGap))
+    if fill_gaps and need < count:
+        waiting = (f" (counting the {coverage.pending} examples waiting for review: "
+                   f"tf review --signature {spec.signature})" if coverage.pending else "")
+        limits.append((f"the gaps need {need} examples" if need else
+                       f"{spec.signature} has no gaps in a cell to fill") + waiting
+                      + "; --fill-gaps plans only for gaps")
+        untargeted = [f"{g.requirement}: {g.need}" for g in coverage.gaps
+                      if not isinstance(g, CellGap)]
+        if untargeted:
+            limits.append("gaps with no cell to target are not planned ("
+                          + "; ".join(untargeted) + "): without --fill-gaps, --count "
+                          "examples are spread over the buckets")
+    if cap is not None and allowed < count and allowed < len(plan_cells(spec, coverage.gaps,
+                                                                        count, fill_gaps)):
+        limits.append(cap)
+    return Plan(cells, count, limits)
+
+
 def generate(project: Project, signature_name: str, options: GenerateOptions,
              progress=None) -> GenerateSummary:
+    """Plan, then generate. When nothing can be planned (no gaps with `fill_gaps`, or the
+    synthetic share is at its cap) the LM is not called, no report is written, and the
+    summary says why (`planned` 0, `limits`)."""
     project.require_signature(signature_name)
-    settings = project.lm
-    client = lm.make_lm(settings)
-    lm.ensure_reachable(client, settings)
     loader = project.schemas
     signature = project.signature(signature_name)
     spec = signature.coverage
@@ -121,9 +158,16 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     # twice); rejected ones count nowhere, so their cells are planned again.
     before = measure(project, [signature_name], with_pending=True)[0]
     summary = GenerateSummary(diversity_before=before.diversity,
-                              gaps_before=_gap_need(before))
-    cells = plan_cells(spec, before.gaps, _within_synthetic_share(spec, before, options.count),
-                       options.fill_gaps)
+                              gaps_before=_gap_need(before), requested=options.count,
+                              synthetic_share=before.synthetic_share)
+    planned = plan(project, spec, before, options.count, options.fill_gaps)
+    cells, summary.limits = planned.cells, planned.limits
+    if not cells:
+        summary.diversity_after, summary.gaps_after = before.diversity, summary.gaps_before
+        return summary
+    settings = project.lm
+    client = lm.make_lm(settings)
+    lm.ensure_reachable(client, settings)
     spread(spec, before, cells)
     summary.planned = len(cells)
     prompts = _Prompts(loader, signature, spec, _curated(project, loader, signature, spec))
@@ -150,16 +194,28 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     return summary
 
 
-def _within_synthetic_share(spec: CoverageSpec, coverage, count: int) -> int:
-    """No more examples than an error-level synthetic_max_share still allows."""
-    shares = [r.max_share for r in spec.requirements
-              if isinstance(r, SyntheticMaxShare) and r.level == "error"]
-    if not shares or min(shares) >= 1:
-        return count
-    share = min(shares)
+def _within_synthetic_share(project: Project, spec: CoverageSpec, coverage,
+                            count: int) -> tuple[int, str | None]:
+    """How many of `count` examples an error-level synthetic_max_share still allows, and,
+    when that is fewer, why (the share, its line, what fills it, how to raise it)."""
+    caps = [r for r in spec.requirements
+            if isinstance(r, SyntheticMaxShare) and r.level == "error" and r.max_share < 1]
+    if not caps:
+        return count, None
+    cap = min(caps, key=lambda r: r.max_share)
+    share = cap.max_share
     synthetic = coverage.by_source.get(SYNTHETIC, 0)
-    allowed = int(share * (coverage.examples - synthetic) / (1 - share)) - synthetic
-    return max(0, min(count, allowed))
+    allowed = max(0, int(share * (coverage.examples - synthetic) / (1 - share)) - synthetic)
+    if allowed >= count:
+        return count, None
+    place = params_problem(project, [*cap.origin, "synthetic_max_share"] if cap.origin else [],
+                           "")
+    where = f"{place.path}:{place.line}" if place.line else place.path
+    return allowed, (f"synthetic_max_share {share} ({where}) allows {allowed} more synthetic "
+                     f"examples: {synthetic} of {coverage.examples} examples are synthetic, "
+                     "those waiting for review included (add or approve non-synthetic "
+                     "examples, reject pending synthetic ones in tf review, or raise "
+                     "synthetic_max_share)")
 
 
 def _gap_need(coverage) -> int:
@@ -301,7 +357,8 @@ def _curated(project: Project, loader: SchemaLoader, signature: Signature,
     types = duck.columns(loader, signature)
     names = list(spec.dimensions)
     cells = {i: dict(zip(names, found, strict=True)) for i, found in duck.buckets(
-        [path], types, {n: spec.dimensions[n].sql for n in names}, signature.name).items()}
+        [path], types, {n: spec.dimensions[n].sql for n in names}, signature.name,
+        lambda d, message: params_problem(project, spec.dimensions[d].origin, message)).items()}
     # Only examples that pass the schema and rules are shown to the LM as good ones.
     return [({"inputs": line.record["inputs"], "outputs": line.record["outputs"]},
              cells.get(line.record["id"], {}))

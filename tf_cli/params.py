@@ -77,14 +77,64 @@ def _check(document, path: Path, project: Project) -> None:
             message = (f'unknown key "{unexpected[0]}" (tf_cli/params.schema.json lists the '
                        "keys tf reads)")
         elif where[-2:-1] == ["requirements"] and type(error.kind).__name__ == "OneOfNotValid":
+            found = _requirement_errors(error.instance)
+            if found:  # the keys name one kind: that kind's own errors
+                problems += [Problem(project.display(path), found_message,
+                                     line=_line_of(document, [*where, *inner]),
+                                     pointer=json_path([*where, *inner]), config=True)
+                             for inner, found_message in found]
+                continue
             message = ("not a valid requirement: give a level (error or warn) and exactly one of "
-                       "{dimension, bucket, min}, {dimension, max_share}, "
-                       "{dimension, min_distinct}, {grid, min_per_cell}, {where, min}, "
-                       "{synthetic_max_share} (README.md, \"Coverage\")")
+                       f"{', '.join('{' + ', '.join(keys) + '}' for keys, _ in _kinds())} "
+                       '(README.md, "Coverage")')
         problems.append(Problem(project.display(path), message, line=_line_of(document, where),
                                 pointer=json_path(where), config=True))
     if problems:
         raise ConfigError(problems)
+
+
+@cache
+def _kinds() -> tuple[tuple[tuple[str, ...], dict], ...]:
+    """Each kind of requirement: the keys that name it (its required keys but `level`) and
+    its branch of the schema's oneOf."""
+    import orjson
+
+    schema = orjson.loads(SCHEMA_PATH.read_bytes())
+    branches = schema["$defs"]["rules"]["properties"]["requirements"]["items"]["oneOf"]
+    return tuple((tuple(k for k in branch["required"] if k != "level"), branch)
+                 for branch in branches)
+
+
+def _requirement_errors(requirement) -> list[tuple[list, str]]:
+    """(key path inside the requirement, message) for every error of a requirement that
+    matches no kind, checked against the kind its keys name: the kind all of whose naming
+    keys it gives, the one naming the most if several do ({dimension, bucket, max_share}
+    is a max_share with a bucket, not a bucket minimum). [] when no kind fits its keys."""
+    import jsonschema_rs
+
+    if not isinstance(requirement, dict):
+        return []
+    named = [(keys, branch) for keys, branch in _kinds() if set(keys) <= set(requirement)]
+    if not named:
+        return []
+    most = max(len(keys) for keys, _ in named)
+    best = [(keys, branch) for keys, branch in named if len(keys) == most]
+    if len(best) != 1:
+        return []
+    keys, branch = best[0]
+    found = []
+    for error in jsonschema_rs.Draft202012Validator(branch).iter_errors(requirement):
+        inner = list(error.instance_path)
+        unexpected = getattr(error.kind, "unexpected", None)
+        if unexpected and isinstance(unexpected, list):
+            inner.append(str(unexpected[0]))
+            message = (f'unknown key "{unexpected[0]}" for a requirement with '
+                       f"{', '.join(keys)} ({branch['title']}: it takes "
+                       f"{', '.join(branch['properties'])})")
+        else:  # the pointer names the key
+            message = error.message if inner else f"{error.message} ({branch['title']})"
+        found.append((inner, message))
+    return found
 
 
 def line_of(project: Project, where: list) -> int | None:

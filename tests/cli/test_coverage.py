@@ -142,17 +142,46 @@ def test_gaps_of_a_grid_name_the_empty_cells_most_needed_first(project):
     ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
      "      target_examples: 2\n      requirements:\n"
      "        - {dimension: difficulty, min_distinct: 2, level: fatal}\n",
+     'params.yaml:7: $.coverage.signatures.validate_intent.requirements[0].level: "fatal" is '
+     'not one of "error" or "warn"'),
+    ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
+     "      target_examples: 2\n      requirements:\n        - dimension: difficulty\n"
+     "          max_share: 1.6\n          level: error\n",
+     "params.yaml:8: $.coverage.signatures.validate_intent.requirements[0].max_share: 1.6 is "
+     "greater than the maximum of 1"),
+    ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
+     "      target_examples: 2\n      requirements:\n"
+     "        - {dimension: difficulty, max_share: 0.5, min: 3, level: warn}\n",
+     'params.yaml:7: $.coverage.signatures.validate_intent.requirements[0].min: unknown key '
+     '"min" for a requirement with dimension, max_share'),
+    ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
+     "      target_examples: 2\n      requirements:\n"
+     "        - {grid: [difficulty], min_per_cell: 1}\n",
+     "params.yaml:7: $.coverage.signatures.validate_intent.requirements[0]: \"level\" is a "
+     "required property"),
+    ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
+     "      target_examples: 2\n      requirements:\n"
+     "        - {dimension: difficulty, level: warn}\n",
      "params.yaml:7: $.coverage.signatures.validate_intent.requirements[0]: not a valid "
-     "requirement"),
+     "requirement: give a level (error or warn) and exactly one of {dimension, bucket, min}"),
     ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
      "      target_examples: 2\n      dimensions:\n        size: len(outputs.nope)\n",
-     "params.yaml: $.coverage.signatures.validate_intent.dimensions.size: validate_intent: "
+     "params.yaml:7: $.coverage.signatures.validate_intent.dimensions.size: validate_intent: "
      "dimension size: DuckDB rejects the SQL: Binder Error"),
+    ("coverage:\n  defaults:\n    dimensions:\n      size:\n        buckets: [a]\n"
+     "        sql: len(outputs.nope)\n",
+     "params.yaml:6: $.coverage.defaults.dimensions.size.sql: extract_requirements: dimension "
+     "size: DuckDB rejects the SQL: Binder Error"),
+    ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
+     "      target_examples: 2\n      requirements:\n        - {level: warn, min: 1,\n"
+     "           where: outputs.nope = 1}\n",
+     "params.yaml:8: $.coverage.signatures.validate_intent.requirements[0].where: "
+     "validate_intent: where 'outputs.nope = 1': DuckDB rejects the SQL: Binder Error"),
     ("coverage:\n  signatures:\n    validate_intent:\n      min_examples: 1\n"
      "      target_examples: 2\n      requirements:\n"
      "        - {dimension: colour, min_distinct: 2, level: warn}\n",
-     'validate_intent: requirement "colour: at least 2 distinct" uses dimension "colour", '
-     "which is not declared"),
+     "params.yaml:7: $.coverage.signatures.validate_intent.requirements[0]: validate_intent: "
+     'requirement "colour: at least 2 distinct" uses dimension "colour", which is not declared'),
     ("coverage:\n  signatures:\n    summarize: {min_examples: 1, target_examples: 2}\n",
      'coverage for unknown signature "summarize"'),
     ("coverage: [1\n", "params.yaml:2: invalid YAML"),

@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 
 from tests.conftest import GIT_ENV, fixture_project_at, run_tf
 from tests.lm_server import LMServer
+from tf_cli.render.generate import summary_lines
 
 SIG = "validate_completeness"
 SYNTHETIC = f"datasets/{SIG}/synthetic.jsonl"
@@ -59,6 +60,17 @@ def test_fill_gaps_adds_valid_examples_to_the_named_cells(repo_copy: Path):
     summary = json.loads(result.stdout)
     added = synthetic(repo_copy)
     assert summary["accepted"] == len(added) == sum(before.values())
+    # Fewer than the 30 asked for, and the plan says why.
+    need = sum(before.values())
+    assert need < 30 and summary["planned"] == need and summary["requested"] == 30
+    assert summary["limits"][0] == (f"the gaps need {need} examples; --fill-gaps plans only "
+                                    "for gaps")
+    assert summary["limits"][1] == (
+        "gaps with no cell to target are not planned (target of 50 examples: 28; security "
+        "examples: 1): without --fill-gaps, --count examples are spread over the buckets")
+    assert summary_lines(summary, [], SIG)[0] == (
+        f"planned {need} of 30: the gaps need {need} examples; --fill-gaps plans only for "
+        f"gaps; {summary['limits'][1]}")
     assert summary["calls"] == requests - 1  # one reachability probe before the batches
     assert summary["calls_per_accepted"] <= 0.25
     targeted = {}
@@ -179,3 +191,58 @@ def test_demos_come_from_the_neighbouring_cell_and_the_summary_is_written(repo_c
     assert f"completion = {bucket}" in target
     written = json.loads((repo_copy / "reports" / SIG / "generate.json").read_text())
     assert written["accepted"] == 1 and written["planned"] == 1
+
+
+def with_synthetic_max_share(project: Path, share: str) -> int:
+    """Set the defaults' error-level synthetic_max_share; its line in params.yaml."""
+    path = project / "params.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    [index] = [i for i, line in enumerate(lines) if "synthetic_max_share: 0.5" in line]
+    lines[index] = lines[index].replace("0.5", share)
+    path.write_text("".join(lines))
+    return index + 1
+
+
+def test_a_plan_cut_by_the_synthetic_share_says_so(repo_copy: Path):
+    line = with_synthetic_max_share(repo_copy, "0.1")
+    with LMServer() as server:
+        result = run_tf("generate", "-s", SIG, "--count", "5", "--format", "json",
+                        cwd=repo_copy, env=lm_env(server, repo_copy))
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    allowed = int(0.1 * 22 / 0.9)  # 22 hand-written examples, none synthetic
+    assert summary["planned"] == summary["accepted"] == allowed == 2
+    assert summary["limits"] == [
+        f"synthetic_max_share 0.1 (params.yaml:{line}) allows 2 more synthetic examples: 0 of "
+        "22 examples are synthetic, those waiting for review included (add or approve "
+        "non-synthetic examples, reject pending synthetic ones in tf review, or raise "
+        "synthetic_max_share)"]
+
+
+@pytest.mark.parametrize("case", ["share at its cap", "no gaps"])
+def test_nothing_to_plan_is_explained_exits_0_and_leaves_no_file(repo_copy: Path, case):
+    if case == "share at its cap":
+        line = with_synthetic_max_share(repo_copy, "0.0")
+        args, reason = ["--count", "30"], (
+            f"synthetic_max_share 0.0 (params.yaml:{line}) allows 0 more synthetic examples: "
+            "0 of 22 examples are synthetic")
+    else:
+        params = repo_copy / "params.yaml"
+        text = params.read_text()
+        start = text.index("        - {dimension: completion, bucket: full, min: 10")
+        end = text.index("    validate_correctness:")
+        params.write_text(text[:start].rstrip() + " []\n\n" + text[end:])
+        args, reason = ["--fill-gaps"], (
+            f"{SIG} has no gaps in a cell to fill; --fill-gaps plans only for gaps; gaps with "
+            "no cell to target are not planned (target of 50 examples: 28): without "
+            "--fill-gaps, --count examples are spread over the buckets")
+    with LMServer() as server:
+        result = run_tf("generate", "-s", SIG, *args, cwd=repo_copy,
+                        env=lm_env(server, repo_copy))
+        requests = server.state.requests
+    assert result.exit_code == 0, result.stderr
+    assert " ".join(result.stdout.split()).startswith(
+        f"nothing to generate for {SIG}: {reason}")
+    assert requests == 0  # the LM is not even probed
+    assert not (repo_copy / "reports" / SIG / "generate.json").exists()
+    assert synthetic(repo_copy) == []

@@ -162,9 +162,12 @@ def test_capture_stays_in_its_signature_and_never_raises(project: Path):
 def test_sql_that_fails_only_on_real_data_names_its_dimension(hostile):
     project, _ = hostile
     with_dimension(project, "CAST(inputs.user_intent AS INTEGER)")
+    line = (project / "params.yaml").read_text().splitlines().index(
+        "          sql: CAST(inputs.user_intent AS INTEGER)") + 1
     result = run_tf("check", cwd=project)
     assert result.exit_code == 2
-    assert "validate_intent: dimension probe: DuckDB fails on the data: Conversion Error" in \
+    assert (f"params.yaml:{line}: $.coverage.signatures.validate_intent.dimensions.probe.sql: "
+            "validate_intent: dimension probe: DuckDB fails on the data: Conversion Error") in \
         result.stderr
 
 
@@ -337,8 +340,13 @@ def test_balance_with_sql_that_fails_on_the_pool_is_a_config_error(hostile):
     with_dimension(project, "CAST(inputs.user_intent AS INTEGER)")
     tf_project = Project(project)
     build_pool(tf_project, "validate_intent", PoolOptions.from_settings(Settings.from_params({})))
-    with pytest.raises(ConfigError, match="dimension probe: DuckDB fails on the data"):
-        balance(tf_project, "validate_intent", BalanceSettings(cell_dimensions=("probe",)))
+    with pytest.raises(ConfigError, match="dimension probe: DuckDB fails on the data") as caught:
+        balance(tf_project, "validate_intent",
+                BalanceSettings(cell_dimensions=("difficulty", "probe")))
+    [problem] = caught.value.problems
+    assert problem.line is not None and problem.pointer == \
+        "$.coverage.signatures.validate_intent.dimensions.probe.sql"
+    assert problem.message.startswith("validate_intent: dimension probe:")  # not "difficulty"
 
 
 def test_credentials_in_the_base_url_never_reach_a_message(hostile):

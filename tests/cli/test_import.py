@@ -172,3 +172,42 @@ def test_an_import_killed_midway_leaves_a_valid_file(project: Path):
         assert run_tf("validate", cwd=project).exit_code == 0
         count = len(records(project))
         assert count in (1, 60_001) or count % 60_000 == 1
+
+
+def readme_import_example() -> tuple[str, list[str]]:
+    """The CSV file and the `tf import` command of README.md's "From files", as written."""
+    import shlex
+
+    from tests.conftest import REPO
+
+    section = (REPO / "README.md").read_text().split("### From files", 1)[1].split("\n### ")[0]
+    csv_text = section.split("```csv\n", 1)[1].split("```", 1)[0]
+    command = section.split("```sh\n", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    args = shlex.split(command)
+    assert args[:3] == ["tf", "import", "tickets.csv"], args
+    return csv_text, args[2:]
+
+
+def test_the_readme_import_example_works_as_written_and_its_rejects_file_is_ignored(
+        project: Path):
+    from tests.conftest import REPO
+
+    csv_text, args = readme_import_example()
+    (project / "tickets.csv").write_text(csv_text)
+    before = len(records(project))
+    result = run_tf("import", *args, cwd=project)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    imported = records(project)[before:]
+    assert len(imported) == len(csv_text.splitlines()) - 1 == 2
+    assert {r["metadata"]["difficulty"] for r in imported} == {"medium", "easy"}
+    assert run_tf("validate", cwd=project).exit_code == 0
+    # A rejected row goes to the file the README names, which git ignores.
+    rejects = args[args.index("--rejects") + 1]
+    (project / "tickets.csv").write_text(csv_text.replace("delete_user", "remove_user")
+                                         .replace(",easy\n", ",trivial\n"))
+    again = run_tf("import", *args, cwd=project)
+    assert again.exit_code == 1
+    assert f"rejected rows, with every reason: {rejects}" in again.stderr
+    assert len((project / rejects).read_text().splitlines()) == 1
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "-q", rejects], cwd=REPO)
+    assert ignored.returncode == 0, f"{rejects} is not ignored by .gitignore"

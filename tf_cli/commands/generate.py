@@ -21,7 +21,9 @@ def command(
     output_format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
 ) -> None:
     """Generate examples with the configured LM into datasets/<sig>/synthetic.jsonl
-    (review: pending). Exit 1 if no example was accepted."""
+    (review: pending). Exit 1 if none of the planned examples was accepted; exit 0 with
+    the reason when nothing could be planned (no gaps, or the synthetic share is at its
+    cap)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
     from tf_cli.generate import GenerateOptions, generate
@@ -42,5 +44,5 @@ def command(
 
         for line in summary_lines(data, summary.failures, signature):
             console.out(line)
-    if not summary.accepted:
+    if summary.planned and not summary.accepted:
         raise typer.Exit(1)

@@ -27,7 +27,8 @@ def command(
         = None,
     rejects: Annotated[Path | None, typer.Option(
         "--rejects", help="Write rejected rows (row number, row, every reason) to this "
-        "JSONL file.")] = None,
+        "JSONL file; git ignores names ending in .rejects.jsonl, e.g. "
+        "tickets.rejects.jsonl.")] = None,
     all_or_nothing: Annotated[bool, typer.Option(
         "--all-or-nothing", help="Import nothing if any row is rejected.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write "
@@ -77,6 +78,8 @@ def command(
     console.note(f"{result.rows:,} rows: {summary}; {len(result.rejected):,} rejected, "
                  f"{len(result.duplicates):,} duplicates skipped",
                  "red" if result.rejected else "green")
+    if rejects is not None and result.rejected and not dry_run:
+        console.note(f"rejected rows, with every reason: {rejects}")
     if result.rejected:
         raise typer.Exit(EXIT_CHECK_FAILED)
 

@@ -18,7 +18,7 @@ from tf_cli import duck
 from tf_cli.counting import COUNTED, PENDING, REJECTED, STALE, STATE_SQL
 from tf_cli.coverage.gaps import Gap, TargetGap
 from tf_cli.coverage.requirements import NULL_BUCKET, Measured, Requirement, WhereMin
-from tf_cli.coverage.spec import CoverageSpec
+from tf_cli.coverage.spec import CoverageSpec, params_problem
 from tf_cli.errors import ConfigError
 from tf_cli.layout import SYNTHETIC
 from tf_cli.params import PARAMS_FILE
@@ -125,8 +125,9 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
 
     signature = loader.signature(spec.signature)
     types = duck.columns(loader, signature)
-    wheres = [r.where for r in spec.requirements if isinstance(r, WhereMin)]
-    _check_sql(con, spec, types, wheres)
+    filters = [r for r in spec.requirements if isinstance(r, WhereMin)]
+    wheres = [r.where for r in filters]
+    _check_sql(con, project, spec, types, filters)
     selects = [f'CAST(({d.sql}) AS VARCHAR) AS "d_{name}"' for name, d in spec.dimensions.items()]
     selects += [f"coalesce(({w}), false) AS w_{i}" for i, w in enumerate(wheres)]
     selects.append("metadata.source AS source")
@@ -136,7 +137,7 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
         con.execute(f"CREATE OR REPLACE TEMP TABLE cov_all AS SELECT {', '.join(selects)} "
                     f"FROM {duck.source_sql(files, types)}")
     except duckdb.Error as exc:  # SQL that parses and types, yet fails on a real value
-        raise _failing_sql(con, spec, types, files, wheres, exc) from None
+        raise _failing_sql(con, project, spec, types, files, filters, exc) from None
     # A pending copy of a counted example (left by an interrupted approval) is no longer
     # waiting for review: it counts nowhere.
     con.execute(f"UPDATE cov_all SET state = '{STALE}' WHERE state = '{PENDING}' AND id IN "
@@ -173,43 +174,45 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
     return result
 
 
-def _failing_sql(con, spec: CoverageSpec, types: dict[str, str], files: list[Path],
-                 wheres: list[str], error) -> ConfigError:
-    """Which dimension or filter fails on the data, as a configuration error naming it."""
+def _failing_sql(con, project: Project, spec: CoverageSpec, types: dict[str, str],
+                 files: list[Path], filters: list[WhereMin], error) -> ConfigError:
+    """Which dimension or filter fails on the data, as a configuration error naming it and
+    its line in params.yaml."""
     import duckdb
 
     source = duck.source_sql(files, types)
-    for what, pointer, sql in _sql_places(spec, wheres):
+    for what, origin, sql in _sql_places(spec, filters):
         try:
             con.execute(f"SELECT count(({sql})) FROM {source}").fetchall()
         except duckdb.Error as exc:
-            return ConfigError([Problem(PARAMS_FILE, f"{spec.signature}: {what}: DuckDB fails "
-                                        f"on the data: {str(exc).splitlines()[0]}",
-                                        pointer=f"$.{pointer}", config=True)])
+            return ConfigError([params_problem(project, origin, f"{spec.signature}: {what}: "
+                                               "DuckDB fails on the data: "
+                                               f"{str(exc).splitlines()[0]}")])
     return ConfigError([Problem(PARAMS_FILE, f"{spec.signature}: the coverage SQL fails on the "
                                 f"data: {str(error).splitlines()[0]}", config=True)])
 
 
-def _sql_places(spec: CoverageSpec, wheres: list[str]) -> list[tuple[str, str, str]]:
-    """(what, key path, SQL) of every dimension and `where` of a signature."""
-    places = [(f"dimension {name}", f"coverage.signatures.{spec.signature}.dimensions.{name}",
-               d.sql) for name, d in spec.dimensions.items()]
-    return places + [(f"where {w!r}", f"coverage.signatures.{spec.signature}.requirements", w)
-                     for w in wheres]
+def _sql_places(spec: CoverageSpec, filters: list[WhereMin]
+                ) -> list[tuple[str, tuple[str | int, ...], str]]:
+    """(what, key path in params.yaml, SQL) of every dimension and `where` of a signature."""
+    places = [(f"dimension {name}", d.origin, d.sql) for name, d in spec.dimensions.items()]
+    return places + [(f"where {r.where!r}", (*r.origin, "where") if r.origin else (), r.where)
+                     for r in filters]
 
 
-def _check_sql(con, spec: CoverageSpec, types: dict[str, str], wheres: list[str]) -> None:
+def _check_sql(con, project: Project, spec: CoverageSpec, types: dict[str, str],
+               filters: list[WhereMin]) -> None:
     import duckdb
 
     empty = duck.empty_sql(types)
     problems = []
-    for what, pointer, sql in _sql_places(spec, wheres):
+    for what, origin, sql in _sql_places(spec, filters):
         try:
             con.execute(f"SELECT ({sql}) FROM {empty} LIMIT 0")
         except duckdb.Error as exc:
             reason = str(exc).splitlines()[0]
-            problems.append(Problem(PARAMS_FILE, f"{spec.signature}: {what}: DuckDB rejects "
-                                    f"the SQL: {reason}", pointer=f"$.{pointer}", config=True))
+            problems.append(params_problem(project, origin, f"{spec.signature}: {what}: DuckDB "
+                                           f"rejects the SQL: {reason}"))
     if problems:
         raise ConfigError(problems)
 

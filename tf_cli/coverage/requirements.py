@@ -15,7 +15,7 @@ import itertools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from tf_cli.coverage.gaps import (
@@ -71,6 +71,9 @@ class Requirement(ABC):
     KIND: ClassVar[str]  # the `kind` of tf coverage --format json
     level: str  # error | warn
     name: str | None = None  # params.yaml's `name`, shown instead of the description
+    # Its key path in params.yaml, e.g. ("coverage", "defaults", "requirements", 0), for
+    # messages that give the line; () when it does not come from a requirements list.
+    origin: tuple[str | int, ...] = field(default=(), compare=False)
 
     @property
     def label(self) -> str:

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from tf_cli.coverage.requirements import MinExamples, Requirement, from_params
 from tf_cli.errors import ConfigError
@@ -18,6 +19,8 @@ class Dimension:
     sql: str
     buckets: tuple[str, ...] = ()  # every bucket expected, so empty ones show as gaps
     description: str = ""
+    # The key path of its SQL in params.yaml (defaults or the signature's own section).
+    origin: tuple[str | int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,15 @@ def coverage_specs(params: dict, project: Project) -> list[CoverageSpec]:
                                    pointer=f"$.coverage.signatures.{name}")
                            for name in unknown])
     _refuse_unsafe_sql(project, coverage)
-    return [_spec(name, defaults, configured.get(name, {})) for name in signatures]
+    return [_spec(project, name, defaults, configured.get(name, {})) for name in signatures]
+
+
+def params_problem(project: Project, where: Sequence[str | int], message: str) -> Problem:
+    """A configuration problem at a key path of params.yaml, with its line."""
+    from tf_cli.params import line_of
+
+    return Problem(PARAMS_FILE, message, line=line_of(project, list(where)) if where else None,
+                   pointer=json_path(where) if where else None, config=True)
 
 
 def _refuse_unsafe_sql(project: Project, coverage: dict) -> None:
@@ -71,29 +82,32 @@ def _refuse_unsafe_sql(project: Project, coverage: dict) -> None:
         raise ConfigError(problems)
 
 
-def _spec(name: str, defaults: dict, own: dict) -> CoverageSpec:
+def _spec(project: Project, name: str, defaults: dict, own: dict) -> CoverageSpec:
+    sections = (("coverage", "defaults"), ("coverage", "signatures", name))
     dimensions = {}
-    for source in (defaults.get("dimensions", {}), own.get("dimensions", {})):
-        for dim_name, value in source.items():
+    for section, source in zip(sections, (defaults, own), strict=True):
+        for dim_name, value in source.get("dimensions", {}).items():
+            origin = (*section, "dimensions", dim_name)
             if isinstance(value, str):
                 value = {"sql": value}
+            else:
+                origin = (*origin, "sql")
             dimensions[dim_name] = Dimension(dim_name, value["sql"],
                                              tuple(value.get("buckets", ())),
-                                             value.get("description", ""))
+                                             value.get("description", ""), origin)
     requirements: list[Requirement] = [MinExamples(level="error",
                                                    minimum=own.get("min_examples", 0))]
-    listed = [*defaults.get("requirements", []), *own.get("requirements", [])]
-    for index, raw in enumerate(listed):
-        requirement = from_params(raw)
+    listed: list[tuple[tuple[str | int, ...], dict]] = [
+        ((*section, "requirements", index), raw)
+        for section, source in zip(sections, (defaults, own), strict=True)
+        for index, raw in enumerate(source.get("requirements", []))]
+    for origin, raw in listed:
+        requirement = replace(from_params(raw), origin=origin)
         missing = [d for d in requirement.dimensions_used() if d not in dimensions]
         if missing:
-            origin = (f"coverage.defaults.requirements[{index}]" if index <
-                      len(defaults.get("requirements", [])) else
-                      f"coverage.signatures.{name}.requirements"
-                      f"[{index - len(defaults.get('requirements', []))}]")
-            raise ConfigError([Problem(PARAMS_FILE, f'{name}: requirement "{requirement.label}"'
-                                       f' uses dimension "{missing[0]}", which is not declared '
-                                       "under dimensions", pointer=f"$.{origin}", config=True)])
+            raise ConfigError([params_problem(
+                project, origin, f'{name}: requirement "{requirement.label}" uses dimension '
+                f'"{missing[0]}", which is not declared under dimensions')])
         requirements.append(requirement)
     return CoverageSpec(name, own.get("min_examples", 0), own.get("target_examples", 0),
                         dimensions, tuple(requirements))

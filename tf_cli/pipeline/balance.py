@@ -12,6 +12,7 @@ import hashlib
 from collections import defaultdict
 
 from tf_cli.coverage import measure
+from tf_cli.coverage.spec import params_problem
 from tf_cli.errors import ConfigError
 from tf_cli.layout import (
     DEV_FILE,
@@ -96,4 +97,6 @@ def _cells(project: Project, signature: str, options: BalanceSettings,
     loader = project.schemas
     types = duck.columns(loader, loader.signature(signature))
     return duck.buckets([pool_file], types, {d: spec.dimensions[d].sql
-                                             for d in options.cell_dimensions}, signature)
+                                             for d in options.cell_dimensions}, signature,
+                        lambda d, message: params_problem(project, spec.dimensions[d].origin,
+                                                          message))

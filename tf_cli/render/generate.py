@@ -5,9 +5,14 @@ from __future__ import annotations
 
 def summary_lines(data: dict, failures: list[str], signature: str) -> list[str]:
     """`data` is the run's summary as JSON (tf_cli.generate's Summary.to_json())."""
+    if not data["planned"]:  # nothing to do: no LM call was made
+        return [f"nothing to generate for {signature}: {'; '.join(data['limits'])}"]
     per_accepted = (f"{data['calls_per_accepted']} calls per accepted example"
                     if data["calls_per_accepted"] is not None else "none accepted")
     lines = [f"failed: {failure}" for failure in failures]
+    if data["planned"] < data["requested"]:
+        lines.append(f"planned {data['planned']} of {data['requested']}: "
+                     + "; ".join(data["limits"]))
     lines += [
         f"accepted {data['accepted']} of {data['planned']} planned in {data['calls']} LM calls "
         f"({per_accepted}); rejected: {data['rejected'] or 'none'}",
