@@ -74,14 +74,14 @@ def balance(project: Project, signature: str, options: BalanceSettings) -> dict:
     write_records(folder / TRAIN_FILE, train)
     write_records(folder / DEV_FILE, dev)
     coverage = measure(project, [signature], files={signature: [folder / TRAIN_FILE]})[0]
-    metrics = {"train": len(train), "dev": len(dev), "dropped_over_cell_cap": dropped_cap,
-               "dropped_synthetic_share": len(excess), "train_diversity": coverage.diversity}
+    metrics: dict[str, object] = {
+        "train": len(train), "dev": len(dev), "dropped_over_cell_cap": dropped_cap,
+        "dropped_synthetic_share": len(excess), "train_diversity": coverage.diversity}
     write_json(report_path(project, signature, "balance"), metrics)
     # Bucket counts are data for plots, not metrics: as metrics every bucket would be a
     # column of `dvc metrics show`.
     write_json(report_path(project, signature, "train_coverage"), coverage.dimensions)
-    metrics["train_coverage"] = coverage.dimensions
-    return metrics
+    return {**metrics, "train_coverage": coverage.dimensions}
 
 
 def _cells(project: Project, signature: str, options: BalanceSettings,
