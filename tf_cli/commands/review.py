@@ -12,13 +12,13 @@ from tf_cli.errors import EXIT_INTERRUPTED, UsageError
 
 
 def command(
-    signature: Annotated[str, typer.Option("--signature", "-s", help="The signature.")],
+    signature: common.Signature,
     approve_all: Annotated[bool, typer.Option("--approve-all", help="Approve every pending "
                                               "example matching --where, without asking.")]
         = False,
-    where: Annotated[str | None, typer.Option("--where", help="SQL filter for --approve-all "
-                                              "(DuckDB, over inputs.*, outputs.*, "
-                                              "metadata.*).")] = None,
+    where: Annotated[str | None, typer.Option(
+        "--where", metavar="SQL", help="SQL filter for --approve-all (DuckDB, over "
+        "inputs.*, outputs.*, metadata.*).")] = None,
 ) -> None:
     """Walk pending examples one at a time: approve (moves it into examples.jsonl),
     reject with a reason, edit in $EDITOR (re-validated), or skip."""
