@@ -17,10 +17,14 @@ from tf_cli.errors import TfError, UsageError
 SPLITS = ("train", "dev", "all")
 
 
-def _project(project: str | os.PathLike | None):
+def _project(project: str | os.PathLike | None, signature: str):
+    """The project, once `signature` is known to it (a usage error listing the known ones,
+    as every command gives)."""
     from tf_cli.project import find_project
 
-    return find_project(Path(project) if project else None)
+    found = find_project(Path(project) if project else None)
+    found.require_signature(signature)
+    return found
 
 
 def load_examples(signature: str, split: str = "train", *,
@@ -32,7 +36,7 @@ def load_examples(signature: str, split: str = "train", *,
 
     if split not in SPLITS:
         raise UsageError(f'split "{split}" is not one of {", ".join(SPLITS)}')
-    path = data_dir(_project(project), signature) / DSPY_FILE
+    path = data_dir(_project(project, signature), signature) / DSPY_FILE
     if not path.exists():
         raise TfError(f"{path} does not exist", hint="run `dvc repro` (or `make repro`)")
     data = read_json(path)
@@ -44,7 +48,7 @@ def load_program(signature: str, *, project: str | os.PathLike | None = None):
     """The optimized program: rebuilt from the schema-derived signature, state loaded."""
     from tf_cli import dspy_io
     from tf_cli.layout import program_path
-    found = _project(project)
+    found = _project(project, signature)
     path = program_path(found, signature)
     if not path.exists():
         raise TfError(f"{path} does not exist", hint="run `dvc repro` (or `make repro`)")

@@ -76,7 +76,7 @@ def import_file(project: Project, source: Path, signature_name: str, options: Im
     fmt = options.format or FORMATS.get(source.suffix.lower())
     if fmt is None:
         raise UsageError(f"{source}: cannot tell the format from the extension",
-                         hint="pass --format csv|tsv|json|jsonl|yaml")
+                         hint="pass --input-format csv|tsv|json|jsonl|yaml")
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
     _refuse_binary(source)

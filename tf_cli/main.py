@@ -50,8 +50,9 @@ app = typer.Typer(
 def root(
     project: Annotated[
         Path | None,
-        typer.Option("--project", "-C", help="The dataset repository (default: the nearest "
-                     "folder at or above the working directory with a schemas/ folder).",
+        typer.Option("--project", "-C", metavar="DIR", help="The dataset repository "
+                     "(default: the nearest folder at or above the working directory with a "
+                     "schemas/ folder).",
                      file_okay=False, exists=True),
     ] = None,
 ) -> None:
@@ -67,7 +68,7 @@ COMMANDS = {
 }
 HIDDEN = {"merge-driver"}  # git runs it (`make hooks` installs it), not people
 for _name, _module in COMMANDS.items():
-    app.command(_name, hidden=_name in HIDDEN)(_module.command)
+    app.command(_name, hidden=_name in HIDDEN, cls=common.Command)(_module.command)
 app.add_typer(lm.app, name="lm")
 
 

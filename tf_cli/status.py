@@ -5,11 +5,12 @@ from __future__ import annotations
 from tf_cli.coverage import Gap, SignatureCoverage
 from tf_cli.coverage.gaps import ShareGap, TotalGap, WhereGap
 from tf_cli.coverage.render import gap_place
+from tf_cli.words import plural
 
 
 def recommendation(cov: SignatureCoverage, gap: Gap) -> str:
     """One concrete next step, e.g. "add 4 more examples with completion = full to X"."""
-    examples = f"{gap.need} more example{'s' if gap.need != 1 else ''}"
+    examples = plural(gap.need, "more example")
     if isinstance(gap, TotalGap):
         return f"add {examples} to {cov.signature} ({gap.requirement})"
     if isinstance(gap, ShareGap):
@@ -35,7 +36,7 @@ def recommendations(coverages: list[SignatureCoverage], per_signature: int = 3) 
 def next_steps(coverages: list[SignatureCoverage]) -> list[str]:
     """What `tf status` ends with: the recommendations, then the review queues to empty."""
     steps = recommendations(coverages)
-    steps += [f"review {cov.pending} pending example{'s' if cov.pending != 1 else ''} of "
+    steps += [f"review {plural(cov.pending, 'pending example')} of "
               f"{cov.signature}: tf review --signature {cov.signature}"
               for cov in coverages if cov.pending]
     return steps

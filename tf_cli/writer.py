@@ -32,6 +32,7 @@ from tf_cli.records import (
     parse_line,
     read_lines,
 )
+from tf_cli.words import plural
 
 DEFAULT_LOCK_TIMEOUT = 60.0  # seconds; TF_LOCK_TIMEOUT overrides
 _COPY_CHUNK = 1 << 20
@@ -115,8 +116,9 @@ def append(path: Path, lines: list[bytes]) -> int:
             except BaseException as exc:
                 _cut_back(fd, size)
                 if isinstance(exc, OSError):
-                    raise WriteFailed(f"{_shown(path)}: cannot append {len(lines)} "
-                                      f"example(s): {exc.strerror or exc}; the file is "
+                    raise WriteFailed(f"{_shown(path)}: cannot append "
+                                      f"{plural(len(lines), 'example')}: "
+                                      f"{exc.strerror or exc}; the file is "
                                       "unchanged") from None
                 raise
         finally:

@@ -23,7 +23,7 @@ def test_prompts_are_labelled_checked_and_resumable(project: Path):
     imported = run_tf("import", "p.csv", "-s", SIG, "--inputs-only", "--map",
                       "intent=inputs.user_intent", "--map", "code=inputs.implementation",
                       cwd=project)
-    assert imported.exit_code == 0 and "1 duplicates skipped" in imported.stderr
+    assert imported.exit_code == 0 and "1 duplicate skipped" in imported.stderr
     prompts = lines(project / "datasets" / SIG / "prompts.jsonl")
     assert len(prompts) == 2 and "outputs" not in prompts[0]
     assert run_tf("validate", cwd=project).exit_code == 0  # checked against the inputs
@@ -36,8 +36,11 @@ def test_prompts_are_labelled_checked_and_resumable(project: Path):
                "DSPY_CACHEDIR": str(project / ".dspy_cache")}
         first = run_tf("bootstrap", "-s", SIG, cwd=project, env=env)
         assert first.exit_code == 0, first.stderr
-        assert json.loads(first.stdout)["accepted"] == 2
-        again = run_tf("bootstrap", "-s", SIG, cwd=project, env=env)
+        # A summary for people by default, JSON with -f json
+        assert first.stdout.startswith("2 prompts: 0 labelled before, 2 labelled now in ")
+        assert "rejected: none\n" in first.stdout
+        assert f"review them: tf review --signature {SIG}" in first.stdout
+        again = run_tf("bootstrap", "-s", SIG, "-f", "json", cwd=project, env=env)
         assert json.loads(again.stdout) | {"calls": 0} == {
             "prompts": 2, "already_labelled": 2, "accepted": 0, "rejected": {},
             "failures": [], "calls": 0}

@@ -51,7 +51,7 @@ def test_bootstrapped_examples_keep_the_difficulty_cap_once_approved(project: Pa
     assert run_tf("check", cwd=project).exit_code == 0  # met before bootstrap
 
     with LMServer() as server:
-        labelled = run_tf("bootstrap", "-s", SIG, cwd=project,
+        labelled = run_tf("bootstrap", "-s", SIG, "-f", "json", cwd=project,
                           env={"TF_LM_MODEL": "openai/test-model",
                                "TF_LM_API_BASE": server.api_base,
                                "DSPY_CACHEDIR": str(project / ".dspy_cache")})

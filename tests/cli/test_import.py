@@ -95,7 +95,7 @@ def test_duplicates_of_existing_examples_are_skipped(project: Path):
         HEADER + csv_row(1).replace("Return 200", "return  200") + csv_row(3))
     result = run_tf("import", "again.csv", "-s", "validate_completeness", *MAP, cwd=project)
     assert result.exit_code == 0
-    assert "1 imported" in result.stderr and "1 duplicates skipped" in result.stderr
+    assert "1 imported" in result.stderr and "1 duplicate skipped" in result.stderr
     assert len(records(project)) == 3
 
 

@@ -61,7 +61,7 @@ def test_valid_data_exits_zero_with_a_summary_on_stderr(project, tf):
     _use_valid_data(project)
     result = tf("validate")
     assert (result.exit_code, result.stdout) == (0, "")
-    assert "ok: 3 examples in 1 files of 7 signatures" in result.stderr
+    assert "ok: 3 examples in 1 file of 7 signatures" in result.stderr
 
 
 def test_explicit_paths_check_only_those_files_but_ids_across_all(project, tf):

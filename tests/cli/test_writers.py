@@ -134,7 +134,7 @@ def test_an_append_over_the_file_size_limit_leaves_the_file_as_it_was(project: P
         preexec_fn=_file_size_limit(len(before) + 700))  # room for part of one line
     assert "Traceback" not in limited.stderr
     assert limited.returncode == 1, limited.stderr
-    assert "cannot append 10 example(s): File too large; the file is unchanged" in \
+    assert "cannot append 10 examples: File too large; the file is unchanged" in \
         limited.stderr
     assert path.read_bytes() == before
     # the large-batch path (a copy renamed into place) fails the same way

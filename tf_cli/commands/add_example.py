@@ -14,10 +14,11 @@ from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED, TfError, UsageErr
 
 
 def command(
-    signature: Annotated[str, typer.Option("--signature", "-s", help="The signature.")],
+    signature: common.Signature,
     from_json: Annotated[Path | None, typer.Option(
-        "--from-json", help="Add examples from FILE (or - for stdin) instead of asking: a "
-        "JSON object, a JSON array, or JSONL. ids are assigned when missing.",
+        "--from-json", metavar="FILE", help="Add examples from FILE (or - for stdin) "
+        "instead of asking: a JSON object, a JSON array, or JSONL. ids are assigned when "
+        "missing.",
         allow_dash=True)] = None,
     commit: Annotated[bool, typer.Option("--commit", help="Commit the new examples with a "
                                          "message naming the signature and ids.")] = False,

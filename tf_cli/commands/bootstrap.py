@@ -6,19 +6,29 @@ from typing import Annotated
 
 import typer
 
+from tf_cli import console
 from tf_cli.commands import common
-from tf_cli.commands.common import print_json
+from tf_cli.commands.common import TextOrJson, TextOrJsonFormat, print_json
 
 
 def command(
-    signature: Annotated[str, typer.Option("--signature", "-s", help="The signature.")],
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Label at most this "
-                                              "many prompts.")] = None,
+    signature: common.Signature,
+    count: Annotated[int | None, common.count_option("Label at most this many prompts "
+                                                     "(default: all).")] = None,
+    output_format: TextOrJsonFormat = TextOrJson.text,
 ) -> None:
-    """Label input-only prompts with the configured LM; results wait for `tf review`."""
+    """Label input-only prompts with the configured LM; results wait for `tf review`.
+    Exit 1 if there were prompts to label and none was accepted."""
     from tf_cli.bootstrap import bootstrap
 
-    summary = bootstrap(common.project(), signature, limit)
-    print_json(summary.to_json())
+    summary = bootstrap(common.project(), signature, count)
+    data = summary.to_json()
+    if output_format is TextOrJson.json:
+        print_json(data)
+    else:
+        from tf_cli.render.generate import bootstrap_lines
+
+        for line in bootstrap_lines(data, signature):
+            console.out(line)
     if summary.prompts and not summary.accepted and not summary.already_labelled:
         raise typer.Exit(1)

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from tf_cli import console
 from tf_cli.commands import common
-from tf_cli.commands.common import print_json
-
-
-class CheckFormat(StrEnum):
-    text = "text"
-    markdown = "markdown"
-    json = "json"
+from tf_cli.commands.common import TextMarkdownJson, print_json
+from tf_cli.words import plural
 
 
 def command(
-    output_format: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.text,
-    base: Annotated[str | None, typer.Option("--base", help="Include `tf diff BASE` (what "
-                                             "the change adds) in the report.")] = None,
+    output_format: common.TextMarkdownJsonFormat = TextMarkdownJson.text,
+    base: Annotated[str | None, typer.Option(
+        "--base", metavar="REV", help="Include `tf diff REV` (what the change adds) in the "
+        "report.")] = None,
 ) -> None:
     """Validate every dataset and check every coverage requirement (the CI gate).
 
@@ -38,9 +33,9 @@ def command(
         from tf_cli.diff import diff
 
         changes = diff(project, base)
-    if output_format is CheckFormat.json:
+    if output_format is TextMarkdownJson.json:
         print_json({**result.to_json(), **({"diff": changes.to_json()} if changes else {})})
-    elif output_format is CheckFormat.markdown:
+    elif output_format is TextMarkdownJson.markdown:
         console.out(markdown(result, changes))
     else:
         for line in text_lines(result):
@@ -50,7 +45,8 @@ def command(
 
             console.out(text(changes))
     verdict = "passed" if result.passed else "failed"
-    console.note(f"tf check {verdict}: {len(result.validation.problems)} validation problems, "
-                 f"{result.failed_requirements} error requirements failed, "
-                 f"{result.warnings} warnings", "green" if result.passed else "red")
+    console.note(f"tf check {verdict}: "
+                 f"{plural(len(result.validation.problems), 'validation problem')}, "
+                 f"{plural(result.failed_requirements, 'error requirement')} failed, "
+                 f"{plural(result.warnings, 'warning')}", "green" if result.passed else "red")
     raise typer.Exit(result.exit_code)

@@ -10,10 +10,12 @@ import typer
 from tf_cli import console
 from tf_cli.commands import common
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK
+from tf_cli.words import plural
 
 
 def command(
-    revision: Annotated[str, typer.Argument(help="The merge commit to check.")] = "HEAD",
+    revision: Annotated[str, typer.Argument(metavar="REV",
+                                            help="The merge commit to check.")] = "HEAD",
 ) -> None:
     """Check a merge commit: no example deleted on one side may come back, no id twice."""
     from tf_cli.merge import check_merge
@@ -24,7 +26,7 @@ def command(
         raise typer.Exit(EXIT_OK)
     for problem in result.problems:
         console.out(problem)
-    console.note(f"{revision} merges {' and '.join(result.parents)}: {result.files} dataset "
-                 f"files checked, {len(result.problems)} "
-                 f"problem{'' if len(result.problems) == 1 else 's'}")
+    console.note(f"{revision} merges {' and '.join(result.parents)}: "
+                 f"{plural(result.files, 'dataset file')} checked, "
+                 f"{plural(len(result.problems), 'problem')}")
     raise typer.Exit(EXIT_CHECK_FAILED if result.problems else EXIT_OK)

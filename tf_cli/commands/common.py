@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand
 
 from tf_cli.project import Project, find_project
 
@@ -40,14 +41,54 @@ class TextOrJson(StrEnum):
     json = "json"
 
 
+class TextMarkdownJson(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+# One vocabulary for every command: -s/--signature NAME, -f/--format for the output
+# (text, markdown, json: the same names everywhere), -n/--count N for how many.
+TextOrJsonFormat = Annotated[
+    TextOrJson,
+    typer.Option("--format", "-f", help="Output: text for people, json for tools."),
+]
+TextMarkdownJsonFormat = Annotated[
+    TextMarkdownJson,
+    typer.Option("--format", "-f", help="Output: text for people, markdown for a pull "
+                 "request, json for tools."),
+]
+
+
+def count_option(help: str) -> Any:
+    """-n/--count N, at least 1."""
+    return typer.Option("--count", "-n", min=1, metavar="N", help=help)
+
+
+def known_signature(name: str | None) -> str | None:
+    """The callback of every --signature: an unknown name is a usage error listing the
+    known ones (exit 2), before the command runs, so no command can answer for a
+    signature that does not exist."""
+    return None if name is None else project().require_signature(name)
+
+
+def signature_option(help: str) -> Any:
+    """-s/--signature NAME, checked by `known_signature`."""
+    return typer.Option("--signature", "-s", metavar="NAME", help=help,
+                        callback=known_signature)
+
+
+Signature = Annotated[str, signature_option("The signature.")]
+SignatureOption = Annotated[str | None, signature_option("Only this signature (default: all).")]
 Paths = Annotated[
     list[Path] | None,
-    typer.Argument(help="Files or folders (default: every dataset and schema).",
+    typer.Argument(metavar="PATH", help="Files or folders (default: every dataset and schema).",
                    show_default=False),
 ]
 MaxLineBytes = Annotated[
     int,
-    typer.Option("--max-line-bytes", min=1, help="Longest line accepted, in bytes."),
+    typer.Option("--max-line-bytes", min=1, metavar="BYTES",
+                 help="Longest line accepted, in bytes."),
 ]
 
 
@@ -59,7 +100,26 @@ def print_json(data: dict) -> None:
     out(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
-SignatureOption = Annotated[
-    str | None,
-    typer.Option("--signature", "-s", help="Only this signature (default: all)."),
-]
+class _Argument(TyperArgument):
+    """An argument as help shows it: its metavar alone (`FILE`, `[PATH]...`), never Typer's
+    type label (`<list[Path]>`) or braces."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        name = self.metavar or (self.name or "").upper()
+        name = name if self.required else f"[{name}]"
+        return [name + ("..." if self.nargs != 1 else "")]
+
+
+class Command(TyperCommand):
+    """Every tf command: arguments shown by their metavar (see `_Argument`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                # Typer builds its own argument objects; this is the one place to
+                # change how they are shown.
+                param.__class__ = _Argument

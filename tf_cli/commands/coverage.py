@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from tf_cli import console
 from tf_cli.commands import common
-from tf_cli.commands.common import SignatureOption, print_json
-
-
-class CoverageFormat(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
+from tf_cli.commands.common import SignatureOption, TextMarkdownJson, print_json
 
 
 def command(
@@ -23,21 +16,20 @@ def command(
     gaps: Annotated[bool, typer.Option("--gaps", help="Only what is missing: buckets below "
                                        "their minimum and under-filled grid cells, most "
                                        "needed first.")] = False,
-    output_format: Annotated[CoverageFormat, typer.Option("--format", "-f")] =
-        CoverageFormat.table,
+    output_format: common.TextMarkdownJsonFormat = TextMarkdownJson.text,
 ) -> None:
     """Show coverage per signature: bucket counts, requirements and gaps (DuckDB)."""
     from tf_cli.coverage import measure, render
 
     project = common.project()
     coverages = measure(project, [signature] if signature else None)
-    if output_format is CoverageFormat.json:
+    if output_format is TextMarkdownJson.json:
         data = render.to_json(coverages)
         if gaps:
             for entry in data["signatures"]:
                 entry.pop("dimensions"), entry.pop("requirements")
         print_json(data)
-    elif output_format is CoverageFormat.markdown:
+    elif output_format is TextMarkdownJson.markdown:
         console.out(render.markdown(coverages, gaps_only=gaps))
     else:
         out = console.tables()

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from tf_cli import console
 from tf_cli.commands import common
-from tf_cli.commands.common import SignatureOption, print_json
-
-
-class DiffFormat(StrEnum):
-    text = "text"
-    markdown = "markdown"
-    json = "json"
+from tf_cli.commands.common import SignatureOption, TextMarkdownJson, print_json
 
 
 def command(
-    base: Annotated[str | None, typer.Argument(help="Base revision (default: the merge base "
-                                               "with main).", show_default=False)] = None,
-    head: Annotated[str | None, typer.Argument(help="Head revision (default: the working "
-                                               "tree).", show_default=False)] = None,
+    base: Annotated[str | None, typer.Argument(
+        metavar="BASE", help="Base revision (default: the merge base with main).",
+        show_default=False)] = None,
+    head: Annotated[str | None, typer.Argument(
+        metavar="HEAD", help="Head revision (default: the working tree).",
+        show_default=False)] = None,
     signature: SignatureOption = None,
-    output_format: Annotated[DiffFormat, typer.Option("--format", "-f")] = DiffFormat.text,
+    output_format: common.TextMarkdownJsonFormat = TextMarkdownJson.text,
 ) -> None:
     """Show added, removed and modified examples (keyed by id), changed fields, duplicate
     ids from merges, counts by source and how coverage moved."""
@@ -32,7 +27,8 @@ def command(
     from tf_cli.render.diff import markdown, text
 
     result = diff(common.project(), base, head, signature)
-    if output_format is DiffFormat.json:
+    if output_format is TextMarkdownJson.json:
         print_json(result.to_json())
     else:
-        console.out(markdown(result) if output_format is DiffFormat.markdown else text(result))
+        console.out(markdown(result) if output_format is TextMarkdownJson.markdown
+                    else text(result))

@@ -11,13 +11,14 @@ from tf_cli.commands import common
 from tf_cli.commands.common import MaxLineBytes, Paths, TextOrJson, print_json
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES
+from tf_cli.words import plural
 
 
 def command(
     paths: Paths = None,
     check: Annotated[bool, typer.Option("--check", help="Change nothing; list the files "
                                         "that would change and exit 1 if any.")] = False,
-    output_format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+    output_format: common.TextOrJsonFormat = TextOrJson.text,
     max_line_bytes: MaxLineBytes = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
     """Rewrite JSONL files canonically: one compact object per line, keys sorted.
@@ -36,8 +37,8 @@ def command(
         verb = "would reformat" if check else "reformatted"
         for shown in result.changed:
             console.out(f"{verb} {shown}")
-        console.note(f"{len(result.changed)} of {result.files} files {verb}"
-                     + (f", {len(result.problems)} lines could not be fixed"
+        console.note(f"{len(result.changed)} of {plural(result.files, 'file')} {verb}"
+                     + (f", {plural(len(result.problems), 'line')} could not be fixed"
                         if result.problems else ""))
     failed = result.problems or (check and result.changed)
     raise typer.Exit(EXIT_CHECK_FAILED if failed else EXIT_OK)

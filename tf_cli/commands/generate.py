@@ -12,13 +12,13 @@ from tf_cli.commands.common import TextOrJson, print_json
 
 
 def command(
-    signature: Annotated[str, typer.Option("--signature", "-s", help="The signature.")],
-    count: Annotated[int, typer.Option("--count", "-n", min=1, help="Examples to plan.")] = 10,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-k", min=1, max=20,
+    signature: common.Signature,
+    count: Annotated[int, common.count_option("Examples to plan.")] = 10,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-k", min=1, max=20, metavar="N",
                                             help="Examples asked for per LM call.")] = 5,
     fill_gaps: Annotated[bool, typer.Option("--fill-gaps", help="Target the cells `tf coverage "
                                             "--gaps` names, most needed first.")] = False,
-    output_format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+    output_format: common.TextOrJsonFormat = TextOrJson.text,
 ) -> None:
     """Generate examples with the configured LM into datasets/<sig>/synthetic.jsonl
     (review: pending). Exit 1 if none of the planned examples was accepted; exit 0 with

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,31 +11,40 @@ import typer
 from tf_cli import console
 from tf_cli.commands import common
 from tf_cli.errors import EXIT_CHECK_FAILED
+from tf_cli.words import plural
+
+
+class InputFormat(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+    yaml = "yaml"
 
 
 def command(
-    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSON, JSONL or YAML file.",
-                                         show_default=False)],
-    signature: Annotated[str, typer.Option("--signature", "-s", help="The signature.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", show_default=False,
+                                         help="CSV, TSV, JSON, JSONL or YAML file.")],
+    signature: common.Signature,
     mapping: Annotated[list[str] | None, typer.Option(
-        "--map", help="SRC=DEST: source column or key SRC fills field DEST "
+        "--map", metavar="SRC=DEST", help="Source column or key SRC fills field DEST "
         "(e.g. code=inputs.implementation). Repeatable.")] = None,
     sets: Annotated[list[str] | None, typer.Option(
-        "--set", help="FIELD=VALUE for every row, e.g. metadata.category=api. "
-        "Repeatable.")] = None,
-    file_format: Annotated[str | None, typer.Option(
-        "--format", help="csv, tsv, json, jsonl or yaml (default: from the extension).")]
-        = None,
+        "--set", metavar="FIELD=VALUE", help="Set FIELD to VALUE on every row, e.g. "
+        "metadata.category=api. Repeatable.")] = None,
+    input_format: Annotated[InputFormat | None, typer.Option(
+        "--input-format", help="The format of FILE (default: from its extension).",
+        show_default=False)] = None,
     rejects: Annotated[Path | None, typer.Option(
-        "--rejects", help="Write rejected rows (row number, row, every reason) to this "
-        "JSONL file; git ignores names ending in .rejects.jsonl, e.g. "
+        "--rejects", metavar="FILE", help="Write rejected rows (row number, row, every "
+        "reason) to this JSONL file; git ignores names ending in .rejects.jsonl, e.g. "
         "tickets.rejects.jsonl.")] = None,
     all_or_nothing: Annotated[bool, typer.Option(
         "--all-or-nothing", help="Import nothing if any row is rejected.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write "
                                           "nothing.")] = False,
-    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of FILE.")] =
-        "utf-8",
+    encoding: Annotated[str, typer.Option("--encoding", metavar="NAME",
+                                          help="Text encoding of FILE.")] = "utf-8",
     inputs_only: Annotated[bool, typer.Option(
         "--inputs-only", help="Rows hold inputs only: add them to prompts.jsonl for "
         "`tf bootstrap` to label.")] = False,
@@ -49,7 +59,8 @@ def command(
     from tf_cli.importing import ImportOptions, import_file, parse_assignments
 
     options = ImportOptions(
-        format=file_format, mapping=parse_assignments(mapping or [], "--map"),
+        format=input_format.value if input_format else None,
+        mapping=parse_assignments(mapping or [], "--map"),
         sets=parse_assignments(sets or [], "--set"), all_or_nothing=all_or_nothing,
         dry_run=dry_run, encoding=encoding, rejects=rejects, inputs_only=inputs_only)
     project = common.project()
@@ -63,7 +74,7 @@ def command(
     for reject in result.rejected[:20]:
         console.out(f"{file}:{reject.row}: rejected: {'; '.join(reject.reasons)}")
     if len(result.rejected) > 20:
-        console.out(f"... {len(result.rejected) - 20} more rejected rows"
+        console.out(f"... {plural(len(result.rejected) - 20, 'more rejected row')}"
                     + (f" in {rejects}" if rejects else ": pass --rejects FILE to see all"))
     if result.ignored_columns:
         console.note("ignored columns (no field of that name; use --map NAME=FIELD): "
@@ -75,8 +86,8 @@ def command(
         summary = "nothing imported (--all-or-nothing)"
     else:
         summary = f"{len(result.imported):,} imported into {where}"
-    console.note(f"{result.rows:,} rows: {summary}; {len(result.rejected):,} rejected, "
-                 f"{len(result.duplicates):,} duplicates skipped",
+    console.note(f"{plural(result.rows, 'row')}: {summary}; {len(result.rejected):,} rejected, "
+                 f"{plural(len(result.duplicates), 'duplicate')} skipped",
                  "red" if result.rejected else "green")
     if rejects is not None and result.rejected and not dry_run:
         console.note(f"rejected rows, with every reason: {rejects}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,24 +9,20 @@ import typer
 
 from tf_cli import console
 from tf_cli.commands import common
-from tf_cli.commands.common import SignatureOption, print_json
+from tf_cli.commands.common import SignatureOption, TextOrJson, print_json
 from tf_cli.errors import UsageError
 
 # What matplotlib writes without extra packages.
 PLOT_SUFFIXES = frozenset({".png", ".svg", ".pdf"})
 
 
-class LogFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
 def command(
     signature: SignatureOption = None,
-    output_format: Annotated[LogFormat, typer.Option("--format", "-f")] = LogFormat.table,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw counts and scores "
-                                              "over time into this PNG file.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Commits to read.")] = 200,
+    output_format: common.TextOrJsonFormat = TextOrJson.text,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", metavar="FILE", help="Also draw counts and scores over time into this "
+        "file (.png, .svg or .pdf).")] = None,
+    count: Annotated[int, common.count_option("Commits to read.")] = 200,
 ) -> None:
     """Walk the Git history of datasets/ and reports/: per commit and signature, the
     examples, the target, and the optimization scores recorded then."""
@@ -37,8 +32,8 @@ def command(
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise UsageError(f"--plot {plot}: give a file ending in "
                          f"{', '.join(sorted(PLOT_SUFFIXES))}")
-    rows = history(common.project(), signature, limit)
-    if output_format is LogFormat.json:
+    rows = history(common.project(), signature, count)
+    if output_format is TextOrJson.json:
         print_json({"version": 1, "rows": [r.to_json() for r in rows]})
     else:
         from tf_cli.render.tables import log_table

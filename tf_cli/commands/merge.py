@@ -12,11 +12,14 @@ from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK
 
 
 def command(
-    base: Annotated[Path, typer.Argument(help="The common ancestor's version (git's %O).")],
-    ours: Annotated[Path, typer.Argument(help="Our version (%A); the result replaces it.")],
-    theirs: Annotated[Path, typer.Argument(help="Their version (%B).")],
-    path: Annotated[str, typer.Argument(help="The file's path in the repository (%P).")],
-    marker_size: Annotated[int, typer.Option("--marker-size", min=1,
+    base: Annotated[Path, typer.Argument(metavar="BASE",
+                                         help="The common ancestor's version (git's %O).")],
+    ours: Annotated[Path, typer.Argument(metavar="OURS",
+                                         help="Our version (%A); the result replaces it.")],
+    theirs: Annotated[Path, typer.Argument(metavar="THEIRS", help="Their version (%B).")],
+    path: Annotated[str, typer.Argument(metavar="PATH",
+                                        help="The file's path in the repository (%P).")],
+    marker_size: Annotated[int, typer.Option("--marker-size", min=1, metavar="N",
                                              help="Conflict marker length (%L).")] = 7,
 ) -> None:
     """Merge a dataset file by example id; git runs this (see `make hooks`).

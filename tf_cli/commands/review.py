@@ -14,14 +14,13 @@ from tf_cli.errors import EXIT_INTERRUPTED, UsageError
 
 
 def command(
-    signature: Annotated[str, typer.Option("--signature", "-s", help="The signature.")],
+    signature: common.Signature,
     approve_all: Annotated[bool, typer.Option("--approve-all", help="Approve every pending "
                                               "example matching --where, without asking.")]
         = False,
-    where: Annotated[str | None, typer.Option("--where", help="SQL filter (DuckDB, over "
-                                              "inputs.*, outputs.*, metadata.*): the "
-                                              "examples to review, or to approve with "
-                                              "--approve-all.")] = None,
+    where: Annotated[str | None, typer.Option(
+        "--where", metavar="SQL", help="SQL filter (DuckDB, over inputs.*, outputs.*, "
+        "metadata.*): the examples to review, or to approve with --approve-all.")] = None,
 ) -> None:
     """Walk pending examples (those --where selects) one at a time: approve (moves it into
     examples.jsonl), reject with a reason, edit in $EDITOR (re-validated), or skip. On a

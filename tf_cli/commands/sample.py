@@ -8,14 +8,16 @@ import typer
 
 from tf_cli import console
 from tf_cli.commands import common
+from tf_cli.words import plural
 
 
 def command(
-    signature: Annotated[str, typer.Option("--signature", "-s", help="The signature.")],
-    n: Annotated[int, typer.Option("-n", min=1, help="How many examples.")] = 3,
-    where: Annotated[str | None, typer.Option("--where", help="SQL filter over inputs.*, "
-                                              "outputs.*, metadata.* (DuckDB).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same sample.")] = 0,
+    signature: common.Signature,
+    count: Annotated[int, common.count_option("How many examples.")] = 3,
+    where: Annotated[str | None, typer.Option(
+        "--where", metavar="SQL", help="SQL filter over inputs.*, outputs.*, metadata.* "
+        "(DuckDB).")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Same seed, same sample.")] = 0,
 ) -> None:
     """Print a seeded random sample of examples, optionally filtered by SQL."""
     import orjson
@@ -23,8 +25,8 @@ def command(
     from tf_cli.sample import sample
 
     project = common.project()
-    chosen = sample(project, signature, n, where, seed)
+    chosen = sample(project, signature, count, where, seed)
     for item in chosen:
         console.out(f"# {project.display(item.path)}:{item.line}")
         console.out(orjson.dumps(item.record, option=orjson.OPT_INDENT_2).decode())
-    console.note(f"{len(chosen)} examples (seed {seed})")
+    console.note(f"{plural(len(chosen), 'example')} (seed {seed})")

@@ -10,16 +10,15 @@ from tf_cli import console
 from tf_cli.commands import common
 from tf_cli.commands.common import MaxLineBytes, Paths, TextOrJson, print_json
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES
+from tf_cli.words import plural
 
 
 def command(
     paths: Paths = None,
-    signature: Annotated[
-        str | None,
-        typer.Option("--signature", "-s", help="Validate PATHS against this signature's "
-                     "schema (needed for files outside datasets/)."),
-    ] = None,
-    output_format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
+    signature: Annotated[str | None, common.signature_option(
+        "Validate the PATHs against this signature's schema (needed for files outside "
+        "datasets/).")] = None,
+    output_format: common.TextOrJsonFormat = TextOrJson.text,
     max_line_bytes: MaxLineBytes = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
     """Validate examples against their signature's JSON Schema and rules.
@@ -35,10 +34,10 @@ def command(
     else:
         for problem in report.problems:
             console.out(str(problem))
-        scope = (f"{report.examples:,} examples in {report.files:,} files "
-                 f"of {report.signatures} signatures")
+        scope = (f"{plural(report.examples, 'example')} in {plural(report.files, 'file')} "
+                 f"of {plural(report.signatures, 'signature')}")
         if report.problems:
-            console.note(f"{len(report.problems):,} problems in {scope}", "red")
+            console.note(f"{plural(len(report.problems), 'problem')} in {scope}", "red")
         else:
             console.note(f"ok: {scope}", "green")
     raise typer.Exit(report.exit_code)

@@ -26,6 +26,7 @@ from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.schemas import SchemaLoader
 from tf_cli.settings import DEFAULT_DIVERSITY_SAMPLE
+from tf_cli.words import plural
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
         result.gaps.extend(outcome.gaps)
     if total < spec.target_examples:
         result.gaps.append(TargetGap(spec.target_examples - total, total, "warn",
-                                     f"target of {spec.target_examples} examples"))
+                                     f"target of {plural(spec.target_examples, 'example')}"))
     result.gaps.sort(key=lambda g: (g.level != "error", -g.need))
     return result
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from tf_cli.coverage.engine import SignatureCoverage
 from tf_cli.coverage.gaps import Gap
 from tf_cli.coverage.requirements import BucketMin, MaxShare
+from tf_cli.words import plural
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -71,7 +72,7 @@ def tables(coverages: list[SignatureCoverage], gaps_only: bool) -> list[Table | 
 
     shown: list[Table | Text | str] = []
     for cov in coverages:
-        title = (f"{cov.signature}: {cov.examples} examples (min {cov.min_examples}, "
+        title = (f"{cov.signature}: {plural(cov.examples, 'example')} (min {cov.min_examples}, "
                  f"target {cov.target_examples})")
         if gaps_only:
             table = Table(title=title, title_justify="left")
@@ -117,7 +118,8 @@ def markdown(coverages: list[SignatureCoverage], gaps_only: bool = False,
              top_gaps: int = 5) -> str:
     lines = []
     for cov in coverages:
-        lines.append(f"### {cov.signature}: {cov.examples} / {cov.target_examples} examples"
+        lines.append(f"### {cov.signature}: {cov.examples} / "
+                     f"{plural(cov.target_examples, 'example')}"
                      f" ({'ready' if cov.ready else f'not ready: min {cov.min_examples}'})"
                      + _apart(cov))
         lines.append("")
@@ -132,8 +134,8 @@ def markdown(coverages: list[SignatureCoverage], gaps_only: bool = False,
             lines += ["| needs | where | have | level |", "|---|---|---|---|"]
             lines += [f"| {g.need} | {gap_place(g)} | {g.have} | {g.level} |" for g in shown]
             if len(cov.gaps) > len(shown):
-                lines.append(f"\n{len(cov.gaps) - len(shown)} more gaps: `tf coverage --gaps "
-                             f"--signature {cov.signature}`")
+                more = plural(len(cov.gaps) - len(shown), "more gap")
+                lines.append(f"\n{more}: `tf coverage --gaps --signature {cov.signature}`")
             lines.append("")
     return "\n".join(lines)
 

@@ -29,6 +29,7 @@ from tf_cli.coverage.gaps import (
     WhereGap,
 )
 from tf_cli.layout import SYNTHETIC
+from tf_cli.words import plural
 
 NULL_BUCKET = "(none)"  # the bucket of an example whose dimension SQL gives NULL
 
@@ -113,13 +114,13 @@ class MinExamples(Requirement):
         return self.minimum
 
     def describe(self) -> str:
-        return f"at least {self.minimum} examples"
+        return f"at least {plural(self.minimum, 'example')}"
 
     def evaluate(self, measured: Measured) -> Outcome:
         total = measured.total
         need = int(self.minimum) - total
         gaps = (TotalGap(need, total, self.level, self.label),) if need > 0 else ()
-        return Outcome(need <= 0, total, f"{total} examples", gaps)
+        return Outcome(need <= 0, total, plural(total, "example"), gaps)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,8 +216,8 @@ class Grid(Requirement):
                 gaps.append(CellGap(int(self.min_per_cell) - have, have, self.level, self.label,
                                     dict(zip(self.grid, cell, strict=True))))
         size = math.prod(len(axis) for axis in axes)
-        return Outcome(not gaps, size - len(gaps), f"{size - len(gaps)} of {size} cells filled",
-                       tuple(gaps))
+        return Outcome(not gaps, size - len(gaps),
+                       f"{size - len(gaps)} of {plural(size, 'cell')} filled", tuple(gaps))
 
 
 @dataclass(frozen=True, kw_only=True)

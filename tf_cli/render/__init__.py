@@ -9,5 +9,5 @@ module that prints.
     check.py     tf check: text lines and the pull-request Markdown
     diff.py      tf diff: text and Markdown
     tables.py    Rich tables of tf status and tf log
-    generate.py  the summary of tf generate
+    generate.py  the summaries of tf generate and tf bootstrap
 """

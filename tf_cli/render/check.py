@@ -7,13 +7,14 @@ from tf_cli.coverage.render import gap_place
 from tf_cli.coverage.render import markdown as coverage_markdown
 from tf_cli.diff import DataDiff
 from tf_cli.render.diff import markdown as diff_markdown
+from tf_cli.words import plural
 
 
 def text_lines(result: CheckResult) -> list[str]:
     lines = [str(p) for p in result.validation.problems]
     for cov in result.coverage:
         mark = "FAIL" if cov.failed_errors else "ok"
-        lines.append(f"{mark:4} {cov.signature}: {cov.examples} examples "
+        lines.append(f"{mark:4} {cov.signature}: {plural(cov.examples, 'example')} "
                      f"(min {cov.min_examples}, target {cov.target_examples})")
         for r in cov.requirements:
             if not r.passed:
@@ -34,15 +35,16 @@ def markdown(result: CheckResult, changes: DataDiff | None = None) -> str:
                   diff_markdown(changes, level=4),
                   "</details>", ""]
     problems = result.validation.problems
-    lines.append(f"Validation: {result.validation.examples} examples in "
-                 f"{result.validation.files} files, "
-                 + (f"**{len(problems)} problems**" if problems else "no problems") + ".")
+    lines.append(f"Validation: {plural(result.validation.examples, 'example')} in "
+                 f"{plural(result.validation.files, 'file')}, "
+                 + (f"**{plural(len(problems), 'problem')}**" if problems else "no problems")
+                 + ".")
     if problems:
         lines += ["", "```", *[str(p) for p in problems[:50]], "```"]
         if len(problems) > 50:
             lines.append(f"… and {len(problems) - 50} more: run `tf validate`.")
-    lines += ["", f"Coverage: {result.failed_requirements} error requirements failed, "
-              f"{result.warnings} warnings.", "",
+    lines += ["", f"Coverage: {plural(result.failed_requirements, 'error requirement')} "
+              f"failed, {plural(result.warnings, 'warning')}.", "",
               "| signature | examples | target | ready | failed (error) | top gap |",
               "|---|---:|---:|---|---|---|"]
     for cov in result.coverage:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import orjson
 
 from tf_cli.diff import DataDiff, SignatureDiff
+from tf_cli.words import plural
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ def _render(result: DataDiff, style: _Style) -> str:
     if not changed:
         lines.append("No example changed.")
     for entry in changed:
-        counts = f"{entry.examples.get('base', 0)} -> {entry.examples.get('head', 0)} examples"
+        counts = (f"{entry.examples.get('base', 0)} -> "
+                  f"{plural(entry.examples.get('head', 0), 'example')}")
         lines += ["", *style.title(f"{entry.signature}: {counts}", deeper=1)]
         lines += _entry(entry, style)
     return "\n".join(lines) + "\n"
@@ -61,15 +63,15 @@ def _entry(entry: SignatureDiff, style: _Style) -> list[str]:
             shown = change.get("word_diff") or f"{_show(change['old'])} -> {_show(change['new'])}"
             lines.append(f"{style.detail}{change['field']}: {shown}")
     for side, count in entry.unreadable.items():
-        lines.append(f"{bullet}! {count} line{'s' if count != 1 else ''} in {side} are no "
-                     "example (not a JSON object with an id), so not compared: tf validate "
+        lines.append(f"{bullet}! {plural(count, 'line')} in {side} {'is' if count == 1 else 'are'} "
+                     "no example (not a JSON object with an id), so not compared: tf validate "
                      "names them")
     for side, ids in entry.duplicate_ids.items():
         lines += [f"{bullet}! duplicate id {example_id} in {side} (a merge kept two versions: "
                   "keep one)" for example_id in ids]
     if entry.by_source.get("base") != entry.by_source.get("head"):
-        lines.append(f"{bullet}by source: {entry.by_source.get('base')} -> "
-                     f"{entry.by_source.get('head')}")
+        lines.append(f"{bullet}by source: {_counts(entry.by_source.get('base'))} -> "
+                     f"{_counts(entry.by_source.get('head'))}")
     for dimension, moved in entry.coverage.items():
         lines.append(f"{bullet}coverage {dimension}: "
                      + ", ".join(f"{b} {o}->{n}" for b, (o, n) in moved.items()))
@@ -80,3 +82,10 @@ def _entry(entry: SignatureDiff, style: _Style) -> list[str]:
 
 def _show(value) -> str:
     return "(absent)" if value is None else orjson.dumps(value).decode()
+
+
+def _counts(by_source: dict[str, int] | None) -> str:
+    """{"synthetic": 2, "manual": 18} as "manual 18, synthetic 2": sources in one order on
+    both sides of the arrow ("none" when empty)."""
+    return ", ".join(f"{source} {count}"
+                     for source, count in sorted((by_source or {}).items())) or "none"

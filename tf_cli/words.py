@@ -1,0 +1,9 @@
+"""Counts in words, for every message people read: `plural(1, "example")` is "1 example",
+`plural(2, "example")` "2 examples", `plural(1_500, "entry", "entries")` "1,500 entries"."""
+
+from __future__ import annotations
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`n` with `word`, or with its plural (`many`, by default `word` + "s") unless n is 1."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
