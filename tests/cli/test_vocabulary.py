@@ -179,18 +179,18 @@ def test_diff_shows_counts_by_source_in_words(project: Path):
 def test_generate_and_bootstrap_summaries_have_no_reprs():
     from tf_cli.render.generate import bootstrap_lines, summary_lines
 
-    nothing = {"planned": 0, "calls": 0, "accepted": 0, "rejected": {}, "failures": [],
-               "calls_per_accepted": None, "acceptance_rate": None, "prompt_tokens": 0,
-               "completion_tokens": 0, "cost": 0.0, "synthetic_share": 0.0,
-               "diversity_before": None, "diversity_after": None,
-               "gap_examples_needed_before": 0, "gap_examples_needed_after": 0}
-    lines = summary_lines(nothing, [], SIG)
-    assert lines[0] == ("accepted 0 of 0 planned in 0 LM calls (none accepted); "
+    from collections import Counter
+
+    from tf_cli.generate import GenerateSummary
+
+    lines = summary_lines(GenerateSummary(planned=2, requested=2, calls=1).to_json(), [], SIG)
+    assert lines[0] == ("accepted 0 of 2 planned in 1 LM call (none accepted); "
                         "rejected: none")
     assert lines[2].endswith("diversity not measured -> not measured")
-    some = nothing | {"planned": 3, "calls": 1, "accepted": 1, "calls_per_accepted": 1.0,
-                      "rejected": {"duplicate": 1, "wrong_cell": 1}, "diversity_after": 0.9}
-    lines = summary_lines(some, ["batch 2: timed out"], SIG)
+    some = GenerateSummary(planned=3, requested=3, calls=1, accepted=["x"],
+                           rejected=Counter({"duplicate": 1, "wrong_cell": 1}),
+                           diversity_after=0.9)
+    lines = summary_lines(some.to_json(), ["batch 2: timed out"], SIG)
     assert lines[:2] == ["failed: batch 2: timed out",
                          "accepted 1 of 3 planned in 1 LM call (1.0 calls per accepted "
                          "example); rejected: duplicate 1, wrong cell 1"]
