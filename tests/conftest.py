@@ -257,8 +257,15 @@ def _digest() -> str:
     return digest.hexdigest()
 
 
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[_DIGEST] = _digest()
+    # Under pytest-xdist the controller hashes, before any worker runs a test and after all
+    # have finished; its exit status is the run's.
+    if not _is_xdist_worker(session.config):
+        session.config.stash[_DIGEST] = _digest()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

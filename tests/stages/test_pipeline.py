@@ -52,6 +52,11 @@ def report(clone: Path, signature: str, step: str) -> dict:
     return json.loads((clone / "reports" / signature / f"{step}.json").read_text())
 
 
+# The tests that share offline_clone run in one pytest-xdist worker (make test passes
+# --dist loadgroup), so the module-scoped repository is built once.
+offline = pytest.mark.xdist_group("offline_clone")
+
+
 @pytest.fixture(scope="module")
 def offline_clone(tmp_path_factory) -> Path:
     clone = assemble_repository(tmp_path_factory.mktemp("offline") / "repo")
@@ -64,6 +69,7 @@ def offline_clone(tmp_path_factory) -> Path:
     return clone
 
 
+@offline
 def test_offline_repro_leaves_splits_programs_and_reports(offline_clone: Path):
     for name in SIGNATURES:
         folder = offline_clone / "data" / name
@@ -90,6 +96,7 @@ def splits(clone: Path, signature: str) -> dict[str, str]:
     return found
 
 
+@offline
 def test_an_edit_reruns_one_signature_and_moves_no_example_between_splits(
         offline_clone: Path):
     again = dvc("repro", cwd=offline_clone)
@@ -115,6 +122,7 @@ def test_an_edit_reruns_one_signature_and_moves_no_example_between_splits(
     assert all(after[example_id] == split for example_id, split in before.items())
 
 
+@offline
 def test_an_unreachable_model_is_a_clear_error(offline_clone: Path):
     env = {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": "http://127.0.0.1:9/v1"}
     result = dvc("repro", "--force", "--single-item", "optimize@validate_intent",
@@ -177,6 +185,7 @@ def test_pipeline_against_the_test_server(tmp_path: Path):
         assert SECRET not in (clone / name).read_text()
 
 
+@offline
 def test_each_stage_depends_on_exactly_the_code_it_runs(offline_clone: Path, tmp_path: Path):
     """dvc.yaml's code deps are generated (tf_cli.pipeline.code_deps): every tf_cli module a
     stage loads when it runs is among them, and editing any of them makes `dvc status`
