@@ -15,10 +15,11 @@ repro: $(VENV)/.installed
 	$(BIN)/tf fmt --check
 	$(BIN)/dvc repro
 
-# The suite on up to 4 cores (pytest-xdist); tests sharing a module-scoped fixture carry one
-# xdist_group, so --dist loadgroup builds it once. TEST_WORKERS=1 runs it in one process.
+# The suite on up to 4 cores (pytest-xdist). --dist loadfile keeps each test file in one
+# worker, so a module-scoped fixture (the offline pipeline's repository) is built once; the
+# slow files start first (tests/conftest.py). TEST_WORKERS=1 runs it all in one process.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
-PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test: $(VENV)/.installed-test
 	$(PYTEST)

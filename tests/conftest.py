@@ -241,6 +241,13 @@ def tf(project: Path):
     return run
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files with a test marked slow first, in their order, then the others: with several
+    workers (make test) the longest tests start at once instead of last."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 # A guard: no test may write into the live datasets/ or the frozen fixture. Their files are
 # hashed when the session starts and again when it ends; a difference fails the session.
 GUARDED = (REPO / "datasets", FIXTURE_PROJECT)
