@@ -17,9 +17,11 @@ repro: $(VENV)/.installed
 
 # The suite on up to 4 cores (pytest-xdist). --dist loadfile keeps each test file in one
 # worker, so a module-scoped fixture (the offline pipeline's repository) is built once; the
-# slow files start first (tests/conftest.py). TEST_WORKERS=1 runs it all in one process.
+# files with slow tests are collected first (tests/conftest.py) and --no-loadscope-reorder
+# keeps that order (xdist would put files with few tests, such as the slow ones, last).
+# TEST_WORKERS=1 runs it all in one process.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
-PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: $(VENV)/.installed-test
 	$(PYTEST)
