@@ -15,12 +15,20 @@ repro: $(VENV)/.installed
 	$(BIN)/tf fmt --check
 	$(BIN)/dvc repro
 
+# The suite on up to 4 cores (pytest-xdist). --dist loadfile keeps each test file in one
+# worker, so a module-scoped fixture (the offline pipeline's repository) is built once; the
+# files with slow tests are collected first (tests/conftest.py) and --no-loadscope-reorder
+# keeps that order (xdist would put files with few tests, such as the slow ones, last).
+# TEST_WORKERS=1 runs it all in one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
 test: $(VENV)/.installed-test
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 # Everything but the tests marked slow (the DVC pipeline end to end, kill -9 at random).
 test-fast: $(VENV)/.installed-test
-	$(BIN)/pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # Install the git pre-commit hook of this repository (tf validate, tf fmt --check, ruff),
 # and tf's merge driver for dataset files under the name `union` (see .gitattributes).

@@ -13,7 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import FIXTURE_PARAMS, run_tf
+from tests.conftest import FIXTURE_PARAMS, run_tf, run_tf_process
 
 COMPLETENESS = "datasets/validate_completeness/examples.jsonl"
 INTENT = "datasets/validate_intent/examples.jsonl"
@@ -361,8 +361,8 @@ def test_commit_makes_a_commit_naming_the_signature_and_ids(project: Path):
 
 
 def test_twenty_concurrent_writers_add_exactly_twenty_valid_lines(project: Path):
-    def add(i: int):
-        return run_tf("add-example", "-s", "validate_intent", "--from-json", "-",
+    def add(i: int):  # twenty processes: the file lock is between processes
+        return run_tf_process("add-example", "-s", "validate_intent", "--from-json", "-",
                       cwd=project, input=json.dumps(_intent(i)))
 
     with ThreadPoolExecutor(max_workers=20) as pool:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, fixture_project_at, run_tf
+from tests.conftest import REPO, fixture_project_at, run_tf, run_tf_process
 from tests.lm_server import LMServer, MisbehavingServer
 
 SECRET_FILE_TEXT = "top-secret-line-7f3a"
@@ -351,7 +351,8 @@ def test_balance_with_sql_that_fails_on_the_pool_is_a_config_error(hostile):
 
 def test_credentials_in_the_base_url_never_reach_a_message(hostile):
     project, _ = hostile
-    result = run_tf("lm", "check", cwd=project, env={
+    # a process of its own: its whole output, library logging included, is what is checked
+    result = run_tf_process("lm", "check", cwd=project, env={
         "TF_LM_MODEL": "openai/test", "TF_LM_API_KEY": "k",
         "TF_LM_API_BASE": "http://alice:hunter2@127.0.0.1:9/v1?token=abc123"})
     assert result.exit_code != 0
@@ -461,7 +462,8 @@ def test_a_provider_only_litellm_knows_never_goes_to_a_base_params_yaml_names(ho
 def test_credentials_in_a_model_string_url_never_reach_output_or_files(hostile):
     project, _ = hostile
     secret = "hunter2-in-the-model-url"
-    result = run_tf("lm", "check", cwd=project, timeout=120,
+    # a process of its own: its whole output, library logging included, is what is checked
+    result = run_tf_process("lm", "check", cwd=project, timeout=120,
                     env={"TF_LM_MODEL": f"oobabooga/http://alice:{secret}@127.0.0.1:9",
                          "DSPY_CACHEDIR": str(project / ".dspy_cache")})
     assert result.exit_code != 0

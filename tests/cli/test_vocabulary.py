@@ -177,11 +177,10 @@ def test_diff_shows_counts_by_source_in_words(project: Path):
 
 
 def test_generate_and_bootstrap_summaries_have_no_reprs():
-    from tf_cli.render.generate import bootstrap_lines, summary_lines
-
     from collections import Counter
 
     from tf_cli.generate import GenerateSummary
+    from tf_cli.render.generate import bootstrap_lines, summary_lines
 
     lines = summary_lines(GenerateSummary(planned=2, requested=2, calls=1).to_json(), [], SIG)
     assert lines[0] == ("accepted 0 of 2 planned in 1 LM call (none accepted); "

@@ -75,3 +75,33 @@ def test_rule_score_is_lower_for_each_kind_of_bad_example():
     }
     for kind, record in bad.items():
         assert rule_score(record) < 1.0, kind
+
+
+def test_rule_score_fails_real_examples_broken_each_way(completeness):
+    """A curated example of the fixture that passes all four rules, broken each way, loses
+    exactly that rule's quarter, in rule_score and in the quality score the validate stage
+    compares with quality.reject_below."""
+    import orjson
+
+    from tests.conftest import FIXTURE_PROJECT
+    from tf_cli.quality import score as quality_score
+
+    _, signature = completeness
+    path = FIXTURE_PROJECT / "datasets" / "validate_completeness" / "examples.jsonl"
+    records = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    record = next(r for r in records
+                  if r["outputs"]["missing_requirements"] and rule_score(r) == 1.0)
+    outputs = record["outputs"]
+    broken = {
+        "placeholder text": {"explanation": "TODO: explain which requirement is missing"},
+        "an output copying an input": {"explanation": record["inputs"]["implementation"]},
+        "an empty list item": {"missing_requirements": [*outputs["missing_requirements"], ""]},
+        "a long one-word text": {"explanation": "Missing" + "-" * 60},
+    }
+    for kind, change in broken.items():
+        bad = {**record, "outputs": {**outputs, **change}}
+        assert rule_score(bad) == pytest.approx(0.75), kind
+        assert quality_score(bad, signature)["score"] == pytest.approx(0.75), kind
+    everything = {**record, "outputs": {**outputs, "explanation": "x" * 60 + " TODO",
+                                        "missing_requirements": [""]}}
+    assert rule_score(everything) < 0.75

@@ -1,0 +1,67 @@
+"""The DVC pipeline against the OpenAI-compatible test server on 127.0.0.1, with
+bootstrap_fewshot for every signature and mipro_v2 for one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assemble_repository
+from tests.lm_server import LMServer
+from tests.stages.test_pipeline import SECRET, SIGNATURES, dvc, report, set_params
+
+pytestmark = pytest.mark.slow
+
+
+def test_pipeline_against_the_test_server(tmp_path: Path):
+    clone = assemble_repository(tmp_path / "repo")
+    with LMServer() as server:
+        env = {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base,
+               "TF_LM_API_KEY": SECRET}
+        run = dvc("exp", "run", "-S", "optimize.optimizer=bootstrap_fewshot",
+                  "-S", "lm.cache=false", cwd=clone, env=env)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        calls_after_bootstrap = server.state.requests
+        assert calls_after_bootstrap > 0
+        for name in SIGNATURES:
+            result = report(clone, name, "optimize")
+            assert result["optimizer"] == "bootstrap_fewshot" and result["evaluated"] is True
+            assert result["lm_calls"] > 0 and result["prompt_tokens"] > 0
+            assert isinstance(result["baseline_score"], float)
+        diff = dvc("metrics", "diff", "--md", cwd=clone)
+        assert "reports/validate_intent/optimize.json" in diff.stdout
+        assert "optimized_score" in diff.stdout
+
+        # The program loads from the schema and answers through the test server.
+        code = ("import dspy, tf_cli, os\n"
+                "program = tf_cli.load_program('validate_intent')\n"
+                "lm = dspy.LM('openai/test-model', api_base=os.environ['TF_LM_API_BASE'],"
+                " api_key='x', cache=False)\n"
+                "with dspy.context(lm=lm):\n"
+                "    out = program(user_intent='Stay logged in', implementation='cookie')\n"
+                "print(type(out.intent_matches).__name__, len(program.demos),"
+                " len(tf_cli.load_examples('validate_intent', split='all')))\n")
+        loaded = subprocess.run([sys.executable, "-c", code], cwd=clone, capture_output=True,
+                                text=True, env={**os.environ, **env}, check=True)
+        kind, demos, examples = loaded.stdout.split()
+        assert kind == "bool" and int(demos) == report(clone, "validate_intent",
+                                                        "optimize")["demos"]
+        assert int(examples) == 21
+
+        set_params(clone, optimizer="mipro_v2", auto=None, num_candidates=2, num_trials=2)
+        mipro = dvc("repro", "optimize@validate_intent", cwd=clone, env=env)
+        assert mipro.returncode == 0, mipro.stderr[-3000:]
+        result = report(clone, "validate_intent", "optimize")
+        assert result["optimizer"] == "mipro_v2" and result["evaluated"] is True
+        assert server.state.requests > calls_after_bootstrap
+
+    for folder in ("reports", "data", "programs"):
+        for path in (clone / folder).rglob("*"):
+            if path.is_file():
+                assert SECRET not in path.read_text(errors="replace"), path
+    for name in ("dvc.lock", "params.yaml"):
+        assert SECRET not in (clone / name).read_text()
