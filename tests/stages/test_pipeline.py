@@ -48,6 +48,19 @@ def set_params(clone: Path, **optimize) -> None:
     yaml.dump(params, path)
 
 
+def only_signatures(clone: Path, names: list[str]) -> None:
+    """Run the pipeline for these signatures only (pipeline.signatures): the tests that
+    need every signature are the offline ones; the others prove the same code paths on
+    fewer, to keep the suite fast."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    path = clone / "params.yaml"
+    params = yaml.load(path)
+    params["pipeline"]["signatures"] = names
+    yaml.dump(params, path)
+
+
 def report(clone: Path, signature: str, step: str) -> dict:
     return json.loads((clone / "reports" / signature / f"{step}.json").read_text())
 
