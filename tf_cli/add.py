@@ -16,6 +16,7 @@ from tf_cli.examples import Existing, append, check_new, complete, dataset_file
 from tf_cli.layout import MANUAL
 from tf_cli.problems import Problem
 from tf_cli.project import Project
+from tf_cli.words import plural
 
 
 @dataclass
@@ -103,7 +104,7 @@ def interactive_session(project: Project, signature_name: str, ask, say,
     signature = loader.signature(signature_name)
     before = measure(project, [signature_name])[0]
     say(f"{signature_name}: {signature.instructions}\n")
-    say(f"{before.examples} examples; target {before.target_examples}.")
+    say(f"{plural(before.examples, 'example')}; target {before.target_examples}.")
     wanted = [g for g in before.gaps if not isinstance(g, TotalGap)][:3]
     if wanted:
         from tf_cli.coverage.render import gap_place

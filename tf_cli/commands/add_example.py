@@ -11,6 +11,7 @@ import typer
 from tf_cli import console
 from tf_cli.commands import common
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED, TfError, UsageError
+from tf_cli.words import plural
 
 
 def command(
@@ -49,10 +50,10 @@ def command(
         if result.problems:
             for problem in result.problems:
                 console.out(str(problem))
-            console.note(f"nothing added: {len(result.problems)} problems", "red")
+            console.note(f"nothing added: {plural(len(result.problems), 'problem')}", "red")
             raise typer.Exit(EXIT_CHECK_FAILED)
         if dry_run:
-            console.note(f"{len(result.ids)} examples would be added (dry run: nothing "
+            console.note(f"{plural(len(result.ids), 'example')} would be added (dry run: nothing "
                          "written)")
             return
     else:
@@ -62,7 +63,8 @@ def command(
     for example_id in result.ids:
         console.out(f"added {example_id}")
     if result.path is not None:
-        console.note(f"{len(result.ids)} examples added to {project.display(result.path)}")
+        console.note(f"{plural(len(result.ids), 'example')} added to "
+                     f"{project.display(result.path)}")
     if result.commit:
         console.note(f"committed: {result.commit}")
 

@@ -11,6 +11,7 @@ import typer
 from tf_cli import console
 from tf_cli.commands import common
 from tf_cli.errors import EXIT_INTERRUPTED, UsageError
+from tf_cli.words import plural
 
 
 def command(
@@ -38,7 +39,7 @@ def command(
             console.out(f"approved {example_id}")
         for reason in left:
             console.error(f"left pending, it breaks a check: {reason}")
-        console.note(f"{len(ids)} examples approved"
+        console.note(f"{plural(len(ids), 'example')} approved"
                      + (f", {len(left)} left pending (fix them with tf review)" if left else ""))
         return
     try:

@@ -20,6 +20,7 @@ from tf_cli.layout import DSPY_FILE, data_dir, program_path, report_path
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
 from tf_cli.settings import OptimizeSettings
+from tf_cli.words import plural
 
 # The fewest train and dev examples each optimizer can work with here.
 MINIMUM_SIZES = {"labeled_fewshot": (1, 0), "bootstrap_fewshot": (1, 1),
@@ -77,8 +78,9 @@ def _choose(options: OptimizeSettings, settings, examples: int, min_examples: in
     if not settings.configured:
         return "labeled_fewshot", "no language model configured (lm.model or TF_LM_MODEL)"
     if examples < min_examples:
-        return "labeled_fewshot", (f"{examples} examples, below min_examples {min_examples}: "
-                                   f"{options.optimizer} starts when the data reaches it")
+        return "labeled_fewshot", (f"{plural(examples, 'example')}, below min_examples "
+                                   f"{min_examples}: {options.optimizer} starts when the "
+                                   "data reaches it")
     return options.optimizer, None
 
 
