@@ -199,3 +199,16 @@ def test_generate_and_bootstrap_summaries_have_no_reprs():
                         "rejected: none", f"review them: tf review --signature {SIG}"]
     for line in lines + labelled:
         assert not re.search(r"None|\{|\b1 [a-z ]*(calls|prompts|examples)\b", line), line
+
+
+def test_lm_check_speaks_text_by_default_and_json_with_f_json(project: Path):
+    from tests.lm_server import LMServer
+
+    with LMServer() as server:
+        env = {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base,
+               "DSPY_CACHEDIR": str(project / ".dspy_cache")}
+        text = run_tf("lm", "check", cwd=project, env=env)
+        data = run_tf("lm", "check", "-f", "json", cwd=project, env=env)
+    assert text.exit_code == 0 and text.stdout.startswith("model: openai/test-model at ")
+    assert "structured output: parses" in text.stdout and "{" not in text.stdout
+    assert data.exit_code == 0 and json.loads(data.stdout)["structured_output"] is True

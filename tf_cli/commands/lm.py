@@ -12,13 +12,20 @@ app = typer.Typer(help="The language model (lm in params.yaml, TF_LM_* variables
                   no_args_is_help=True)
 
 
-@app.command("check")
-def check() -> None:
+@app.command("check", cls=common.Command)
+def check(output_format: common.TextOrJsonFormat = common.TextOrJson.text) -> None:
     """Send one short request; report the model, latency and whether structured output
     parses. Exit 1 when the model cannot be reached."""
     from tf_cli import lm
 
     result = lm.check(common.project().lm)
-    print_json(result)
+    if output_format is common.TextOrJson.json:
+        print_json(result)
+    else:
+        console.out(f"model: {result['model']}"
+                    + (f" at {result['api_base']}" if result["api_base"] else ""))
+        console.out(f"answered in {result['latency_s']} s; structured output: "
+                    f"{'parses' if result['structured_output'] else 'does not parse'} "
+                    f"({result['detail']})")
     if not result["structured_output"]:
         console.note("the model answered, but not in the structure DSPy asked for", "yellow")
