@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_coverage import intent_example
 from tf_cli.coverage import SignatureCoverage, measure, render
 from tf_cli.coverage.gaps import (
     NEW_BUCKET,
@@ -38,16 +39,7 @@ from tf_cli.records import write_records
 SIGNATURE = "validate_intent"
 
 
-def example(i: int, *, matches=True, difficulty="easy", category="api",
-            source="manual") -> dict:
-    return {
-        "id": f"01JDQ7Z8K3M2N4P5Q6R7S{i:05d}",
-        "inputs": {"user_intent": f"Intent number {i}", "implementation": f"def f{i}(): ..."},
-        "outputs": {"intent_matches": matches,
-                    "explanation": f"Explanation {i} that is long enough to pass the rule."},
-        "metadata": {"source": source, "difficulty": difficulty, "category": category,
-                     "created_at": "2026-11-20T10:00:00Z"},
-    }
+example = intent_example  # the same examples as tests/cli/test_coverage.py
 
 
 # 4 examples: difficulty easy 2, medium 1, hard 1; category api 2, ui 1, database 1;
