@@ -84,9 +84,11 @@ def expression_problem(sql: str) -> str | None:
 _FORBIDDEN_CLASSES = {"SUBQUERY": "a subquery (SELECT ...)", "WINDOW": "a window function",
                       "STAR": "* or COLUMNS(...)"}
 # Functions that read state outside the example, or build data of any size from a number
-# (list_sum(range(200000000)) runs for a minute in one value, past DuckDB's own limits).
+# (list_sum(range(200000000)) runs for a minute in one value, and lpad('', 2000000000, 'x')
+# or printf('%500000000d', 1) allocate gigabytes outside DuckDB's memory limit).
 _FORBIDDEN_FUNCTIONS = frozenset({
     "unnest", "unlist", "range", "generate_series", "repeat", "list_resize", "array_resize",
+    "lpad", "rpad", "printf", "format", "bar",
     "current_setting", "current_query", "getvariable", "current_schema", "current_schemas",
     "current_database", "current_catalog", "setseed", "nextval", "currval"})
 

@@ -70,6 +70,26 @@ class ImportOptions:
     inputs_only: bool = False  # rows are prompts for bootstrap labelling: prompts.jsonl
 
 
+def _check_rejects_path(project: Project, rejects: Path, source: Path) -> None:
+    """--rejects FILE is replaced by the rejected rows: never a dataset file, the input, a
+    schema, or anything but a regular file (a link, a FIFO, a device), checked before any
+    row is read."""
+    from tf_cli.project import irregular
+
+    kind = irregular(rejects) if str(rejects) else "an empty path"
+    target = rejects.resolve() if str(rejects) else None
+    if kind is None and target is not None:
+        guarded = (project.datasets_dir.resolve(), project.schemas_dir.resolve())
+        if target == source.resolve():
+            kind = "the file being imported"
+        elif any(target.is_relative_to(folder) for folder in guarded):
+            kind = "inside datasets/ or schemas/"
+    if kind:
+        raise UsageError(f"--rejects {rejects}: {kind}; the rejected rows would replace it",
+                         hint="name a new file, e.g. tickets.rejects.jsonl (git ignores "
+                              "*.rejects.jsonl)")
+
+
 def import_file(project: Project, source: Path, signature_name: str, options: ImportOptions,
                 progress: Callable[[int, int], None] | None = None) -> ImportResult:
     project.require_signature(signature_name)
@@ -80,6 +100,8 @@ def import_file(project: Project, source: Path, signature_name: str, options: Im
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
     _refuse_binary(source)
+    if options.rejects is not None:
+        _check_rejects_path(project, options.rejects, source)
     loader = project.schemas
     signature = loader.signature(signature_name)
     mapper = _Mapper(loader, signature, options, origin=source.name)
@@ -267,7 +289,33 @@ def _yaml_items(source: Path, text: str) -> list:
         where = f"{source}:{mark.line + 1}" if mark else str(source)
         raise ImportFileError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") \
             from None
-    return _items(source, value)
+    return _items(source, _as_json(value, source))
+
+
+def _as_json(value, source: Path):
+    """YAML's values as JSON has them: a date or timestamp becomes its ISO text (as the
+    writer meant it); what JSON cannot hold (binary, a non-text key, inf/nan) is refused.
+    (yaml_hazard has bounded the nesting.)"""
+    import datetime
+    import math
+
+    if isinstance(value, dict):
+        bad = next((k for k in value if not isinstance(k, str)), None)
+        if bad is not None:
+            raise ImportFileError(f"{source}: a key that is not text ({type(bad).__name__}): "
+                                  "JSON keys are strings; quote it")
+        return {k: _as_json(v, source) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v, source) for v in value]
+    if isinstance(value, datetime.date):  # datetime is a date too
+        return value.isoformat()
+    if isinstance(value, bytes):
+        raise ImportFileError(f"{source}: a !!binary value: examples hold text; decode it, "
+                              "or quote it as text")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ImportFileError(f"{source}: {value} (.inf or .nan) is not a JSON number; "
+                              "quote it if it is text")
+    return value
 
 
 def _items(source: Path, value) -> list:

@@ -22,8 +22,18 @@ SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
 def load_params(project: Project) -> dict:
     """params.yaml as plain Python data, validated; {} when the file does not exist.
     Commands and stages read it once, through `Project.params`."""
+    import os
+
+    from tf_cli.project import irregular
+
     path = project.root / PARAMS_FILE
-    if not path.is_file():
+    # A link would read (and print, in a message) whatever it points at; a FIFO or a device
+    # would hang or read without end: a pull request can commit either.
+    kind = irregular(path)
+    if kind:
+        raise ConfigError([Problem(project.display(path), f"{kind}; params.yaml must be a "
+                                   "regular file of the repository", config=True)])
+    if not os.path.lexists(path):
         return {}
     document = _read_yaml(path, project)
     _check(document, path, project)

@@ -171,7 +171,7 @@ def read_schema_file(path: Path) -> bytes:
     """The bytes of a file in schemas/, read only if it is a regular file of sane size:
     a pull request can commit a link to /dev/zero, to a FIFO, or to a secret."""
     size = os.lstat(path).st_size
-    kind = _irregular(path) or (
+    kind = irregular(path) or (
         f"{size:,} bytes, over the {MAX_SCHEMA_BYTES:,}-byte limit for a schema"
         if size > MAX_SCHEMA_BYTES else None)
     if kind:
@@ -190,7 +190,7 @@ def require_regular(path: Path) -> Path:
     link (which git can commit) would hang a read or lead a write out of the repository;
     so would a dataset file whose folders (datasets/<signature>/) are links."""
     require_real_folders(path.parent)
-    kind = _irregular(path)
+    kind = irregular(path)
     if kind:
         raise UsageError(f"{os.path.relpath(path)}: {kind}; a dataset file must be a regular "
                          "file inside the repository",
@@ -207,7 +207,7 @@ def require_real_folders(folder: Path) -> None:
                          hint="replace the link with the folder it points to")
 
 
-def _irregular(path: Path) -> str | None:
+def irregular(path: Path) -> str | None:
     """What `path` is when it is neither absent nor a regular file (never following it)."""
     import stat
 
@@ -233,5 +233,6 @@ def find_project(start: Path | None = None) -> Project:
             return Project(folder)
     raise UsageError(
         f"no tf project at {here}: no schemas/ folder here or in any parent",
-        hint="run tf inside the dataset repository, or pass --project DIR",
+        hint="run tf inside the dataset repository, or give it before the command: "
+             "tf -C DIR validate",
     )

@@ -18,8 +18,6 @@ import typing
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from tf_cli.errors import TfError
-
 T = TypeVar("T")
 
 
@@ -96,18 +94,19 @@ class OptimizeSettings:
     seed: int = 9
     metric: dict = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        """The combinations the schema cannot express, refused before any data is read."""
+    def problem(self) -> tuple[str, str] | None:
+        """(key, message) for a combination the schema cannot express; checked where the
+        optimizer runs (tf_cli.pipeline.optimize), so it never stops an unrelated stage."""
         if self.optimizer not in OPTIMIZERS:
-            raise TfError(f'optimize.optimizer "{self.optimizer}" is not one of '
-                          f"{', '.join(OPTIMIZERS)}")
+            return "optimizer", f'"{self.optimizer}" is not one of {", ".join(OPTIMIZERS)}'
         manual = (self.num_candidates, self.num_trials)
         if self.optimizer == "mipro_v2" and self.auto is None and None in manual:
-            raise TfError("optimize: mipro_v2 with auto: null needs num_candidates and "
-                          "num_trials", hint="set both, or auto: light | medium | heavy")
+            return "auto", ("mipro_v2 with auto: null needs num_candidates and num_trials: "
+                            "set both, or auto: light | medium | heavy")
         if self.optimizer == "mipro_v2" and self.auto and manual != (None, None):
-            raise TfError("optimize: mipro_v2 takes auto or num_candidates/num_trials, not "
-                          "both", hint="set auto: null to use num_candidates and num_trials")
+            return "auto", ("mipro_v2 takes auto or num_candidates/num_trials, not both: set "
+                            "auto: null to use num_candidates and num_trials")
+        return None
 
 
 @dataclass(frozen=True)

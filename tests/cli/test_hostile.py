@@ -47,6 +47,9 @@ def with_dimension(project: Path, sql: str) -> None:
     ("\"count(*) OVER ()\"", "a window function is not allowed"),
     ("\"list_sum(range(200000000))\"", "range() is not allowed"),  # a minute in one value
     ("\"current_setting('secret_directory')\"", "current_setting() is not allowed"),
+    # gigabytes from one number, past DuckDB's memory limit
+    ("\"length(lpad('', 2000000000, 'x'))\"", "lpad() is not allowed"),
+    ("\"length(printf('%500000000d', 1))\"", "printf() is not allowed"),
 ])
 def test_coverage_sql_must_be_one_expression(hostile, sql: str, reason: str):
     project, secret = hostile
@@ -468,3 +471,98 @@ def test_credentials_in_a_model_string_url_never_reach_output_or_files(hostile):
                          "DSPY_CACHEDIR": str(project / ".dspy_cache")})
     assert result.exit_code != 0
     assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo"])
+def test_params_yaml_must_be_a_regular_file(hostile, kind: str):
+    """A pull request can commit params.yaml as a link to a secret (which a message would
+    print) or as a FIFO (which would hang a read)."""
+    project, secret = hostile
+    params = project / "params.yaml"
+    params.unlink()
+    if kind == "link":
+        params.symlink_to(secret)
+    else:
+        os.mkfifo(params)
+    result = run_tf("check", cwd=project, timeout=30)
+    assert result.exit_code == 2, result
+    assert "params.yaml must be a regular file" in result.stderr
+    assert SECRET_FILE_TEXT not in result.stdout + result.stderr
+
+
+def test_a_grid_of_too_many_cells_is_refused_with_its_line(hostile):
+    """Every empty cell of a grid is a gap held in memory: 216^3 cells would take gigabytes."""
+    project, _ = hostile
+    path = project / "params.yaml"
+    text = path.read_text()
+    anchor = "    validate_intent:\n      min_examples: 20\n      target_examples: 50\n" \
+             "      dimensions:\n"
+    buckets = ", ".join(f"b{i}" for i in range(216))
+    dims = "".join(f"        g{x}:\n          sql: metadata.category\n          buckets: "
+                   f"[{buckets}]\n" for x in "abc")
+    text = text.replace(anchor, anchor + dims)
+    start = text.index(anchor)
+    at = text.index("      requirements:\n", start) + len("      requirements:\n")
+    path.write_text(text[:at] + "        - {grid: [ga, gb, gc], min_per_cell: 1, level: warn}\n"
+                    + text[at:])
+    result = run_tf("coverage", "-s", "validate_intent", cwd=project, timeout=60)
+    assert result.exit_code == 2, result
+    assert "params.yaml:" in result.stderr and "cells (buckets: " in result.stderr
+    assert "over the 100,000 tf checks" in result.stderr
+
+
+@pytest.mark.parametrize("rejects, reason", [
+    ("datasets/validate_intent/examples.jsonl", "inside datasets/ or schemas/"),
+    ("rows.csv", "the file being imported"),
+    ("fifo", "not a regular file"),
+    ("link", "a symbolic link"),
+])
+def test_import_rejects_file_never_replaces_data_or_special_files(hostile, rejects, reason):
+    project, secret = hostile
+    (project / "rows.csv").write_text(
+        "user_intent,implementation,intent_matches,explanation,difficulty,category\n"
+        '"Export CSV","def f(): pass",maybe,"x",easy,billing\n')
+    os.mkfifo(project / "fifo")
+    (project / "link").symlink_to(secret)
+    before = {p: p.read_bytes() for p in (project / "datasets").rglob("*.jsonl")}
+    result = run_tf("import", "rows.csv", "-s", "validate_intent", "--rejects", rejects,
+                    cwd=project, timeout=30)
+    assert result.exit_code == 2 and reason in result.stderr, result
+    assert {p: p.read_bytes() for p in (project / "datasets").rglob("*.jsonl")} == before
+    assert secret.read_text() == SECRET_FILE_TEXT + "\n"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("!!binary aGVsbG8=", "a !!binary value"),
+    ("{? [a, b] : c}", "a key that is not text"),
+    (".inf", "is not a JSON number"),
+])
+def test_import_refuses_yaml_values_json_cannot_hold(hostile, value: str, message: str):
+    project, _ = hostile
+    (project / "rows.yaml").write_text(f"- {{user_intent: {value}, implementation: b}}\n")
+    result = run_tf("import", "rows.yaml", "-s", "validate_intent", "--dry-run", cwd=project)
+    assert result.exit_code == 2 and message in result.stderr, result
+
+
+def test_import_reads_a_yaml_date_as_its_text(hostile):
+    project, _ = hostile
+    (project / "rows.yaml").write_text(
+        "- {user_intent: 2001-01-01, implementation: 'def f(): pass', intent_matches: false,\n"
+        "   explanation: 'It never mentions the date the user asked about, at all.',\n"
+        "   difficulty: easy, category: billing}\n")
+    result = run_tf("import", "rows.yaml", "-s", "validate_intent", cwd=project)
+    assert result.exit_code == 0, result
+    added = (project / "datasets/validate_intent/examples.jsonl").read_text().splitlines()[-1]
+    assert json.loads(added)["inputs"]["user_intent"] == "2001-01-01"
+
+
+def test_interactive_input_that_is_not_utf8_is_asked_again(hostile):
+    project, _ = hostile
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "tf_cli", "add-example", "-s",
+                           "validate_completeness"], cwd=project, input=b"\xff\xfe\n",
+                          capture_output=True, timeout=60)
+    stderr = done.stderr.decode()
+    assert "not valid UTF-8 text; type it again" in stderr and "Traceback" not in stderr

@@ -9,7 +9,6 @@ import typing
 
 import pytest
 
-from tf_cli.errors import TfError
 from tf_cli.lm import LMSettings, settings
 from tf_cli.params import SCHEMA_PATH
 from tf_cli.pipeline.validate import PoolOptions
@@ -49,10 +48,25 @@ def test_absent_keys_take_the_one_default_and_given_ones_win():
     assert settings({}).max_answer_bytes == LMSettings().max_answer_bytes
 
 
-def test_optimizer_combinations_the_schema_cannot_express_are_refused():
-    with pytest.raises(TfError, match="needs num_candidates and num_trials"):
-        Settings.from_params({"optimize": {"auto": None}})
-    with pytest.raises(TfError, match="not both"):
-        OptimizeSettings(auto="light", num_trials=3)
+def test_optimizer_combinations_the_schema_cannot_express_are_found():
+    settings = Settings.from_params({"optimize": {"auto": None}})  # built: nothing refused
+    assert settings.optimize.problem() == ("auto", "mipro_v2 with auto: null needs "
+                                           "num_candidates and num_trials: set both, or "
+                                           "auto: light | medium | heavy")
+    assert "not both" in OptimizeSettings(auto="light", num_trials=3).problem()[1]
+    assert OptimizeSettings(optimizer="nope").problem()[0] == "optimizer"
     assert Settings.from_params({"optimize": {"auto": None, "num_candidates": 3,
-                                              "num_trials": 4}}).optimize.num_trials == 4
+                                              "num_trials": 4}}).optimize.problem() is None
+
+
+def test_the_optimize_stage_refuses_them_with_the_params_line(project):
+    from tf_cli.errors import ConfigError
+    from tf_cli.pipeline.optimize import optimize
+    from tf_cli.project import Project
+
+    (project / "params.yaml").write_text("# tuning\noptimize:\n  auto: null\n")
+    opened = Project(project)
+    with pytest.raises(ConfigError) as refused:
+        optimize(opened, "validate_intent", opened.settings.optimize)
+    assert str(refused.value).startswith("params.yaml:3: $.optimize.auto: optimize.auto: "
+                                         "mipro_v2 with auto: null needs"), str(refused.value)

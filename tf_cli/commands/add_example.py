@@ -101,4 +101,4 @@ def _report_session(project, result, commit: bool) -> None:
 
 
 def _ask(prompt: str) -> str:
-    return input(prompt)
+    return common.read_line(prompt)

@@ -92,6 +92,18 @@ MaxLineBytes = Annotated[
 ]
 
 
+def read_line(prompt: str) -> str:
+    """input(), asking again for a line that is not valid UTF-8 (Python hands its bytes over
+    as surrogates, which no JSON file can hold)."""
+    from tf_cli.console import error
+
+    while True:
+        line = input(prompt)
+        if not any("\ud800" <= c <= "\udfff" for c in line):
+            return line
+        error("that line is not valid UTF-8 text; type it again")
+
+
 def print_json(data: dict) -> None:
     import orjson
 

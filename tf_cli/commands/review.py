@@ -58,7 +58,7 @@ def _key(prompt: str) -> str:
     """One decision: a single key on a terminal (Enter and spaces are passed over), else a
     line (tests and scripts drive tf review through stdin)."""
     if not _terminal():
-        return input(prompt)
+        return common.read_line(prompt)
     import click
 
     sys.stdout.write(prompt)
@@ -80,4 +80,4 @@ def _line(prompt: str) -> str:
         if termios is not None:
             with contextlib.suppress(termios.error, OSError):
                 termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
-    return input(prompt)
+    return common.read_line(prompt)

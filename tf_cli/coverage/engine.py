@@ -17,7 +17,7 @@ from pathlib import Path
 from tf_cli import duck
 from tf_cli.counting import COUNTED, PENDING, REJECTED, STALE, STATE_SQL
 from tf_cli.coverage.gaps import Gap, TargetGap
-from tf_cli.coverage.requirements import NULL_BUCKET, Measured, Requirement, WhereMin
+from tf_cli.coverage.requirements import NULL_BUCKET, Measured, Requirement, TooBig, WhereMin
 from tf_cli.coverage.spec import CoverageSpec, params_problem
 from tf_cli.errors import ConfigError
 from tf_cli.layout import SYNTHETIC
@@ -164,7 +164,11 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
     measured = Measured(con, total, by_source, dimensions,
                         {name: d.buckets for name, d in spec.dimensions.items()}, tuple(wheres))
     for requirement in spec.requirements:
-        outcome = requirement.evaluate(measured)
+        try:
+            outcome = requirement.evaluate(measured)
+        except TooBig as exc:
+            raise ConfigError([params_problem(project, requirement.origin,
+                                              f"{spec.signature}: {exc}")]) from None
         result.requirements.append(RequirementResult(requirement, outcome.passed,
                                                      outcome.actual, outcome.detail))
         result.gaps.extend(outcome.gaps)

@@ -34,6 +34,16 @@ from tf_cli.words import plural
 NULL_BUCKET = "(none)"  # the bucket of an example whose dimension SQL gives NULL
 
 
+# A grid's cells are every combination of its dimensions' buckets; far more than any data
+# set fills, and each empty one is a gap held in memory (a pull request sets the buckets).
+MAX_GRID_CELLS = 100_000
+
+
+class TooBig(Exception):
+    """A requirement that would need more cells than tf evaluates (the engine names the
+    params.yaml line)."""
+
+
 @dataclass(frozen=True)
 class Measured:
     """One signature's counted examples, as requirements see them.
@@ -209,13 +219,17 @@ class Grid(Requirement):
             seen = sorted({cell[position] for cell in counts} - {NULL_BUCKET})
             declared = list(measured.declared[name])
             axes.append(declared + [b for b in seen if b not in declared])
+        size = math.prod(len(axis) for axis in axes)
+        if size > MAX_GRID_CELLS:  # each cell short of examples would be a gap in memory
+            raise TooBig(f"{self.describe()}: {size:,} cells (buckets: "
+                         f"{' x '.join(str(len(axis)) for axis in axes)}), over the "
+                         f"{MAX_GRID_CELLS:,} tf checks; use dimensions with fewer buckets")
         gaps: list[Gap] = []
         for cell in itertools.product(*axes):
             have = counts.get(cell, 0)
             if have < self.min_per_cell:
                 gaps.append(CellGap(int(self.min_per_cell) - have, have, self.level, self.label,
                                     dict(zip(self.grid, cell, strict=True))))
-        size = math.prod(len(axis) for axis in axes)
         return Outcome(not gaps, size - len(gaps),
                        f"{size - len(gaps)} of {plural(size, 'cell')} filled", tuple(gaps))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 from tf_cli import dspy_io, lm
-from tf_cli.errors import CheckFailed
+from tf_cli.errors import CheckFailed, ConfigError
 from tf_cli.layout import DSPY_FILE, data_dir, program_path, report_path
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
@@ -29,6 +29,14 @@ MINIMUM_SIZES = {"labeled_fewshot": (1, 0), "bootstrap_fewshot": (1, 1),
 
 def optimize(project: Project, signature_name: str, options: OptimizeSettings) -> dict:
     import dspy
+
+    from tf_cli.coverage.spec import params_problem
+
+    problem = options.problem()
+    if problem:
+        key, message = problem
+        raise ConfigError([params_problem(project, ["optimize", key], f"optimize.{key}: "
+                                          f"{message}")])
 
     loader = project.schemas
     signature = loader.signature(signature_name)
