@@ -1,6 +1,6 @@
 """balance: data/<sig>/pool.jsonl -> train.jsonl, dev.jsonl (+ reports/<sig>/balance.json)."""
 
-from stages._run import run
+from stages._run import run, show
 
 
 def main(argv: list[str]) -> None:
@@ -9,7 +9,7 @@ def main(argv: list[str]) -> None:
 
     project = find_project()
     metrics = balance(project, argv[0], project.settings.balance)
-    print({k: v for k, v in metrics.items() if k != "train_coverage"})
+    show("balance", argv[0], metrics)
 
 
 if __name__ == "__main__":

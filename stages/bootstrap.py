@@ -10,6 +10,7 @@ def main(argv: list[str]) -> None:
     from tf_cli.bootstrap import bootstrap
     from tf_cli.layout import BOOTSTRAP_FILE
     from tf_cli.project import find_project
+    from tf_cli.render.generate import bootstrap_lines
 
     project = find_project()
     out = project.dataset_dir(argv[0]) / BOOTSTRAP_FILE
@@ -19,7 +20,8 @@ def main(argv: list[str]) -> None:
             not prompts[0].stat().st_size:
         print(f"bootstrap {argv[0]}: skipped (no LM configured, or no prompts)")
         return
-    print(bootstrap(project, argv[0]).to_json())
+    for line in bootstrap_lines(bootstrap(project, argv[0]).to_json(), argv[0]):
+        print(f"bootstrap {argv[0]}: {line}")
 
 
 if __name__ == "__main__":

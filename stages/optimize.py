@@ -1,6 +1,6 @@
 """optimize: data/<sig>/dspy.json -> programs/<sig>.json (+ reports/<sig>/optimize.json)."""
 
-from stages._run import run
+from stages._run import run, show
 
 
 def main(argv: list[str]) -> None:
@@ -9,8 +9,8 @@ def main(argv: list[str]) -> None:
 
     project = find_project()
     report = optimize(project, argv[0], project.settings.optimize)
-    print({k: report[k] for k in ("optimizer", "baseline_score", "optimized_score", "demos",
-                                  "lm_calls")})
+    show("optimize", argv[0], {k: report[k] for k in (
+        "optimizer", "baseline_score", "optimized_score", "demos", "lm_calls")})
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ def main(argv: list[str]) -> None:
     from tf_cli.generate import GenerateOptions, generate
     from tf_cli.layout import SYNTHETIC_FILE
     from tf_cli.project import find_project
+    from tf_cli.render.generate import summary_lines
 
     project = find_project()
     settings = project.settings.synthesize
@@ -20,7 +21,9 @@ def main(argv: list[str]) -> None:
         print(f"synthesize {argv[0]}: skipped (no LM configured, or synthesize.count is 0)")
         return
     options = GenerateOptions(settings.count, settings.batch_size, settings.fill_gaps)
-    print(generate(project, argv[0], options).to_json())
+    summary = generate(project, argv[0], options)
+    for line in summary_lines(summary.to_json(), summary.failures, argv[0]):
+        print(f"synthesize {argv[0]}: {line}")
 
 
 if __name__ == "__main__":

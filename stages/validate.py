@@ -1,6 +1,6 @@
 """validate: datasets/<sig>/*.jsonl -> data/<sig>/pool.jsonl, rejects.jsonl."""
 
-from stages._run import run
+from stages._run import run, show
 
 
 def main(argv: list[str]) -> None:
@@ -8,7 +8,8 @@ def main(argv: list[str]) -> None:
     from tf_cli.project import find_project
 
     project = find_project()
-    print(build_pool(project, argv[0], PoolOptions.from_settings(project.settings)))
+    show("validate", argv[0],
+         build_pool(project, argv[0], PoolOptions.from_settings(project.settings)))
 
 
 if __name__ == "__main__":

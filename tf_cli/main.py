@@ -46,8 +46,18 @@ app = typer.Typer(
 )
 
 
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        console.out(f"tf {version('tf-cli')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show tf's version.")] = False,
     project: Annotated[
         Path | None,
         typer.Option("--project", "-C", metavar="DIR", help="The dataset repository "

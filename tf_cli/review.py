@@ -29,6 +29,7 @@ from tf_cli.layout import EXAMPLES_FILE, PENDING_FILES
 from tf_cli.project import Project, require_regular
 from tf_cli.records import read_lines
 from tf_cli.validate import example_problems
+from tf_cli.words import plural
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def session(project: Project, signature: str, ask, say, key=None,
     counts = {"approved": 0, "rejected": 0, "edited": 0, "skipped": 0}
     who = reviewer(project)
     selected = f" matching --where {where}" if where is not None else ""
-    say(f"{len(items)} pending examples of {signature}{selected}; reviewer: {who}")
+    say(f"{plural(len(items), 'pending example')} of {signature}{selected}; reviewer: {who}")
     for index, item in enumerate(items, 1):
         draft: bytes | None = None  # the last edit that broke a check: e reopens it
         while True:

@@ -212,3 +212,14 @@ def test_lm_check_speaks_text_by_default_and_json_with_f_json(project: Path):
     assert text.exit_code == 0 and text.stdout.startswith("model: openai/test-model at ")
     assert "structured output: parses" in text.stdout and "{" not in text.stdout
     assert data.exit_code == 0 and json.loads(data.stdout)["structured_output"] is True
+
+
+def test_version_and_the_fmt_check_hint(project: Path):
+    version = run_tf("--version", cwd=project)
+    assert version.exit_code == 0 and re.fullmatch(r"tf \d+\.\d+\.\d+\n", version.stdout)
+    path = project / "datasets" / SIG
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "examples.jsonl").write_text(json.dumps(example(1), indent=1).replace("\n", "")
+                                         + "\n")
+    checked = run_tf("fmt", "--check", cwd=project)
+    assert checked.exit_code == 1 and "fix: tf fmt" in checked.stderr

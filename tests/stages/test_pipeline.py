@@ -76,6 +76,10 @@ def offline_clone(tmp_path_factory) -> Path:
     ran = set(re.findall(r"Running stage '([^']+)'", result.stdout))
     assert ran == {f"{stage}@{name}" for name in SIGNATURES for stage in (
         "bootstrap", "synthesize", "validate", "balance", "convert", "optimize")} | {"summary"}
+    # each stage reports in words, not as a Python dict
+    assert "validate validate_intent: accepted " in result.stdout
+    assert "optimize validate_intent: optimizer labeled_fewshot, baseline score -" in result.stdout
+    assert "{'" not in result.stdout and "None" not in result.stdout
     return clone
 
 

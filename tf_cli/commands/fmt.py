@@ -40,5 +40,7 @@ def command(
         console.note(f"{len(result.changed)} of {plural(result.files, 'file')} {verb}"
                      + (f", {plural(len(result.problems), 'line')} could not be fixed"
                         if result.problems else ""))
+        if check and result.changed:
+            console.note("fix: tf fmt (rewrites them canonically; the examples stay the same)")
     failed = result.problems or (check and result.changed)
     raise typer.Exit(EXIT_CHECK_FAILED if failed else EXIT_OK)
