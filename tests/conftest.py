@@ -196,6 +196,19 @@ def fixture_project_at(target: Path) -> Path:
     return target
 
 
+def move_coverage_to_its_file(root: Path) -> None:
+    """Move params.yaml's `coverage:` section into coverage.yaml, as this repository keeps it
+    (the fixture's params.yaml predates coverage.yaml; tf reads either, the pipeline's
+    dvc.yaml tracks coverage.yaml)."""
+    lines = (root / "params.yaml").read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("coverage:"))
+    end = next((i for i in range(start + 1, len(lines))
+                if lines[i].strip() and not lines[i].startswith((" ", "#"))), len(lines))
+    (root / "coverage.yaml").write_text("".join(line.removeprefix("  ")
+                                                for line in lines[start + 1:end]))
+    (root / "params.yaml").write_text("".join(lines[:start] + lines[end:]))
+
+
 def assemble_repository(target: Path) -> Path:
     """A fresh git repository at `target`: this repository's code as it is on disk now
     (uncommitted files included), the fixture's params.yaml and datasets/, committed, with
@@ -210,6 +223,7 @@ def assemble_repository(target: Path) -> Path:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             (target / name).write_bytes(source.read_bytes())
     copy_fixture_data(target)
+    move_coverage_to_its_file(target)
     (target / ".venv").symlink_to(Path(sys.prefix))
     env = {**os.environ, **GIT_ENV}
     for command in (["init", "--quiet", "-b", "main"], ["add", "-A"],

@@ -1,9 +1,17 @@
-"""params.yaml: read with ruamel.yaml, checked against tf_cli/params.schema.json.
+"""params.yaml and coverage.yaml: read with ruamel.yaml, checked against
+tf_cli/params.schema.json.
 
-The schema ships inside tf, not in the repository: params.yaml is something a pull request
-can change, and a schema the same pull request could loosen or delete would check nothing.
-Every problem names params.yaml, the line and the key path, so a bad key or value is found
-without reading the schema.
+params.yaml holds the settings (lm, optimize, balance, ...); coverage.yaml holds the
+coverage requirements, the hand-written part, kept apart so that `dvc exp run -S key=value`
+(which rewrites the file it sets a value in, re-flowing comments and lists) never touches
+it. Both are read as one document: coverage.yaml's content is params' `coverage` section
+(a `coverage:` section in params.yaml itself still works, for projects made before
+coverage.yaml; not both).
+
+The schema ships inside tf, not in the repository: these files are something a pull
+request can change, and a schema the same pull request could loosen or delete would check
+nothing. Every problem names the file, the line and the key path, so a bad key or value is
+found without reading the schema.
 """
 
 from __future__ import annotations
@@ -16,28 +24,77 @@ from tf_cli.problems import Problem, json_path
 from tf_cli.project import Project
 
 PARAMS_FILE = "params.yaml"
+COVERAGE_FILE = "coverage.yaml"
 SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
 
 
 def load_params(project: Project) -> dict:
-    """params.yaml as plain Python data, validated; {} when the file does not exist.
-    Commands and stages read it once, through `Project.params`."""
+    """params.yaml (with coverage.yaml as its `coverage` section) as plain Python data,
+    validated; {} when neither exists. Commands and stages read it once, through
+    `Project.params`."""
+    sources = _Sources.read(project)
+    _check(sources, project)
+    return _plain(sources.combined())
+
+
+class _Sources:
+    """The two files' round-trip documents, and where a key path of the combined document
+    is written: which file, which line."""
+
+    def __init__(self, params, coverage):
+        self.params, self.coverage = params, coverage  # coverage: None without the file
+
+    @classmethod
+    def read(cls, project: Project) -> _Sources:
+        params, coverage = (_read_if_there(project, name) for name in (PARAMS_FILE,
+                                                                        COVERAGE_FILE))
+        if coverage is not None and params is not None and "coverage" in params:
+            raise ConfigError([Problem(PARAMS_FILE, "a coverage section, and coverage.yaml "
+                                       "too: keep the requirements in coverage.yaml only",
+                                       line=_line_of(params, ["coverage"]), config=True)])
+        return cls(params if params is not None else {}, coverage)
+
+    def combined(self):
+        if self.coverage is None:
+            return self.params
+        return {**self.params, "coverage": self.coverage}
+
+    def locate(self, where: list) -> tuple[str, int | None, list]:
+        """(file, line, key path inside that file) of the value at `where`."""
+        if self.coverage is not None and where[:1] == ["coverage"]:
+            return COVERAGE_FILE, _line_of(self.coverage, where[1:]), where[1:]
+        return PARAMS_FILE, _line_of(self.params, where), where
+
+
+def _read_if_there(project: Project, name: str):
     import os
 
     from tf_cli.project import irregular
 
-    path = project.root / PARAMS_FILE
+    path = project.root / name
     # A link would read (and print, in a message) whatever it points at; a FIFO or a device
     # would hang or read without end: a pull request can commit either.
     kind = irregular(path)
     if kind:
-        raise ConfigError([Problem(project.display(path), f"{kind}; params.yaml must be a "
+        raise ConfigError([Problem(project.display(path), f"{kind}; {name} must be a "
                                    "regular file of the repository", config=True)])
-    if not os.path.lexists(path):
-        return {}
-    document = _read_yaml(path, project)
-    _check(document, path, project)
-    return _plain(document)
+    return _read_yaml(path, project) if os.path.lexists(path) else None
+
+
+def coverage_file(project: Project) -> str:
+    """Where the coverage requirements are written: coverage.yaml, or params.yaml before it."""
+    return COVERAGE_FILE if (project.root / COVERAGE_FILE).exists() else PARAMS_FILE
+
+
+def problem_at(project: Project, where: list, message: str) -> Problem:
+    """A configuration problem about the value at key path `where` of the params (e.g.
+    ["coverage", "signatures", "x", "dimensions", "d"]): the file it is in, and the line."""
+    try:
+        file, line, inner = _Sources.read(project).locate(list(where))
+    except (ConfigError, OSError):
+        file, line, inner = PARAMS_FILE, None, list(where)
+    return Problem(file, message, line=line, pointer=json_path(inner) if inner else None,
+                   config=True)
 
 
 @cache
@@ -76,9 +133,14 @@ def _read_yaml(path: Path, project: Project):
     return document if document is not None else {}
 
 
-def _check(document, path: Path, project: Project) -> None:
+def _check(sources: _Sources, project: Project) -> None:
     problems = []
-    for error in _validator().iter_errors(_plain(document)):
+
+    def problem(where: list, message: str) -> Problem:
+        file, line, inner = sources.locate(where)
+        return Problem(file, message, line=line, pointer=json_path(inner), config=True)
+
+    for error in _validator().iter_errors(_plain(sources.combined())):
         where = list(error.instance_path)
         message = error.message
         unexpected = getattr(error.kind, "unexpected", None)
@@ -89,16 +151,13 @@ def _check(document, path: Path, project: Project) -> None:
         elif where[-2:-1] == ["requirements"] and type(error.kind).__name__ == "OneOfNotValid":
             found = _requirement_errors(error.instance)
             if found:  # the keys name one kind: that kind's own errors
-                problems += [Problem(project.display(path), found_message,
-                                     line=_line_of(document, [*where, *inner]),
-                                     pointer=json_path([*where, *inner]), config=True)
+                problems += [problem([*where, *inner], found_message)
                              for inner, found_message in found]
                 continue
             message = ("not a valid requirement: give a level (error or warn) and exactly one of "
                        f"{', '.join('{' + ', '.join(keys) + '}' for keys, _ in _kinds())} "
                        '(README.md, "Coverage")')
-        problems.append(Problem(project.display(path), message, line=_line_of(document, where),
-                                pointer=json_path(where), config=True))
+        problems.append(problem(where, message))
     if problems:
         raise ConfigError(problems)
 
@@ -145,14 +204,6 @@ def _requirement_errors(requirement) -> list[tuple[list, str]]:
             message = error.message if inner else f"{error.message} ({branch['title']})"
         found.append((inner, message))
     return found
-
-
-def line_of(project: Project, where: list) -> int | None:
-    """The line of the value at `where` in params.yaml (for messages about valid YAML)."""
-    try:
-        return _line_of(_read_yaml(project.root / PARAMS_FILE, project), where)
-    except (ConfigError, OSError):
-        return None
 
 
 def _line_of(document, where: list) -> int | None:

@@ -266,3 +266,37 @@ def test_sample_is_seeded_filtered_and_shows_where_each_example_is(project):
     assert first.stdout.count('"difficulty": "hard"') == 3
     bad = run_tf("sample", "-s", "validate_intent", "--where", "nope(", cwd=project)
     assert bad.exit_code == 2 and "--where: DuckDB rejects the SQL" in bad.stderr
+
+
+def test_coverage_yaml_holds_the_requirements_and_its_problems_name_it(fixture_project: Path):
+    """coverage.yaml is params' coverage section in a file of its own (dvc exp run -S never
+    rewrites it); a problem in it names coverage.yaml, its line and the key inside it."""
+    from tests.conftest import move_coverage_to_its_file
+
+    before = run_tf("coverage", "-f", "json", cwd=fixture_project)
+    move_coverage_to_its_file(fixture_project)
+    assert "\ncoverage:" not in (fixture_project / "params.yaml").read_text()
+    after = run_tf("coverage", "-f", "json", cwd=fixture_project)
+    assert after.exit_code == before.exit_code and after.stdout == before.stdout
+
+    path = fixture_project / "coverage.yaml"
+    text = path.read_text()
+    lines = text.splitlines()
+    at = lines.index("  validate_intent:") + 2  # its target_examples
+    assert lines[at].strip().startswith("target_examples:")
+    lines[at] = "    target_examples: many"
+    path.write_text("\n".join(lines) + "\n")
+    bad = run_tf("check", cwd=fixture_project)
+    assert bad.exit_code == 2
+    assert f"coverage.yaml:{at + 1}: $.signatures.validate_intent.target_examples:" in bad.stderr
+
+    path.write_text(text.replace("sql: metadata.difficulty", "sql: \"(SELECT 1)\"", 1))
+    unsafe = run_tf("check", cwd=fixture_project)
+    assert unsafe.exit_code == 2 and "coverage.yaml:" in unsafe.stderr
+    assert "a subquery (SELECT ...) is not allowed" in unsafe.stderr
+
+    path.write_text(text)
+    params = fixture_project / "params.yaml"
+    params.write_text(params.read_text() + "coverage:\n  diversity_sample: 100\n")
+    both = run_tf("check", cwd=fixture_project)
+    assert both.exit_code == 2 and "keep the requirements in coverage.yaml only" in both.stderr

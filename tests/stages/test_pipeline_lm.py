@@ -22,12 +22,15 @@ SIGNATURES = ["validate_intent", "validate_completeness"]
 def test_pipeline_against_the_test_server(tmp_path: Path):
     clone = assemble_repository(tmp_path / "repo")
     only_signatures(clone, SIGNATURES)
+    coverage_before = (clone / "coverage.yaml").read_bytes()
     with LMServer() as server:
         env = {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base,
                "TF_LM_API_KEY": SECRET}
         run = dvc("exp", "run", "-S", "optimize.optimizer=bootstrap_fewshot",
                   "-S", "lm.cache=false", cwd=clone, env=env)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        # -S rewrote params.yaml; the hand-written requirements are in a file it never touches
+        assert (clone / "coverage.yaml").read_bytes() == coverage_before
         calls_after_bootstrap = server.state.requests
         assert calls_after_bootstrap > 0
         for name in SIGNATURES:

@@ -21,7 +21,7 @@ from tf_cli.coverage.requirements import NULL_BUCKET, Measured, Requirement, Too
 from tf_cli.coverage.spec import CoverageSpec, params_problem
 from tf_cli.errors import ConfigError
 from tf_cli.layout import SYNTHETIC
-from tf_cli.params import PARAMS_FILE
+from tf_cli.params import coverage_file
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.schemas import SchemaLoader
@@ -193,8 +193,9 @@ def _failing_sql(con, project: Project, spec: CoverageSpec, types: dict[str, str
             return ConfigError([params_problem(project, origin, f"{spec.signature}: {what}: "
                                                "DuckDB fails on the data: "
                                                f"{str(exc).splitlines()[0]}")])
-    return ConfigError([Problem(PARAMS_FILE, f"{spec.signature}: the coverage SQL fails on the "
-                                f"data: {str(error).splitlines()[0]}", config=True)])
+    return ConfigError([Problem(coverage_file(project), f"{spec.signature}: the coverage SQL "
+                                f"fails on the data: {str(error).splitlines()[0]}",
+                                config=True)])
 
 
 def _sql_places(spec: CoverageSpec, filters: list[WhereMin]

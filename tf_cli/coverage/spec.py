@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from tf_cli.coverage.requirements import MinExamples, Requirement, from_params
 from tf_cli.errors import ConfigError
 from tf_cli.params import PARAMS_FILE
-from tf_cli.problems import Problem, json_path
+from tf_cli.problems import Problem
 from tf_cli.project import Project
 
 
@@ -42,25 +42,26 @@ def coverage_specs(params: dict, project: Project) -> list[CoverageSpec]:
     configured = coverage.get("signatures", {})
     unknown = sorted(set(configured) - set(signatures))
     if unknown:
-        raise ConfigError([Problem(PARAMS_FILE, f'coverage for unknown signature "{name}": '
-                                   "no schema for it in schemas/", config=True,
-                                   pointer=f"$.coverage.signatures.{name}")
+        raise ConfigError([params_problem(project, ["coverage", "signatures", name],
+                                          f'coverage for unknown signature "{name}": no '
+                                          "schema for it in schemas/")
                            for name in unknown])
     _refuse_unsafe_sql(project, coverage)
     return [_spec(project, name, defaults, configured.get(name, {})) for name in signatures]
 
 
 def params_problem(project: Project, where: Sequence[str | int], message: str) -> Problem:
-    """A configuration problem at a key path of params.yaml, with its line."""
-    from tf_cli.params import line_of
+    """A configuration problem at a key path of the params (coverage.yaml's keys start with
+    "coverage"): the file it is written in, and the line."""
+    from tf_cli.params import problem_at
 
-    return Problem(PARAMS_FILE, message, line=line_of(project, list(where)) if where else None,
-                   pointer=json_path(where) if where else None, config=True)
+    if not where:
+        return Problem(PARAMS_FILE, message, config=True)
+    return problem_at(project, list(where), message)
 
 
 def _refuse_unsafe_sql(project: Project, coverage: dict) -> None:
     from tf_cli.duck import expression_problem
-    from tf_cli.params import line_of
 
     places = [(["coverage", "defaults"], coverage.get("defaults", {}))]
     places += [(["coverage", "signatures", name], own)
@@ -76,8 +77,7 @@ def _refuse_unsafe_sql(project: Project, coverage: dict) -> None:
         for path, sql in found:
             reason = expression_problem(sql)
             if reason:
-                problems.append(Problem(PARAMS_FILE, f"{reason}: {sql!r}", config=True,
-                                        line=line_of(project, path), pointer=json_path(path)))
+                problems.append(params_problem(project, path, f"{reason}: {sql!r}"))
     if problems:
         raise ConfigError(problems)
 

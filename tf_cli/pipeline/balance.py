@@ -23,9 +23,7 @@ from tf_cli.layout import (
     data_dir,
     report_path,
 )
-from tf_cli.params import PARAMS_FILE
 from tf_cli.pipeline import write_json
-from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
 from tf_cli.settings import BalanceSettings
@@ -92,8 +90,9 @@ def _cells(project: Project, signature: str, options: BalanceSettings,
     spec = project.signature(signature).coverage
     missing = [d for d in options.cell_dimensions if d not in spec.dimensions]
     if missing:
-        raise ConfigError([Problem(PARAMS_FILE, f'balance.cell_dimensions: "{missing[0]}" is '
-                                   f"not a coverage dimension of {signature}", config=True)])
+        raise ConfigError([params_problem(project, ["balance", "cell_dimensions"],
+                                          f'balance.cell_dimensions: "{missing[0]}" is not a '
+                                          f"coverage dimension of {signature}")])
     loader = project.schemas
     types = duck.columns(loader, loader.signature(signature))
     return duck.buckets([pool_file], types, {d: spec.dimensions[d].sql
