@@ -1,4 +1,4 @@
-"""32 `kill -9` at random moments across import, fmt, review and generate: after each, the
+"""24 `kill -9` at random moments across import, fmt, review and generate: after each, the
 data validates and no example is lost or duplicated. Each moment is drawn from the
 lifetime of a full run of the same command, timed first. Real processes: a kill is the
 point. (Most of its time is those processes and tf's validation after each kill; the
@@ -26,7 +26,7 @@ from tf_cli.records import write_records
 from tf_cli.validate import validate
 
 SIG = "validate_completeness"
-TRIALS = 32  # 8 per command
+TRIALS = 24  # 6 per command
 PARAMS = f"""\
 coverage:
   signatures:
