@@ -173,3 +173,11 @@ def test_where_selects_the_examples_the_session_shows(project: Path):
     assert [r["id"] for r in lines(project / EXAMPLES)] == full
     bad = run_tf("review", "-s", SIG, "--where", "true; DROP TABLE x", cwd=project)
     assert bad.exit_code == 2 and "--where: not one SQL expression" in bad.stderr
+
+
+def test_the_session_summary_says_how_many_are_still_pending(project: Path):
+    pending_examples(project, 3)
+    result = run_tf("review", "-s", SIG, cwd=project, input="a\ns\nq\n", env=GIT_ENV)
+    assert result.exit_code == 0, result
+    assert "1 approved, 0 rejected, 0 edited, 1 skipped; 2 examples still pending" \
+        in result.stderr, result.stderr

@@ -223,3 +223,16 @@ def test_version_and_the_fmt_check_hint(project: Path):
                                          + "\n")
     checked = run_tf("fmt", "--check", cwd=project)
     assert checked.exit_code == 1 and "fix: tf fmt" in checked.stderr
+
+
+def test_capture_reasons_are_one_line_and_cost_reads_as_money(project: Path):
+    from tf_cli import capture
+    from tf_cli.generate import GenerateSummary
+    from tf_cli.render.generate import summary_lines
+
+    refused = capture("nope", {"user_intent": "x"}, {"intent_matches": True}, project=project)
+    assert not refused.accepted and "\n" not in refused.reason
+    assert 'unknown signature "nope"' in refused.reason and "(hint: known signatures:" \
+        in refused.reason
+    lines = summary_lines(GenerateSummary(planned=2, requested=2, calls=1).to_json(), [], SIG)
+    assert lines[1].startswith("tokens: 0 prompt, 0 completion; cost $0.0000")

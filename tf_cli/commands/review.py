@@ -47,7 +47,9 @@ def command(
     except (KeyboardInterrupt, EOFError):
         console.error("stopped; every decision made so far is saved")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    console.note(", ".join(f"{n} {what}" for what, n in counts.items()))
+    waiting = len(review.pending(project, signature))
+    console.note(", ".join(f"{n} {what}" for what, n in counts.items())
+                 + f"; {plural(waiting, 'example')} still pending")
 
 
 def _terminal() -> bool:

@@ -21,7 +21,7 @@ def summary_lines(data: dict, failures: list[str], signature: str) -> list[str]:
         f"{plural(data['calls'], 'LM call')} ({per_accepted}); "
         f"rejected: {rejections(data['rejected'])}",
         f"tokens: {data['prompt_tokens']:,} prompt, {data['completion_tokens']:,} completion; "
-        f"cost {data['cost']}",
+        f"cost ${data['cost']:.4f} (as LiteLLM prices the model; 0 for a local one)",
         # Planning counts examples waiting for review; coverage counts them once approved.
         f"once the pending examples are approved: synthetic share "
         f"{data['synthetic_share']:.0%}, examples the gaps need "
