@@ -8,11 +8,13 @@ requirements".
 
 JSON form (`--format json`), version 1:
     {"version": 1, "base": sha, "head": sha | "working tree",
-     "other_changes": [paths under schemas/ and params.yaml, dvc.yaml],
+     "other_changes": [paths under schemas/, params.yaml, coverage.yaml, dvc.yaml],
      "signatures": [{"signature", "added": [ids], "removed": [ids],
                      "modified": [{"id", "changes": [{"field", "old", "new"}]}],
                      "duplicate_ids": {"base": [ids], "head": [ids]},
-                     "examples": {"base": n, "head": n},
+                     "examples": {"base": n, "head": n} (examples that count),
+                     "pending": {"base": n, "head": n} (awaiting review),
+                     "added_states": {id: "pending" | "rejected"} (added, not counted),
                      "by_source": {"base": {...}, "head": {...}},
                      "coverage": {dimension: {bucket: [base, head]}} (changed buckets only),
                      "requirements": [{"label", "level", "base", "head"}] (changed state)}]}
@@ -34,7 +36,7 @@ from tf_cli.project import Project
 
 JSON_VERSION = 1
 LONG = 80  # strings longer than this are shown as a word diff
-WATCHED = ("schemas/", "params.yaml", "dvc.yaml")
+WATCHED = ("schemas/", "params.yaml", "coverage.yaml", "dvc.yaml")
 
 
 @dataclass
@@ -50,6 +52,9 @@ class SignatureDiff:
     requirements: list[dict] = field(default_factory=list)
     # side -> lines that are no example (not a JSON object with a string id), not compared
     unreadable: dict[str, int] = field(default_factory=dict)
+    # added id -> its state when it does not count yet: pending (review) or rejected
+    added_states: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, int] = field(default_factory=dict)  # side -> awaiting review
 
     @property
     def changed(self) -> bool:
@@ -61,7 +66,8 @@ class SignatureDiff:
                 "modified": self.modified, "duplicate_ids": self.duplicate_ids,
                 "examples": self.examples, "by_source": self.by_source,
                 "coverage": self.coverage, "requirements": self.requirements,
-                "unreadable": self.unreadable}
+                "unreadable": self.unreadable, "added_states": self.added_states,
+                "pending": self.pending}
 
 
 @dataclass
@@ -146,8 +152,15 @@ def _id_of(line: bytes) -> bytes | None:
 
 
 def _compare(name: str, old: dict, new: dict) -> SignatureDiff:
+    from tf_cli.counting import COUNTED, state
+
     entry = SignatureDiff(name)
     entry.added = [i for i in new if i not in old]
+    for example_id in entry.added:
+        record = orjson.loads(new[example_id][-1])
+        found = state(record) if isinstance(record, dict) else COUNTED
+        if found != COUNTED:
+            entry.added_states[example_id] = found
     entry.removed = [i for i in old if i not in new]
     for example_id, lines in new.items():
         previous = old.get(example_id)
@@ -217,6 +230,9 @@ def _coverage_delta(project: Project, entry: SignatureDiff, old: dict, new: dict
         with ThreadPoolExecutor(max_workers=2) as pool:
             files = dict(pool.map(side, (("base", old), ("head", new))))
     before, after = files["base"], files["head"]
+    # What counts (tf_cli.counting), as tf coverage and tf status say; pending apart.
+    entry.examples = {"base": before.examples, "head": after.examples}
+    entry.pending = {"base": before.pending, "head": after.pending}
     entry.by_source = {"base": before.by_source, "head": after.by_source}
     for dimension, counts in after.dimensions.items():
         old_counts = before.dimensions.get(dimension, {})

@@ -188,3 +188,25 @@ def test_lines_that_are_no_example_are_counted_not_skipped_silently(project: Pat
     assert data["signatures"][0]["unreadable"] == {"head": 3}
     unknown = run_tf("diff", history["start"], "-s", "nosuch", cwd=project)
     assert unknown.exit_code == 2 and 'unknown signature "nosuch"' in unknown.stderr
+
+
+def test_added_examples_that_do_not_count_say_so_and_are_not_counted(project: Path, history):
+    """An added example waiting for review, or rejected, is marked, and the counts are what
+    tf coverage counts, pending apart."""
+    synthetic = project / "datasets/validate_intent/synthetic.jsonl"
+    pending = {**example(7), "metadata": {**example(7)["metadata"], "source": "synthetic",
+                                           "review": {"status": "pending"}}}
+    rejected = {**example(8), "metadata": {**example(8)["metadata"], "source": "synthetic",
+                                            "review": {"status": "rejected", "by": "r",
+                                                       "at": "2026-11-21T10:00:00Z",
+                                                       "reason": "too easy"}}}
+    write_records(synthetic, [pending, rejected])
+    text = run_tf("diff", history["remove"], cwd=project)
+    assert text.exit_code == 0, text
+    assert "validate_intent: 2 -> 2 examples (pending review: 0 -> 1)" in text.stdout
+    assert f"+ added {pending['id']} (pending review)" in text.stdout
+    assert f"+ added {rejected['id']} (rejected by a reviewer)" in text.stdout
+    data = json.loads(run_tf("diff", history["remove"], "-f", "json", cwd=project).stdout)
+    entry = data["signatures"][0]
+    assert entry["added_states"] == {pending["id"]: "pending", rejected["id"]: "rejected"}
+    assert entry["examples"] == {"base": 2, "head": 2}

@@ -47,6 +47,9 @@ def _render(result: DataDiff, style: _Style) -> str:
     for entry in changed:
         counts = (f"{entry.examples.get('base', 0)} -> "
                   f"{plural(entry.examples.get('head', 0), 'example')}")
+        if entry.pending.get("base") != entry.pending.get("head"):
+            counts += (f" (pending review: {entry.pending.get('base', 0)} -> "
+                       f"{entry.pending.get('head', 0)})")
         lines += ["", *style.title(f"{entry.signature}: {counts}", deeper=1)]
         lines += _entry(entry, style)
     return "\n".join(lines) + "\n"
@@ -55,7 +58,8 @@ def _render(result: DataDiff, style: _Style) -> str:
 def _entry(entry: SignatureDiff, style: _Style) -> list[str]:
     """The lines of one signature: a bullet per change, changed fields indented under it."""
     bullet = style.bullet
-    lines = [f"{bullet}+ added {example_id}" for example_id in entry.added]
+    lines = [f"{bullet}+ added {example_id}" + _state(entry.added_states.get(example_id))
+             for example_id in entry.added]
     lines += [f"{bullet}- removed {example_id}" for example_id in entry.removed]
     for item in entry.modified:
         lines.append(f"{bullet}~ modified {item['id']}")
@@ -78,6 +82,14 @@ def _entry(entry: SignatureDiff, style: _Style) -> list[str]:
     lines += [f"{bullet}{r['level']} requirement \"{r['label']}\": {r['base']} -> {r['head']}"
               for r in entry.requirements]
     return lines
+
+
+def _state(found: str | None) -> str:
+    """How an added example stands, when it does not count yet."""
+    if found is None:
+        return ""
+    return {"pending": " (pending review)", "rejected": " (rejected by a reviewer)"}.get(
+        found, f" ({found})")
 
 
 def _show(value) -> str:
