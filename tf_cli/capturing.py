@@ -62,9 +62,8 @@ def capture(signature: str, inputs: dict, outputs: dict, *, quality: float | Non
         with _lock:
             append_records(project_obj.dataset_dir(signature) / CAPTURED_FILE, [record])
         return CaptureResult(True, id=record["id"])
-    except TfError as exc:  # one line, for an application's log
-        reason = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
-        return CaptureResult(False, reason=" ".join(reason.split()))
+    except TfError as exc:
+        return CaptureResult(False, reason=exc.one_line())
     except OSError as exc:  # e.g. the datasets folder cannot be created
         return CaptureResult(False, reason=f"cannot write the example: {exc}")
     except Exception as exc:  # noqa: BLE001 -- the promise: never raise into the application

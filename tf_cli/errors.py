@@ -25,6 +25,11 @@ class TfError(Exception):
     def __str__(self) -> str:
         return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
 
+    def one_line(self) -> str:
+        """The message and hint on one line, for a log entry (tf_cli.capture's reasons)."""
+        text = self.message + (f" (hint: {self.hint})" if self.hint else "")
+        return " ".join(text.split())
+
 
 class UsageError(TfError):
     """A bad flag, argument or path on the command line."""

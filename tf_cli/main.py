@@ -84,7 +84,6 @@ app.add_typer(lm.app, name="lm")
 
 def run(argv: list[str] | None = None) -> int:
     """Entry point of the console script: run the app and map every failure to an exit code."""
-    common.start(None)  # not the project of an earlier run (tests run tf in-process)
     try:
         # Without standalone mode click returns the code given to typer.Exit.
         code = app(args=argv, prog_name="tf", standalone_mode=False)

@@ -1,7 +1,12 @@
-"""Counts in words, for every message people read: `plural(1, "example")` is "1 example",
+"""Numbers in words, for every message people read: `plural(1, "example")` is "1 example",
 `plural(2, "example")` "2 examples", `plural(1_500, "entry", "entries")` "1,500 entries"."""
 
 from __future__ import annotations
+
+
+def score(value: float | None) -> str:
+    """A dev score (percent) to one decimal, or "-" when none was measured."""
+    return "-" if value is None else f"{value:.1f}"
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

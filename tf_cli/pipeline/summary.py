@@ -10,10 +10,7 @@ from tf_cli.layout import report_path, summary_dir
 from tf_cli.pipeline import read_json
 from tf_cli.project import Project
 from tf_cli.records import atomic_writer
-
-
-def _score(value) -> str:
-    return "-" if value is None else f"{value:.1f}"
+from tf_cli.words import score
 
 
 def summarize(project: Project, signatures: list[str]) -> str:
@@ -29,8 +26,8 @@ def summarize(project: Project, signatures: list[str]) -> str:
         lines.append(
             f"| {name} | {validation['accepted']} | {validation['rejected']} | "
             f"{coverage['train']} | {coverage['dev']} | {coverage['train_diversity']} | "
-            f"{result['optimizer']} | {_score(result['baseline_score'])} | "
-            f"{_score(result['optimized_score'])} | {result['demos']} | {result['lm_calls']} |")
+            f"{result['optimizer']} | {score(result['baseline_score'])} | "
+            f"{score(result['optimized_score'])} | {result['demos']} | {result['lm_calls']} |")
         train_coverage = read_json(report_path(project, name, "train_coverage"))
         for dimension, counts in train_coverage.items():
             buckets += [{"signature": name, "cell": f"{name}/{dimension}={bucket}",

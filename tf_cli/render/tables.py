@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tf_cli.words import score
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -40,10 +42,6 @@ def log_table(rows: list[LogRow]) -> Table:
             "examples", "target", "optimized", "baseline") else "left")
     for r in rows:
         table.add_row(r.commit, r.date[:10], r.signature, str(r.examples), str(r.target),
-                      _score(r.optimized_score), _score(r.baseline_score),
+                      score(r.optimized_score), score(r.baseline_score),
                       r.optimizer or "-", r.subject[:40])
     return table
-
-
-def _score(value) -> str:
-    return "-" if value is None else f"{value:.1f}"
