@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +32,11 @@ def shutil_copy(source: Path, target: Path) -> None:
 
 def spawn(project: Path, *args: str) -> pexpect.spawn:
     env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
+    # Ctrl-C must reach tf's own handler even when pytest itself was started in the
+    # background, where the shell sets SIGINT to be ignored and children inherit that.
     return pexpect.spawn(sys.executable, ["-m", "tf_cli", "add-example", *args], cwd=project,
-                         env=env, encoding="utf-8", timeout=60)
+                         env=env, encoding="utf-8", timeout=60,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def lines(path: Path) -> list[dict]:

@@ -352,8 +352,16 @@ def test_balance_with_sql_that_fails_on_the_pool_is_a_config_error(hostile):
     assert problem.message.startswith("validate_intent: dimension probe:")  # not "difficulty"
 
 
+def no_retry_waits(project: Path) -> None:
+    params = project / "params.yaml"
+    text = params.read_text()
+    params.write_text(text.replace("  timeout: 60", "  max_retry_wait: 0\n  timeout: 60", 1))
+    assert "max_retry_wait: 0" in params.read_text()
+
+
 def test_credentials_in_the_base_url_never_reach_a_message(hostile):
     project, _ = hostile
+    no_retry_waits(project)  # the refused connection is not worth waiting for again
     # a process of its own: its whole output, library logging included, is what is checked
     result = run_tf_process("lm", "check", cwd=project, env={
         "TF_LM_MODEL": "openai/test", "TF_LM_API_KEY": "k",
@@ -465,9 +473,7 @@ def test_a_provider_only_litellm_knows_never_goes_to_a_base_params_yaml_names(ho
 def test_credentials_in_a_model_string_url_never_reach_output_or_files(hostile):
     project, _ = hostile
     secret = "hunter2-in-the-model-url"
-    params = project / "params.yaml"  # the refused connection is not worth waiting for again
-    params.write_text(params.read_text().replace("  timeout: 60", "  max_retry_wait: 0\n"
-                                                 "  timeout: 60", 1))
+    no_retry_waits(project)  # the refused connection is not worth waiting for again
     # a process of its own: its whole output, library logging included, is what is checked
     result = run_tf_process("lm", "check", cwd=project, timeout=120,
                     env={"TF_LM_MODEL": f"oobabooga/http://alice:{secret}@127.0.0.1:9",

@@ -19,7 +19,7 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
 records = st.lists(st.dictionaries(st.text(max_size=10), values, max_size=6), max_size=8)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)  # each writes and fsyncs a file
 @given(records=records)
 def test_write_then_read_gives_the_same_records(tmp_path_factory, records):
     path = tmp_path_factory.mktemp("rt") / "x.jsonl"
@@ -30,7 +30,7 @@ def test_write_then_read_gives_the_same_records(tmp_path_factory, records):
     assert path.read_bytes().count(b"\n") == len(records)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(records=records, spaced=st.booleans(), crlf=st.booleans())
 def test_fmt_is_idempotent_and_keeps_every_record(tmp_path_factory, records, spaced, crlf):
     import json
