@@ -8,6 +8,7 @@ read. duckdb is imported here only, on first use. Every connection is a sandbox
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -46,6 +47,16 @@ def connect(readable: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
     return connection
 
 
+_PARSER_LOCK = threading.Lock()
+
+
+@cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    """The connection that parses coverage SQL (never runs it): a sandbox that can read no
+    file. One for the process: opening one takes longer than parsing an expression."""
+    return connect()
+
+
 @cache
 def expression_problem(sql: str) -> str | None:
     """Why `sql` is not one scalar expression over an example's own fields, or None.
@@ -54,15 +65,13 @@ def expression_problem(sql: str) -> str | None:
     could read another table), no second statement."""
     if len(sql) > MAX_SQL_CHARS:
         return f"longer than {MAX_SQL_CHARS:,} characters"
-    connection = connect()
+    with _PARSER_LOCK:  # one connection, used by one thread at a time
+        row = _parser().execute("SELECT json_serialize_sql(?)",
+                                [f"SELECT ({sql}\n)"]).fetchone()
     try:
-        row = connection.execute("SELECT json_serialize_sql(?)",
-                                 [f"SELECT ({sql}\n)"]).fetchone()
         tree = orjson.loads(row[0] if row else "{}")
     except orjson.JSONDecodeError:  # a parse tree deeper than orjson reads
         return "nested too deeply"
-    finally:
-        connection.close()
     if tree.get("error"):
         message = tree.get("error_message", "syntax error")
         if message.startswith("Only SELECT statements"):  # what follows a ";"

@@ -51,11 +51,12 @@ def with_dimension(project: Path, sql: str) -> None:
     ("\"length(lpad('', 2000000000, 'x'))\"", "lpad() is not allowed"),
     ("\"length(printf('%500000000d', 1))\"", "printf() is not allowed"),
 ])
-def test_coverage_sql_must_be_one_expression(hostile, sql: str, reason: str):
+def test_coverage_sql_must_be_one_expression(hostile, sql: str, reason: str,
+                                             commands=(["check"],)):
     project, secret = hostile
     out = project / "written-by-sql.txt"
     with_dimension(project, sql.format(secret=secret, out=out))
-    for command in (["check"], ["coverage", "--format", "json"], ["status"]):
+    for command in commands:
         result = run_tf(*command, cwd=project)
         assert result.exit_code == 2, (command, result)
         assert "params.yaml:" in result.stderr and reason in result.stderr
@@ -64,6 +65,15 @@ def test_coverage_sql_must_be_one_expression(hostile, sql: str, reason: str):
     assert not out.exists()
     line = int(result.stderr.split("params.yaml:", 1)[1].split(":", 1)[0])
     assert "probe" in (project / "params.yaml").read_text().splitlines()[line - 2]
+
+
+def test_every_command_that_reads_coverage_refuses_such_sql(hostile):
+    """They all read coverage.yaml through one check (Project.coverage): shown once here,
+    and for tf check alone with each kind of SQL above."""
+    test_coverage_sql_must_be_one_expression(
+        hostile, "\"(SELECT content FROM read_text('{secret}'))\"",
+        "a subquery (SELECT ...) is not allowed",
+        commands=(["check"], ["coverage", "--format", "json"], ["status"]))
 
 
 def test_every_duckdb_connection_is_a_sandbox(hostile):
@@ -393,8 +403,8 @@ def test_a_server_named_inside_the_model_string_is_a_base_too(hostile):
 
 
 @pytest.mark.parametrize("behaviour, message", [
-    ("trickle_head", "no complete answer within 3 s (lm.deadline)"),
-    ("trickle_body", "no complete answer within 3 s (lm.deadline)"),
+    ("trickle_head", "no complete answer within 2 s (lm.deadline)"),
+    ("trickle_body", "no complete answer within 2 s (lm.deadline)"),
     ("endless_chunks", "the answer passed 100000 bytes (lm.max_answer_bytes)"),
     ("gzip_bomb", "the server compressed its answer (gzip, gzip) although tf asked for none"),
 ])
@@ -405,7 +415,7 @@ def test_a_server_that_trickles_or_never_finishes_is_cut_off(hostile, behaviour,
     project, _ = hostile
     path = project / "params.yaml"
     path.write_text(path.read_text().replace(
-        "  timeout: 60", "  timeout: 2\n  deadline: 3\n  max_answer_bytes: 100000", 1))
+        "  timeout: 60", "  timeout: 1\n  deadline: 2\n  max_answer_bytes: 100000", 1))
     generate = ["generate", "-s", "validate_completeness", "--count", "2"]
     for command, everything in ((["lm", "check"], True), (generate, False)):
         with MisbehavingServer(behaviour, everything=everything) as server:
