@@ -64,7 +64,7 @@ def record(n: int, source: str, review: str | None = None) -> dict:
 
 def snapshot(folder: Path) -> dict[str, list[dict]]:
     """file name -> its records (every line must parse: validate has checked it)."""
-    return {p.name: [orjson.loads(x) for x in p.read_bytes().splitlines()]  # ~6,000 a run
+    return {p.name: [orjson.loads(x) for x in p.read_bytes().splitlines()]  # ~3,000 a run
             for p in sorted(folder.glob("*.jsonl"))}
 
 
@@ -118,9 +118,9 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(project: Path):
     rng = random.Random(int(os.environ.get("TF_CRASH_SEED", "20261201")))
     (project / "params.yaml").write_text(PARAMS)
     folder = project / "datasets" / SIG
-    write_records(folder / "examples.jsonl", [record(n, "manual") for n in range(1, 4001)])
+    write_records(folder / "examples.jsonl", [record(n, "manual") for n in range(1, 2001)])
     write_records(folder / "synthetic.jsonl",
-                  [record(n, "synthetic", "pending") for n in range(4001, 6001)])
+                  [record(n, "synthetic", "pending") for n in range(2001, 3001)])
     with LMServer() as server:
         server.state.delay = 0.05
         env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "TF_LM_MODEL": "openai/test-model",
