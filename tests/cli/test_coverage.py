@@ -252,6 +252,25 @@ def test_status_recommends_concrete_next_steps(project):
     assert "validate_intent" in result.stdout and "4/10" in result.stdout
 
 
+def test_ready_means_what_tf_check_asks_not_only_min_examples(project):
+    """Enough examples, but an error-level requirement fails: tf check fails, so no view of
+    coverage may call the signature ready."""
+    setup(project, ["{dimension: difficulty, bucket: hard, min: 3, level: error}"], MIXED)
+    assert check(project).exit_code == 1
+    status = run_tf("status", "-s", "validate_intent", cwd=project)
+    assert "no (1 error failing)" in status.stdout and " yes " not in status.stdout
+    data = json.loads(run_tf("coverage", "-s", "validate_intent", "-f", "json",
+                             cwd=project).stdout)
+    assert data["signatures"][0]["ready"] is False
+    markdown = run_tf("coverage", "-s", "validate_intent", "-f", "markdown", cwd=project).stdout
+    assert "(not ready: 1 error failing)" in markdown
+    setup(project, [], MIXED, min_examples=5)  # too few examples says so instead
+    assert "no (4 of min 5)" in run_tf("status", "-s", "validate_intent", cwd=project).stdout
+    setup(project, ["{dimension: difficulty, bucket: hard, min: 3, level: warn}"], MIXED)
+    assert json.loads(run_tf("coverage", "-s", "validate_intent", "-f", "json",
+                             cwd=project).stdout)["signatures"][0]["ready"] is True
+
+
 def test_sample_is_seeded_filtered_and_shows_where_each_example_is(project):
     examples = [intent_example(i, difficulty="hard" if i % 2 else "easy") for i in range(40)]
     setup(project, [], examples)

@@ -74,7 +74,18 @@ class SignatureCoverage:
 
     @property
     def ready(self) -> bool:
-        return self.examples >= self.min_examples
+        """What `tf check` asks of this signature: min_examples, and no error-level
+        requirement failing."""
+        return self.examples >= self.min_examples and not self.failed_errors
+
+    @property
+    def not_ready_because(self) -> str | None:
+        """Why it is not ready, in a few words ("2 of min 20", "1 error failing"), or None."""
+        if self.examples < self.min_examples:
+            return f"{self.examples} of min {self.min_examples}"
+        if self.failed_errors:
+            return f"{plural(len(self.failed_errors), 'error')} failing"
+        return None
 
     @property
     def failed_errors(self) -> list[RequirementResult]:

@@ -120,7 +120,7 @@ def markdown(coverages: list[SignatureCoverage], gaps_only: bool = False,
     for cov in coverages:
         lines.append(f"### {cov.signature}: {cov.examples} / "
                      f"{plural(cov.target_examples, 'example')}"
-                     f" ({'ready' if cov.ready else f'not ready: min {cov.min_examples}'})"
+                     f" ({'ready' if cov.ready else f'not ready: {cov.not_ready_because}'})"
                      + _apart(cov))
         lines.append("")
         if not gaps_only:

@@ -24,7 +24,7 @@ def status_table(coverages: list[SignatureCoverage]) -> Table:
     for cov in coverages:
         table.add_row(
             cov.signature, f"{cov.examples}/{cov.target_examples}",
-            "yes" if cov.ready else f"no (<{cov.min_examples})",
+            "yes" if cov.ready else f"no ({cov.not_ready_because})",
             ", ".join(f"{source} {count}" for source, count in cov.by_source.items()),
             str(cov.pending), str(cov.rejected), f"{cov.synthetic_share:.0%}",
             f"{cov.diversity:.2f}" if cov.diversity is not None else "-",
