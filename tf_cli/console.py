@@ -14,12 +14,18 @@ def err():
     return Console(stderr=True, highlight=False)
 
 
+PIPED_WIDTH = 1000
+
+
 @cache
 def tables():
-    """Console for tables on stdout; wide when piped, so rows do not wrap in logs."""
+    """Console for tables on stdout. Piped (a CI log, a file, grep), it is as wide as the
+    table needs, so a row stays one line; Rich would otherwise wrap cells at 80 columns.
+    (Tables do not expand: 1,000 is a bound, not the width they take.)"""
     from rich.console import Console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    return Console(highlight=False, width=None if sys.stdout.isatty() else PIPED_WIDTH)
+
 
 
 def error(message: str) -> None:

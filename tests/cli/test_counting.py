@@ -102,7 +102,7 @@ def test_check_and_status_use_the_same_counts(project: Path, mixed):
     status = run_tf("status", cwd=project).stdout
     row = next(line for line in status.splitlines() if line.startswith(f"│ {SIG}"))
     assert [cell.strip() for cell in row.split("│")[1:-1]][:6] == [
-        SIG, "5/10", "yes", "manual 4, synthetic 1", "1", "3"]
+        SIG, "5/10", "no (1 error failing)", "manual 4, synthetic 1", "1", "3"]
     assert f"review 1 pending example of {SIG}: tf review --signature {SIG}" in status
 
 

@@ -239,7 +239,7 @@ def test_check_markdown_is_a_pr_summary(project):
     result = run_tf("check", "--format", "markdown", cwd=project)
     assert result.exit_code == 1
     assert result.stdout.startswith("## tf check: ❌ failed")
-    assert "| validate_intent | 4 | 10 | yes | category: at least 4 distinct |" in result.stdout
+    assert "| validate_intent | 4 | 10 | no | category: at least 4 distinct |" in result.stdout
     assert "| category: at least 4 distinct | error | 3 distinct: api, database, ui | ❌ |" \
         in result.stdout
 

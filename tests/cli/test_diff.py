@@ -153,6 +153,14 @@ def test_log_lists_counts_and_scores_per_commit_and_plots(project: Path, history
     assert (project / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = run_tf("log", "-s", SIG, cwd=project)
     assert "71.5" in table.stdout and "bootstrap_fewshot" in table.stdout
+    # piped, a row is one line, whole: no cell wrapped or cut at 80 columns
+    long_subject = "Scores after the bootstrap_fewshot run on the reviewed December examples"
+    report.write_text(json.dumps({"optimizer": "bootstrap_fewshot", "optimized_score": 73.25,
+                                  "baseline_score": 52.0}))
+    git(project, "commit", "-q", "-am", long_subject)
+    row = next(line for line in run_tf("log", "-s", SIG, cwd=project).stdout.splitlines()
+               if "Scores after" in line)
+    assert long_subject in row and SIG in row and "73.2" in row
     text = run_tf("log", "--plot", "history.txt", cwd=project)  # run_tf fails on a traceback
     assert text.exit_code == 2 and "--plot history.txt: give a file ending in" in text.stderr
 

@@ -43,5 +43,5 @@ def log_table(rows: list[LogRow]) -> Table:
     for r in rows:
         table.add_row(r.commit, r.date[:10], r.signature, str(r.examples), str(r.target),
                       score(r.optimized_score), score(r.baseline_score),
-                      r.optimizer or "-", r.subject[:40])
+                      r.optimizer or "-", r.subject)
     return table
