@@ -38,17 +38,6 @@ def dvc(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedP
     return proc
 
 
-def set_params(clone: Path, **optimize) -> None:
-    """Change optimize.* in params.yaml as a user would, keeping its comments."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    path = clone / "params.yaml"
-    params = yaml.load(path)
-    params["optimize"].update(optimize)
-    yaml.dump(params, path)
-
-
 def only_signatures(clone: Path, names: list[str]) -> None:
     """Run the pipeline for these signatures only (pipeline.signatures): the tests that
     need every signature are the offline ones; the others prove the same code paths on
