@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import GIT_ENV, REPO, assemble_repository
 from tests.lm_server import LMServer
+from tests.unit.test_what_a_pull_request_commits import COMMITTED
 from tf_cli.ids import new_id
 
 README = REPO / "README.md"
@@ -146,6 +147,7 @@ def test_readme_block_runs_as_written(block: Block, tmp_path: Path):
         run.setup(clone, env)
     server = env.pop("_server", None)
     stdin = env.pop("_stdin", "")
+    set_up = _untracked(clone)  # what the setup wrote, such as incoming.jsonl
     try:
         if run.after:
             _run(next(b for b in _blocks() if b.key == run.after), clone, env, "")
@@ -153,6 +155,16 @@ def test_readme_block_runs_as_written(block: Block, tmp_path: Path):
     finally:
         if server:
             server.__exit__(None, None, None)
+    # Nothing is left lying around: a new file is one the README says a pull request
+    # commits (tests/unit/test_what_a_pull_request_commits.py), or git ignores it.
+    left = [path for path in _untracked(clone) - set_up if not path.startswith(COMMITTED)]
+    assert not left, f"README.md:{block.line} leaves untracked files: {left}"
+
+
+def _untracked(clone: Path) -> set[str]:
+    listed = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "-z"],
+                            cwd=clone, capture_output=True, text=True, check=True).stdout
+    return set(filter(None, listed.split("\0")))
 
 
 def _run(block: Block, clone: Path, env: dict, stdin: str) -> None:
