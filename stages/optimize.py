@@ -1,16 +1,16 @@
-"""optimize: data/<sig>/dspy.json -> programs/<sig>.json (+ reports/<sig>/optimize.json)."""
+"""optimize: data/<sig>/dspy.json -> programs/<sig>.json (+ reports/<sig>/optimize.json and
+scores.json)."""
 
 from stages._run import run, show
 
 
 def main(argv: list[str]) -> None:
-    from tf_cli.pipeline.optimize import optimize
+    from tf_cli.pipeline.optimize import optimize, scores
     from tf_cli.project import find_project
 
     project = find_project()
     report = optimize(project, argv[0], project.settings.optimize)
-    show("optimize", argv[0], {k: report[k] for k in (
-        "optimizer", "baseline_score", "optimized_score", "demos", "lm_calls")})
+    show("optimize", argv[0], {"optimizer": report["optimizer"], **scores(report)})
 
 
 if __name__ == "__main__":

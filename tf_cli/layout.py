@@ -10,9 +10,10 @@ else in tf spells a file name.
     datasets/<sig>/prompts.jsonl     inputs only, for bootstrap to label; not examples
     data/<sig>/                      pipeline outputs: pool, rejects, train, dev, dspy.json
     programs/<sig>.json              the optimized program
-    reports/<sig>/<step>.json        each step's metrics: validate, balance, convert,
+    reports/<sig>/<step>.json        each step's report: validate, balance, convert,
                                      optimize (stages), generate (tf generate); and
                                      train_coverage.json (balance: bucket counts)
+    reports/<sig>/scores.json        optimize's numbers: the DVC metrics file
     summary/                         the summary stage: summary.md, plots/*.json
 """
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from tf_cli.project import Project
 
 SCHEMAS_DIR, DATASETS_DIR, REPORTS_DIR = "schemas", "datasets", "reports"
+SCORES_FILE = "scores.json"  # in reports/<sig>/, by optimize: the DVC metrics file
 DATASET_SUFFIX = ".jsonl"
 SCHEMA_SUFFIX = ".schema.json"
 RULES_SUFFIX = ".rules.json"
@@ -66,8 +68,14 @@ def split_path(project: Project, signature: str, split: str) -> Path:
 
 
 def report_path(project: Project, signature: str, step: str) -> Path:
-    """reports/<signature>/<step>.json: a step's metrics are named after the step."""
+    """reports/<signature>/<step>.json: a step's report is named after the step."""
     return project.root / REPORTS_DIR / signature / f"{step}.json"
+
+
+def scores_path(project: Project, signature: str) -> Path:
+    """reports/<signature>/scores.json: the few numbers of the optimize report that DVC
+    compares across commits (the pipeline's one metrics file per signature)."""
+    return project.root / REPORTS_DIR / signature / SCORES_FILE
 
 
 def summary_dir(project: Project) -> Path:

@@ -96,6 +96,21 @@ def test_offline_repro_leaves_splits_programs_and_reports(offline_clone: Path):
     assert "| validate_intent |" in (offline_clone / "summary" / "summary.md").read_text()
 
 
+def test_dvc_metrics_are_a_few_numbers_per_signature(offline_clone: Path):
+    """`dvc metrics show` is one table over every metrics file: with only scores.json as
+    metrics (the step reports are plain outputs) it stays narrow enough to read."""
+    shown = dvc("metrics", "show", cwd=offline_clone)
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert max(len(line) for line in shown.stdout.splitlines()) <= 160, shown.stdout
+    for name in SIGNATURES:
+        assert f"reports/{name}/scores.json" in shown.stdout
+        result = report(offline_clone, name, "optimize")
+        assert report(offline_clone, name, "scores") == {
+            "baseline_score": None, "optimized_score": None, "demos": result["demos"],
+            "train": result["train"], "dev": result["dev"], "lm_calls": 0, "cost": 0.0}
+    assert "validate.json" not in shown.stdout and "optimize.json" not in shown.stdout
+
+
 def splits(clone: Path, signature: str) -> dict[str, str]:
     """id -> "train" or "dev"."""
     found = {}

@@ -41,7 +41,7 @@ def test_pipeline_against_the_test_server(tmp_path: Path):
             assert result["lm_calls"] > 0 and result["prompt_tokens"] > 0
             assert isinstance(result["baseline_score"], float)
         diff = dvc("metrics", "diff", "--md", cwd=clone)
-        assert "reports/validate_intent/optimize.json" in diff.stdout
+        assert "reports/validate_intent/scores.json" in diff.stdout
         assert "optimized_score" in diff.stdout
 
         # The program loads from the schema and answers through the test server.

@@ -3,7 +3,8 @@
     datasets/<sig>/*.jsonl --validate--> data/<sig>/pool.jsonl (+ rejects)
         --balance--> data/<sig>/train.jsonl, dev.jsonl --convert--> data/<sig>/dspy.json
         --optimize--> programs/<sig>.json --summary--> summary/summary.md
-Every step writes reports/<sig>/<step>.json, which DVC tracks as metrics.
+Every step writes reports/<sig>/<step>.json (git, a plain DVC output); optimize also writes
+reports/<sig>/scores.json, a few numbers: the DVC metrics file of the signature.
 """
 
 from __future__ import annotations

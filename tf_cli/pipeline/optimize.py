@@ -2,7 +2,8 @@
 
 Records in reports/<sig>/optimize.json: the optimizer actually used and why, baseline and
 optimized dev scores (percent), demos chosen, LM calls, tokens, cost and wall time; the
-program goes to programs/<sig>.json (DVC cache).
+numbers of it a DVC user compares go to reports/<sig>/scores.json too (scores(), the
+pipeline's metrics file), and the program to programs/<sig>.json (DVC cache).
 
 A signature below its min_examples gets labeled_fewshot (no LM needed) with the reason,
 and switches to the configured optimizer by itself once its data reaches the threshold.
@@ -16,7 +17,7 @@ import time
 
 from tf_cli import dspy_io, lm
 from tf_cli.errors import CheckFailed, ConfigError
-from tf_cli.layout import DSPY_FILE, data_dir, program_path, report_path
+from tf_cli.layout import DSPY_FILE, data_dir, program_path, report_path, scores_path
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
 from tf_cli.settings import OptimizeSettings
@@ -25,6 +26,14 @@ from tf_cli.words import plural
 # The fewest train and dev examples each optimizer can work with here.
 MINIMUM_SIZES = {"labeled_fewshot": (1, 0), "bootstrap_fewshot": (1, 1),
                  "bootstrap_random_search": (2, 1), "mipro_v2": (2, 2)}
+# The keys of the optimize report in scores.json: numbers only, null where not evaluated.
+SCORE_KEYS = ("baseline_score", "optimized_score", "demos", "train", "dev", "lm_calls", "cost")
+
+
+def scores(report: dict) -> dict:
+    """The numbers of an optimize report that `dvc metrics diff` compares: the dev scores
+    (0-100), demos, split sizes, LM calls and cost."""
+    return {key: report[key] for key in SCORE_KEYS}
 
 
 def optimize(project: Project, signature_name: str, options: OptimizeSettings) -> dict:
@@ -79,6 +88,7 @@ def optimize(project: Project, signature_name: str, options: OptimizeSettings) -
     path.parent.mkdir(parents=True, exist_ok=True)
     compiled.save(str(path))
     write_json(report_path(project, signature_name, "optimize"), report)
+    write_json(scores_path(project, signature_name), scores(report))
     return report
 
 
