@@ -9,6 +9,11 @@ BIN := $(VENV)/bin
 # dvc runs each stage's `python -m stages...` through the shell: the venv's python first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
+# Some environments set PYTHONDONTWRITEBYTECODE=1: then every tf process, every pipeline stage
+# and every pytest worker compiles tf_cli and re-rewrites the test modules from source. The
+# caches (__pycache__/) are ignored by git and by DVC (.dvcignore). Measured: collecting the
+# suite 7.3 s -> 3.0 s.
+unexport PYTHONDONTWRITEBYTECODE
 
 repro: $(VENV)/.installed
 	$(BIN)/tf check

@@ -1,4 +1,5 @@
-"""12 `kill -9` at random moments across import, fmt, review and generate: after each, the
+"""`kill -9` at random moments across import, fmt, review and generate (8 in make test;
+TF_CRASH_TRIALS and TF_CRASH_SEED for a longer hunt): after each, the
 data validates and no example is lost or duplicated. Each moment is drawn from the
 lifetime of a full run of the same command, timed first. Real processes: a kill is the
 point. (Most of its time is those processes and tf's validation after each kill; the
@@ -26,8 +27,8 @@ from tf_cli.records import write_records
 from tf_cli.validate import validate
 
 SIG = "validate_completeness"
-# 3 per command in make test; TF_CRASH_TRIALS=200 make test for a longer hunt
-TRIALS = int(os.environ.get("TF_CRASH_TRIALS", "12"))
+# 2 per command; TF_CRASH_TRIALS=200 pytest tests/cli/test_crash.py for a longer hunt
+TRIALS = int(os.environ.get("TF_CRASH_TRIALS", "8"))
 PARAMS = f"""\
 coverage:
   signatures:

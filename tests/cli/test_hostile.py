@@ -52,7 +52,7 @@ def with_dimension(project: Path, sql: str) -> None:
     ("\"length(printf('%500000000d', 1))\"", "printf() is not allowed"),
 ])
 def test_coverage_sql_must_be_one_expression(hostile, sql: str, reason: str,
-                                             commands=(["check"],)):
+                                             commands=(["coverage", "-s", "validate_intent"],)):
     project, secret = hostile
     out = project / "written-by-sql.txt"
     with_dimension(project, sql.format(secret=secret, out=out))
@@ -69,7 +69,7 @@ def test_coverage_sql_must_be_one_expression(hostile, sql: str, reason: str,
 
 def test_every_command_that_reads_coverage_refuses_such_sql(hostile):
     """They all read coverage.yaml through one check (Project.coverage): shown once here,
-    and for tf check alone with each kind of SQL above."""
+    and for tf coverage alone with each kind of SQL above."""
     test_coverage_sql_must_be_one_expression(
         hostile, "\"(SELECT content FROM read_text('{secret}'))\"",
         "a subquery (SELECT ...) is not allowed",
