@@ -1,6 +1,6 @@
 """The DVC pipeline against the OpenAI-compatible test server on 127.0.0.1, with
 bootstrap_fewshot for two signatures (one with boolean and text outputs, one with lists),
-then mipro_v2 for both as a second experiment. Every signature goes through the pipeline
+then mipro_v2 for one as a second experiment. Every signature goes through the pipeline
 in test_pipeline.py."""
 
 from __future__ import annotations
@@ -60,14 +60,14 @@ def test_pipeline_against_the_test_server(tmp_path: Path):
                                                         "optimize")["demos"]
         assert int(examples) == 21
 
-        # Another optimizer as an experiment: -S rewrites params.yaml (DVC's YAML writer
-        # reflows it), yet only the stages that read `optimize` run again, no generation.
-        mipro = dvc("exp", "run", "-S", "optimize.optimizer=mipro_v2", "-S", "optimize.auto=null",
-                    "-S", "optimize.num_candidates=2", "-S", "optimize.num_trials=2",
-                    cwd=clone, env=env)
+        # Another optimizer as an experiment on one signature: -S rewrites params.yaml
+        # (DVC's YAML writer reflows it), yet nothing upstream of optimize runs again.
+        mipro = dvc("exp", "run", "optimize@validate_intent", "-S", "optimize.optimizer=mipro_v2",
+                    "-S", "optimize.auto=null", "-S", "optimize.num_candidates=2",
+                    "-S", "optimize.num_trials=2", cwd=clone, env=env)
         assert mipro.returncode == 0, mipro.stderr[-3000:]
         ran = set(re.findall(r"Running stage '([^']+)'", mipro.stdout))
-        assert ran == {f"optimize@{name}" for name in SIGNATURES} | {"summary"}, ran
+        assert ran == {"optimize@validate_intent"}, ran
         result = report(clone, "validate_intent", "optimize")
         assert result["optimizer"] == "mipro_v2" and result["evaluated"] is True
         assert server.state.requests > calls_after_bootstrap
