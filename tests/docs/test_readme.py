@@ -99,6 +99,8 @@ class Run:
     setup: Callable[[Path, dict], None] | None = None
     slow: bool = False  # runs the DVC pipeline
     after: str | None = None  # a block whose commands must have run first, in the same clone
+    stages: frozenset[str] | None = None  # the DVC stages the block runs, when the text says
+    may_run: frozenset[str] = frozenset()  # and those it runs only if their deps changed
 
 
 # Blocks run here, with what each needs.
@@ -111,7 +113,8 @@ RUN: dict[str, Run] = {
         Run(_summary_file),
     DVC_BLOCK: Run(slow=True),
     "dvc repro --single-item --force optimize@validate_intent   # this stage only":
-        Run(_one_signature, slow=True, after=DVC_BLOCK),
+        Run(_one_signature, slow=True, after=DVC_BLOCK,  # "this stage only", then the summary
+            stages=frozenset({"optimize@validate_intent"}), may_run=frozenset({"summary"})),
 }
 
 
@@ -151,7 +154,10 @@ def test_readme_block_runs_as_written(block: Block, tmp_path: Path):
     try:
         if run.after:
             _run(next(b for b in _blocks() if b.key == run.after), clone, env, "")
-        _run(block, clone, env, stdin)
+        output = _run(block, clone, env, stdin)
+        if run.stages is not None:
+            ran = set(re.findall(r"Running stage '([^']+)'", output))
+            assert run.stages <= ran <= run.stages | run.may_run, output
     finally:
         if server:
             server.__exit__(None, None, None)
@@ -167,10 +173,12 @@ def _untracked(clone: Path) -> set[str]:
     return set(filter(None, listed.split("\0")))
 
 
-def _run(block: Block, clone: Path, env: dict, stdin: str) -> None:
+def _run(block: Block, clone: Path, env: dict, stdin: str) -> str:
+    """Run the block; its stdout."""
     done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + block.text], cwd=clone,
                           env=env, capture_output=True, text=True, timeout=900, input=stdin)
     assert done.returncode == 0, (f"README.md:{block.line} failed ({done.returncode}):\n"
                                   f"{block.text}\n--- stdout\n{done.stdout[-3000:]}\n"
                                   f"--- stderr\n{done.stderr[-3000:]}")
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    return done.stdout
