@@ -119,7 +119,7 @@ def test_an_interrupted_run_loses_nothing_and_a_rerun_duplicates_nothing(repo_co
     set_lm(repo_copy, num_threads=1)
     before = cell_gaps(repo_copy)
     with LMServer() as server:
-        server.state.delay = 1.0
+        server.state.delay = 0.5
         env = {**os.environ, **lm_env(server, repo_copy)}
         proc = subprocess.Popen([sys.executable, "-m", "tf_cli", "generate", "-s", SIG,
                                  "--count", "30", "--fill-gaps", "--batch-size", "2"],
