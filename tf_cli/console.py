@@ -27,7 +27,6 @@ def tables():
     return Console(highlight=False, width=None if sys.stdout.isatty() else PIPED_WIDTH)
 
 
-
 def error(message: str) -> None:
     from rich.text import Text
 

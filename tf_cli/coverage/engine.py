@@ -76,7 +76,7 @@ class SignatureCoverage:
     def ready(self) -> bool:
         """What `tf check` asks of this signature: min_examples, and no error-level
         requirement failing."""
-        return self.examples >= self.min_examples and not self.failed_errors
+        return self.not_ready_because is None
 
     @property
     def not_ready_because(self) -> str | None:
