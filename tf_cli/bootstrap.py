@@ -11,16 +11,19 @@ continues where it stopped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import orjson
 
 from tf_cli import dspy_io, lm, proposals
 from tf_cli.errors import UsageError
 from tf_cli.examples import complete
-from tf_cli.layout import BOOTSTRAP_FILE, BOOTSTRAPPED, PROMPTS_FILE
+from tf_cli.layout import BOOTSTRAP_FILE, BOOTSTRAPPED, PROMPTS_FILE, rejects_path
 from tf_cli.project import Project
 from tf_cli.proposals import Rejection, Tally
 from tf_cli.records import read_lines
 from tf_cli.schemas import Signature
+from tf_cli.structured import excerpt
 from tf_cli.validate import example_problems
 
 
@@ -30,12 +33,18 @@ class BootstrapSummary(Tally):
 
     prompts: int = 0
     already_labelled: int = 0
+    attempted: int = 0  # prompts this run asked the teacher to label
     calls: int = 0
+    structured_output: dict = field(default_factory=dict)  # Constraint.describe()
+    rejects_file: str | None = None  # every rejection with its evidence
+
 
     def to_json(self) -> dict:
         return {"prompts": self.prompts, "already_labelled": self.already_labelled,
-                "accepted": len(self.accepted), "rejected": dict(self.rejected),
-                "failures": self.failures, "calls": self.calls}
+                "attempted": self.attempted, "accepted": len(self.accepted),
+                "rejected": dict(self.rejected),
+                "failures": self.failures, "calls": self.calls,
+                "structured_output": self.structured_output, "rejects_file": self.rejects_file}
 
 
 def bootstrap(project: Project, signature_name: str, limit: int | None = None
@@ -71,17 +80,27 @@ def bootstrap(project: Project, signature_name: str, limit: int | None = None
         else:
             todo.append(line.record)
     todo = todo[:limit] if limit else todo
+    summary.attempted = len(todo)
     assigned = _spread_metadata(project, signature_name, todo)
     kind = project.settings.bootstrap.program
     teacher = dspy_io.make_program(dspy_io.dspy_signature(loader, signature), kind)
-    source = _Teacher(teacher, kind, signature, settings.model_shown,
+    adapter = dspy_io.schema_adapter(dspy_io.outputs_schema(loader, signature), signature.name,
+                                     client.tf_constraint)
+    source = _Teacher(teacher, adapter, kind, signature, settings.model_shown,
                       [_Prompt(p, assigned[p["id"]]) for p in todo])
-    proposals.run(source, project=project, signature=signature, target=out_path,
-                  client=client, lm_settings=settings,
-                  quality=project.settings.quality,
-                  near_duplicate_threshold=project.settings.validate.near_duplicate_threshold,
-                  tally=summary)
-    summary.calls = len(client.history)
+    try:
+        proposals.run(source, project=project, signature=signature, target=out_path,
+                      client=client, lm_settings=settings,
+                      quality=project.settings.quality,
+                      near_duplicate_threshold=project.settings.validate
+                      .near_duplicate_threshold,
+                      tally=summary)
+    finally:  # an interrupted run keeps its evidence too
+        path = rejects_path(project, signature_name, "bootstrap")
+        summary.rejects_file = project.display(path)
+        proposals.write_rejects(path, summary)
+    summary.structured_output = client.tf_constraint.describe()
+    summary.calls = lm.usage(client)["lm_calls"]
     return summary
 
 
@@ -107,9 +126,10 @@ class _Teacher:
 
     kind = "prompt"
 
-    def __init__(self, teacher, program: str, signature: Signature, model: str | None,
-                 prompts: list[_Prompt]):
-        self.teacher, self.program, self.signature = teacher, program, signature
+    def __init__(self, teacher, adapter, program: str, signature: Signature,
+                 model: str | None, prompts: list[_Prompt]):
+        self.teacher, self.adapter, self.program = teacher, adapter, program
+        self.signature = signature
         self.model, self.prompts = model, prompts
         self.output_keys = dspy_io.keys(signature, "outputs")
 
@@ -117,10 +137,17 @@ class _Teacher:
         return self.prompts
 
     def ask(self, prompt: _Prompt, client):
-        import dspy
+        return dspy_io.predict(self.teacher, self.adapter, client, **prompt.record["inputs"])
 
-        with dspy.context(lm=client):
-            return self.teacher(**prompt.record["inputs"])
+    def evidence(self, prompt: _Prompt, answer=None) -> dict:
+        shown: dict = {"unit": prompt.label, "origin": f"{PROMPTS_FILE}:{prompt.record['id']}"}
+        if isinstance(answer, str):
+            shown["answer"] = excerpt(answer)
+        elif answer is not None:  # a prediction: what the teacher's fields said
+            shown["answer"] = excerpt(orjson.dumps(
+                {k: _plain(answer[k]) for k in self.output_keys if k in answer},
+                default=str).decode())
+        return shown
 
     def read(self, prompt: _Prompt, prediction) -> list[dict | None]:
         metadata = dict(prompt.record.get("metadata") or {})

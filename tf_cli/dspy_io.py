@@ -211,3 +211,68 @@ def make_program(signature_class, kind: str):
         raise TfError(f'optimize.program "{kind}" is not one of {", ".join(PROGRAMS)}')
     return dspy.ChainOfThought(signature_class) if kind == "chain_of_thought" \
         else dspy.Predict(signature_class)
+
+
+
+def outputs_schema(loader: SchemaLoader, signature: Signature) -> dict:
+    """The signature's outputs schema, references followed: a program's response format."""
+    return loader.inline(signature.schema["properties"]["outputs"], signature)
+
+
+def schema_adapter(outputs: dict, name: str, constraint):
+    """The DSPy adapter for a program run with a client whose requests are constrained
+    (`tf_cli.structured.Constraint`): DSPy's JSONAdapter with `outputs` (the JSON Schema of
+    the program's outputs) as the response format; or None, DSPy's default adapter, when
+    the run sends no response format."""
+    if constraint is None or not constraint.active:
+        return None
+    return _schema_adapter_class()(outputs, name)
+
+
+def predict(program, adapter, client, **inputs):
+    """`program(**inputs)` with `client` and `adapter`; an answer the adapter cannot parse
+    raises NotParsed with the answer, for the evidence."""
+    import dspy
+    from dspy.utils.exceptions import AdapterParseError
+
+    from tf_cli.structured import NotParsed
+
+    try:
+        with dspy.context(lm=client, **({"adapter": adapter} if adapter is not None else {})):
+            return program(**inputs)
+    except AdapterParseError as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise NotParsed(f"the answer could not be parsed: {first}",
+                        str(exc.lm_response or "")) from None
+
+
+_ADAPTER_CLASS: list = []
+
+
+def _schema_adapter_class():
+    """Built on first use: dspy is imported only by the commands that need it."""
+    if _ADAPTER_CLASS:
+        return _ADAPTER_CLASS[0]
+    import dspy
+
+    from tf_cli.structured import response_format
+
+    class SchemaAdapter(dspy.JSONAdapter):
+        """JSONAdapter whose response format is the tf schema of the outputs (plus, as
+        strings, the fields a program adds, such as ChainOfThought's reasoning), in the
+        order DSPy asks for them; the server may refuse it (tf_cli.lm steps down)."""
+
+        def __init__(self, outputs: dict, name: str):
+            super().__init__(use_native_function_calling=False)
+            self.tf_outputs, self.tf_name = outputs, name
+
+        def _prepare_response_format(self, lm, lm_kwargs, signature):
+            declared = self.tf_outputs.get("properties", {})
+            properties = {name: declared.get(name, {"type": "string"})
+                          for name in signature.output_fields}
+            lm_kwargs["response_format"] = response_format(
+                self.tf_name, {"type": "object", "properties": properties,
+                               "required": list(properties)})
+
+    _ADAPTER_CLASS.append(SchemaAdapter)
+    return SchemaAdapter

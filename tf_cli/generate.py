@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,11 +36,19 @@ from tf_cli.coverage.spec import CoverageSpec, params_problem
 from tf_cli.coverage.spread import spread
 from tf_cli.errors import ConfigError
 from tf_cli.examples import complete
-from tf_cli.layout import EXAMPLES_FILE, HUMAN_SOURCES, SYNTHETIC, SYNTHETIC_FILE, report_path
+from tf_cli.layout import (
+    EXAMPLES_FILE,
+    HUMAN_SOURCES,
+    SYNTHETIC,
+    SYNTHETIC_FILE,
+    rejects_path,
+    report_path,
+)
 from tf_cli.project import Project
-from tf_cli.proposals import NotAsked, Rejection, Tally
+from tf_cli.proposals import NotAsked, Rejection, Tally, candidate_evidence
 from tf_cli.records import read_lines, write_json, write_records
 from tf_cli.schemas import SchemaLoader, Signature
+from tf_cli.structured import excerpt, find_json, response_format
 from tf_cli.validate import example_problems
 
 STRATEGIES = ("fresh_scenario", "variation", "edge_case", "adversarial")
@@ -51,7 +58,6 @@ _STRATEGY_TEXT = {
     "edge_case": "an edge case: boundary values, empty or unusual inputs",
     "adversarial": "an ambiguous or adversarial case that is easy to label wrongly",
 }
-_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -77,11 +83,14 @@ class GenerateSummary(Tally):
     diversity_after: float | None = None
     gaps_before: int = 0
     gaps_after: int = 0
+    structured_output: dict = field(default_factory=dict)  # Constraint.describe()
+    rejects_file: str | None = None  # every rejection with its evidence
 
     def to_json(self) -> dict:
         accepted = len(self.accepted)
         return {"planned": self.planned, "requested": self.requested, "limits": self.limits,
                 "calls": self.calls, "accepted": accepted,
+                "structured_output": self.structured_output, "rejects_file": self.rejects_file,
                 "rejected": dict(self.rejected), "failures": self.failures,
                 "calls_per_accepted": round(self.calls / accepted, 3) if accepted else None,
                 "acceptance_rate": round(accepted / self.planned, 3) if self.planned else None,
@@ -176,13 +185,22 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
         batch = cells[first:first + options.batch_size]
         strategies = [STRATEGIES[(number + i) % len(STRATEGIES)] for i in range(len(batch))]
         batches.append(_Batch(number, batch, strategies, prompts.prompt(batch, strategies)))
-    proposals.run(_Generated(loader, signature, spec, settings.model_shown, batches),
-                  project=project, signature=signature,
-                  target=project.dataset_dir(signature_name) / SYNTHETIC_FILE,
-                  client=client, lm_settings=settings,
-                  quality=project.settings.quality,
-                  near_duplicate_threshold=project.settings.validate.near_duplicate_threshold,
-                  tally=summary, progress=progress)
+    constraint = client.tf_constraint
+    source = _Generated(loader, signature, spec, settings.model_shown, batches,
+                        constrained=constraint.active)
+    try:
+        proposals.run(source, project=project, signature=signature,
+                      target=project.dataset_dir(signature_name) / SYNTHETIC_FILE,
+                      client=client, lm_settings=settings,
+                      quality=project.settings.quality,
+                      near_duplicate_threshold=project.settings.validate
+                      .near_duplicate_threshold,
+                      tally=summary, progress=progress)
+    finally:  # an interrupted run keeps its evidence too
+        summary.rejects_file = project.display(rejects_path(project, signature_name,
+                                                            "generate"))
+        proposals.write_rejects(rejects_path(project, signature_name, "generate"), summary)
+    summary.structured_output = constraint.describe()
     used = lm.usage(client)
     summary.calls, summary.cost = used["lm_calls"], used["cost"]
     summary.prompt_tokens, summary.completion_tokens = (used["prompt_tokens"],
@@ -233,6 +251,10 @@ class _Batch:
     prompt: str
 
     @property
+    def prompt_hash(self) -> str:
+        return hashlib.sha256(self.prompt.encode()).hexdigest()[:16]
+
+    @property
     def label(self) -> str:
         return f"batch {self.number + 1}"
 
@@ -250,8 +272,8 @@ class _Prompts:
         self.loader, self.signature, self.spec, self.demos = loader, signature, spec, demos
 
     def prompt(self, cells: list[dict[str, str]], strategies: list[str]) -> str:
-        schema = {part: self.loader.resolve(self.signature.schema["properties"][part],
-                                            self.signature) for part in ("inputs", "outputs")}
+        schema = {part: self.loader.inline(self.signature.schema["properties"][part],
+                                           self.signature) for part in ("inputs", "outputs")}
         dims = "\n".join(f"- {name}: {d.description} defined as SQL: {' '.join(d.sql.split())}"
                          for name, d in self.spec.dimensions.items())
         rules = "\n".join(f"- {rule.name}: {rule.description}" for rule in self.signature.rules)
@@ -282,28 +304,50 @@ class _Generated:
     kind = "batch"
 
     def __init__(self, loader: SchemaLoader, signature: Signature, spec: CoverageSpec,
-                 model: str | None, batches: list[_Batch]):
+                 model: str | None, batches: list[_Batch], constrained: bool):
         self.loader, self.signature, self.spec = loader, signature, spec
         self.model, self.batches = model, batches
+        # batch size -> the response format asking for exactly that many examples
+        self.formats = {size: response_format(f"{signature.name}_examples",
+                                              _batch_schema(loader, signature, size))
+                        for size in {b.size for b in batches}} if constrained else {}
 
     def units(self) -> list[_Batch]:
         return self.batches
 
     def ask(self, batch: _Batch, client) -> str:
-        answer = client(batch.prompt)[0]
+        # The batch's shape as the response format (tf_cli.structured): the client sends
+        # it in the spelling the server takes, or not at all.
+        kwargs = {"response_format": self.formats[batch.size]} if self.formats else {}
+        answer = client(batch.prompt, **kwargs)[0]
         # DSPy gives a dict when the server adds reasoning or tool calls to the text.
         return str(answer.get("text") or "") if isinstance(answer, dict) else str(answer)
 
     def read(self, batch: _Batch, text: str) -> list[dict | None]:
         try:
-            items = orjson.loads(_FENCE.sub("", text.strip()))["examples"]
-            assert isinstance(items, list)
-        except (orjson.JSONDecodeError, KeyError, TypeError, AssertionError):
-            raise NotAsked("the answer is not the JSON asked for") from None
-        prompt_hash = hashlib.sha256(batch.prompt.encode()).hexdigest()[:16]
+            found = find_json(text)
+        except ValueError:
+            raise NotAsked("the answer holds no JSON object or list (see the rejects "
+                           "file for the answer)") from None
+        if isinstance(found, dict) and isinstance(found.get("examples"), list):
+            items = found["examples"]
+        elif isinstance(found, list):
+            items = found
+        elif isinstance(found, dict) and "inputs" in found:  # one example, not a batch
+            items = [found]
+        else:
+            raise NotAsked('the answer\'s JSON is not {"examples": [...]} nor a list of '
+                           "examples (see the rejects file for the answer)")
         return [self._record(items[i] if i < len(items) else None, cell,
-                             batch.strategies[i], prompt_hash)
+                             batch.strategies[i], batch.prompt_hash)
                 for i, cell in enumerate(batch.cells)]
+
+    def evidence(self, batch: _Batch, answer=None) -> dict:
+        shown = {"unit": batch.label, "prompt_hash": batch.prompt_hash,
+                 "target_cells": batch.cells}
+        if answer is not None:
+            shown["answer"] = excerpt(str(answer))
+        return shown
 
     def _record(self, item, cell: dict[str, str], strategy: str,
                 prompt_hash: str) -> dict | None:
@@ -344,8 +388,28 @@ class _Generated:
             if all(actual.get(d) == b for d, b in target(record).items()):
                 kept.append(record)
             else:
-                tally.reject(Rejection.WRONG_CELL)
+                tally.reject(Rejection.WRONG_CELL, evidence={
+                    **candidate_evidence(record), "landed_in": actual,
+                    "detail": "the example falls in " + (", ".join(
+                        f"{d} = {b}" for d, b in actual.items()) or "no bucket")
+                    + ", not in its target cell"})
         return kept
+
+
+def _batch_schema(loader: SchemaLoader, signature: Signature, size: int) -> dict:
+    """The JSON Schema of an answer with `size` examples: the signature's own inputs and
+    outputs schemas (references followed), and the two metadata fields asked for."""
+    example = {"type": "object",
+               "properties": {
+                   **{part: loader.inline(signature.schema["properties"][part], signature)
+                      for part in ("inputs", "outputs")},
+                   "difficulty": {"type": "string", "enum": ["easy", "medium", "hard"]},
+                   "category": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}},
+               "required": ["inputs", "outputs", "difficulty", "category"]}
+    return {"type": "object",
+            "properties": {"examples": {"type": "array", "items": example,
+                                        "minItems": size, "maxItems": size}},
+            "required": ["examples"]}
 
 
 def _curated(project: Project, loader: SchemaLoader, signature: Signature,

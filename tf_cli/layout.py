@@ -72,6 +72,12 @@ def report_path(project: Project, signature: str, step: str) -> Path:
     return project.root / REPORTS_DIR / signature / f"{step}.json"
 
 
+def rejects_path(project: Project, signature: str, command: str) -> Path:
+    """reports/<signature>/<command>.rejects.jsonl: what `tf generate` or `tf bootstrap`
+    rejected in its last run, with the evidence (not kept in git: *.rejects.jsonl)."""
+    return project.root / REPORTS_DIR / signature / f"{command}.rejects.jsonl"
+
+
 def scores_path(project: Project, signature: str) -> Path:
     """reports/<signature>/scores.json: the few numbers of the optimize report that DVC
     compares across commits (the pipeline's one metrics file per signature)."""

@@ -52,6 +52,12 @@ class LMSettings:
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT  # the longest wait before a retry
     deadline: float = DEFAULT_DEADLINE  # seconds for a whole request; not retried
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES  # a longer answer is cut off, not retried
+    # How answers are constrained to the signature's JSON Schema (tf_cli.structured).
+    structured_output: str = "auto"  # auto | json_schema | json_object | off
+    # The request field that carries max_tokens: "auto" sends OpenAI's own
+    # max_completion_tokens to OpenAI, and max_tokens to any other server (see
+    # `token_limit_field`).
+    token_limit_field: str = "auto"  # auto | max_tokens | max_completion_tokens
 
     @property
     def configured(self) -> bool:
@@ -73,7 +79,10 @@ class LMSettings:
     def describe(self) -> dict:
         """What may go into reports and logs: never the key, nor credentials in the URL."""
         return {"model": self.model_shown, "api_base": _without_credentials(self.api_base),
-                "temperature": self.temperature, "max_tokens": self.max_tokens}
+                "temperature": self.temperature, "max_tokens": self.max_tokens,
+                "token_limit_field": token_limit_field(self), "timeout": self.timeout,
+                "deadline": self.deadline, "retries_after_timeout": retries_after_timeout(self),
+                "structured_output": self.structured_output}
 
 
 def settings(params: dict) -> LMSettings:
@@ -108,10 +117,19 @@ _LIMITS = {"timeout": (0.1, 3600.0), "deadline": (0.1, 3600.0),
            "temperature": (0.0, 2.0), "max_tokens": (1, 1_000_000), "num_threads": (1, 64)}
 
 
+_CHOICES = {"structured_output": ("auto", "json_schema", "json_object", "off"),
+            "token_limit_field": ("auto", "max_tokens", "max_completion_tokens")}
+
+
 def _check_limits(lm: LMSettings) -> None:
     from tf_cli.errors import ConfigError
     from tf_cli.problems import Problem
 
+    for name, allowed in _CHOICES.items():
+        if getattr(lm, name) not in allowed:
+            raise ConfigError([Problem(
+                "params.yaml", f"lm.{name} is {getattr(lm, name)!r}: tf accepts one of "
+                f"{', '.join(allowed)}", pointer=f"$.lm.{name}", config=True)])
     for name, (low, high) in _LIMITS.items():
         value = getattr(lm, name)
         if isinstance(value, bool) or not isinstance(value, int | float) or \
@@ -146,7 +164,16 @@ def make_lm(lm: LMSettings):
         key = "no-key"
     if key is None and lm.api_base and lm.model.startswith("openai/"):
         key = "local"  # OpenAI-compatible local servers want some key
-    engine = _bounded_engine(lm, key)
+    from tf_cli.structured import Constraint
+
+    constraint = Constraint(lm.structured_output)
+    bounded = _bounded_engine(lm, key, constraint)
+    engine, transport = bounded if bounded is not None else (None, None)
+    if engine is None and constraint.mode == "json_object":
+        # Only tf's transport can spell llama-cpp-python's format; LiteLLM sends OpenAI's.
+        constraint = Constraint("json_schema" if lm.structured_output == "json_object"
+                                else lm.structured_output)
+        constraint.step_down("json_object", "not available through LiteLLM")
     if engine is None and not lm.api_base_trusted:
         # LiteLLM's providers find their own credentials in the environment (watsonx,
         # databricks, gigachat tokens...) and would send them to that base; and that path
@@ -167,13 +194,68 @@ def make_lm(lm: LMSettings):
                                  max_tokens=lm.max_tokens, cache=lm.cache, num_retries=0,
                                  **kwargs)
     client.tf_max_wait = lm.max_retry_wait
+    client.tf_constraint = constraint
+    client.tf_transport = transport  # counts the requests sent (`usage`)
+    client.tf_retry_timeouts = retries_after_timeout(lm)
     return client
 
 
-def _bounded_engine(lm: LMSettings, key: str | None):
-    """DSPy's native (lm15) engine on a transport with a total deadline per request and a
-    cap on the answer's size (tf_cli.lm_transport), or None for a provider lm15 does not
-    route, which DSPy then sends through LiteLLM with only the per-read timeout."""
+_OPENAI_HOST = "api.openai.com"
+# The provider tf declares to lm15 for `openai/<model>` on any other server: the same
+# OpenAI chat wire, with the token limit sent as `max_tokens`, which every
+# OpenAI-compatible server reads (llama.cpp's servers ignore max_completion_tokens, so a
+# small model wrote until its context was full) and no OpenAI-only dials.
+_COMPATIBLE = "tf-openai-compatible"
+
+
+def token_limit_field(lm: LMSettings) -> str:
+    """The field that carries lm.max_tokens: OpenAI's own API gets max_completion_tokens
+    (its reasoning models refuse max_tokens); an `openai/` model on any other base gets
+    max_tokens; Ollama (`ollama_chat/`) and vLLM (`hosted_vllm/`) routes always send
+    max_tokens. lm.token_limit_field names one, for a proxy that needs the other."""
+    if lm.token_limit_field != "auto":
+        return lm.token_limit_field
+    if lm.model and lm.model.startswith("openai/") and lm.api_base and \
+            _host(lm.api_base) != _OPENAI_HOST:
+        return "max_tokens"
+    return "max_completion_tokens" if (lm.model or "").startswith("openai/") else "max_tokens"
+
+
+def retries_after_timeout(lm: LMSettings) -> bool:
+    """Whether a request that timed out (lm.timeout) is sent again. Not to a server on
+    this machine or a private network (loopback, 10/8, 172.16/12, 192.168/16, *.local,
+    localhost): llama.cpp, Ollama and vLLM servers there go on generating the abandoned
+    answer, so a retry would queue behind it and time out too. Hosted APIs are retried."""
+    url = _url_in_model(lm.model) or lm.api_base
+    return not (url and _is_local_host(_host(url)))
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _is_local_host(host: str) -> bool:
+    import ipaddress
+
+    if host in ("localhost", "host.docker.internal") or host.endswith((".local", ".localhost")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def _bounded_engine(lm: LMSettings, key: str | None, constraint):
+    """DSPy's native (lm15) engine on a transport with a total deadline per request, a cap
+    on the answer's size and the response format spelled for the server
+    (tf_cli.lm_transport), and that transport; or None for a provider lm15 does not route,
+    which DSPy then sends through LiteLLM with only the per-read timeout."""
     from dspy.clients.engines.lm15_engine import LM15Engine
     from dspy.lm15 import ConfigurationError, RouterConfig, UnsupportedFeatureError
 
@@ -185,23 +267,65 @@ def _bounded_engine(lm: LMSettings, key: str | None):
         return None
     transport = BoundedTransport(
         deadline=lm.deadline, max_answer_bytes=lm.max_answer_bytes,
-        read_timeout=lm.timeout, write_timeout=lm.timeout, pool_timeout=lm.timeout)
-    return LM15Engine(RouterConfig(
+        read_timeout=lm.timeout, write_timeout=lm.timeout, pool_timeout=lm.timeout,
+        constraint=constraint)
+    declared: tuple = ()
+    engine_class = LM15Engine
+    if provider == "openai-chat" and token_limit_field(lm) == "max_tokens":
+        provider, declared, engine_class = _COMPATIBLE, (_compatible_server(),), \
+            _compatible_engine_class()
+    engine = engine_class(RouterConfig(
         api_keys={provider: key} if key is not None else None,
-        base_urls={provider: lm.api_base} if lm.api_base else None, transport=transport))
+        base_urls={provider: lm.api_base} if lm.api_base else None, transport=transport,
+        providers=declared))
+    return engine, transport
 
 
-def retry_wait(exc: Exception, attempt: int, cap: float) -> float | None:
+@cache
+def _compatible_server():
+    """lm15's declaration of an OpenAI-compatible server: OpenAI's chat wire with
+    `max_tokens`, as lm15's own preset for such servers (LM Studio's) spells it."""
+    from dspy.lm15 import AccessPolicy, OpenAIChatCompat, ProviderDefinition
+
+    return ProviderDefinition.chat(
+        AccessPolicy(provider=_COMPATIBLE, env_keys=(), base_url="http://localhost/v1"),
+        compat=OpenAIChatCompat(instruction_role="system", max_tokens_field="max_tokens",
+                                stream_usage="include", thinking_format="none",
+                                tool_result_name="omit", strict_tools="omit",
+                                cache_control="none"),
+        placeholder_key="local")
+
+
+@cache
+def _compatible_engine_class():
+    """LM15Engine that routes `openai/<model>` to the declared compatible server: the
+    model string (and so DSPy's cache key and every report) stays what the user wrote."""
+    from dspy.clients.engines.lm15_engine import LM15Engine
+
+    class CompatibleServerEngine(LM15Engine):
+        def resolve(self, model: str):
+            head, _, rest = model.partition("/")
+            return super().resolve(f"{_COMPATIBLE}/{rest}" if head == "openai" else model)
+
+    return CompatibleServerEngine
+
+
+def retry_wait(exc: Exception, attempt: int, cap: float,
+               after_timeout: bool = True) -> float | None:
     """Seconds to wait before retrying after `exc` (`attempt` counts from 0), or None when
     it is not worth retrying. A server's Retry-After is honoured up to `cap`: one that
     asks for 28 hours would otherwise stop the command for 28 hours. A request that ran
     past lm.deadline or answered more than lm.max_answer_bytes is not retried: the same
-    server would do it again."""
+    server would do it again; nor one that timed out when `after_timeout` is False
+    (`retries_after_timeout`), nor one whose response format the server refused (the
+    client steps down instead)."""
     from dspy.utils.exceptions import is_retryable_lm_error
 
     from tf_cli.lm_transport import bounded_cause
+    from tf_cli.structured import refused_format
 
-    if not is_retryable_lm_error(exc) or bounded_cause(exc) is not None:
+    if not is_retryable_lm_error(exc) or bounded_cause(exc) is not None or \
+            refused_format(exc) or (not after_timeout and timed_out(exc)):
         return None
     hint = getattr(exc, "retry_after", None)
     wanted = float(hint) if isinstance(hint, int | float) and hint >= 0 else 2.0 ** attempt
@@ -226,7 +350,8 @@ def reporting_attempts(report: Callable[[Exception, int, float | None], None]
         _attempt_report.reset(token)
 
 
-def retrying(call: Callable[[], T], cap: float, attempts: int = MAX_ATTEMPTS) -> T:
+def retrying(call: Callable[[], T], cap: float, attempts: int = MAX_ATTEMPTS,
+             after_timeout: bool = True) -> T:
     """tf's one retry policy for LM calls: `call()` up to `attempts` times, waiting
     `retry_wait` between attempts (so only retryable errors are retried, and no wait passes
     `cap`); the last error is raised. Each failed attempt is told to the report that
@@ -238,7 +363,7 @@ def retrying(call: Callable[[], T], cap: float, attempts: int = MAX_ATTEMPTS) ->
         try:
             return call()
         except Exception as exc:  # DSPy's own LM errors, classified by retry_wait
-            wait = retry_wait(exc, attempt, cap)
+            wait = retry_wait(exc, attempt, cap, after_timeout)
             retry = wait is not None and attempt + 1 < attempts
             if report is not None:
                 report(exc, attempt, wait if retry else None)
@@ -259,11 +384,72 @@ def _bounded_lm_class():
         tf_attempts = MAX_ATTEMPTS
         tf_max_wait = DEFAULT_MAX_RETRY_WAIT
 
+        tf_constraint = None
+        tf_retry_timeouts = True
+
         def __call__(self, *args, **kwargs):
             call = super().__call__
-            return retrying(lambda: call(*args, **kwargs), self.tf_max_wait, self.tf_attempts)
+
+            def attempt():
+                # A server that refuses the response format is asked again at once in the
+                # next spelling (tf_cli.structured); off, the request carries none.
+                constraint = self.tf_constraint
+                while True:
+                    if constraint is not None and not constraint.active:
+                        kwargs.pop("response_format", None)
+                    mode = constraint.mode if constraint is not None else "off"
+                    try:
+                        return call(*args, **kwargs)
+                    except Exception as exc:
+                        from tf_cli.structured import refused_format
+
+                        if not ("response_format" in kwargs and mode != "off" and
+                                refused_format(exc) and constraint is not None and
+                                constraint.step_down(mode, self._said(exc))):
+                            raise
+
+            return retrying(attempt, self.tf_max_wait, self.tf_attempts,
+                            self.tf_retry_timeouts)
+
+        def _said(self, exc: Exception) -> str:
+            """What the server said, on one line, without DSPy's "[model]" prefix."""
+            text = " ".join(str(exc).split())
+            return text.removeprefix(f"[{self.model}] ")[:300]
 
     return BoundedLM
+
+
+def timed_out(exc: BaseException) -> bool:
+    """True when the request failed because no byte came within lm.timeout."""
+    from dspy.utils.exceptions import LMTimeoutError
+
+    from tf_cli.lm_transport import DeadlineExceeded
+
+    link: BaseException | None = exc
+    seen = set()
+    while link is not None and id(link) not in seen:
+        if isinstance(link, DeadlineExceeded):
+            return False  # lm.deadline, reported as such
+        if isinstance(link, LMTimeoutError | TimeoutError) or \
+                type(link).__name__ in ("ReadTimeout", "WriteTimeout", "PoolTimeout"):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
+
+
+def explain(exc: BaseException, lm: LMSettings, limit: int = 300) -> str:
+    """An LM error in tf's words: a timeout names lm.timeout (not the HTTP client's
+    internals), the DSPy "[model]" prefix goes (the message says the model already), and
+    credentials are masked (`redacted`)."""
+    if timed_out(exc):
+        return (f"no answer within {lm.timeout:g} s (lm.timeout in params.yaml): the server "
+                "is slow or busy; raise lm.timeout for a slow local model, or lower "
+                "lm.max_tokens")
+    text = str(exc)
+    if lm.model and text.startswith(f"[{lm.model}] "):
+        text = text[len(lm.model) + 3:]
+    return redacted(text, lm, limit)
 
 
 def _without_credentials(url: str | None) -> str | None:
@@ -347,5 +533,9 @@ def usage(client) -> dict:
         prompt += int(tokens.get("prompt_tokens") or 0)
         completion += int(tokens.get("completion_tokens") or 0)
         cost += float(entry.get("cost") or 0.0)
-    return {"lm_calls": len(client.history), "prompt_tokens": prompt,
+    transport = getattr(client, "tf_transport", None)
+    # Requests the transport sent, failed and timed-out ones included (a failed request
+    # is in no history); through LiteLLM, the calls that answered.
+    calls = transport.requests if transport is not None else len(client.history)
+    return {"lm_calls": calls, "prompt_tokens": prompt,
             "completion_tokens": completion, "cost": round(cost, 6)}

@@ -90,17 +90,23 @@ def _shut(sock: socket.socket) -> None:
 
 
 class BoundedTransport(StdlibTransport):
-    """`StdlibTransport` with a total deadline per request and a cap on the answer body."""
+    """`StdlibTransport` with a total deadline per request and a cap on the answer body,
+    that spells the response format as the run's constraint says (tf_cli.structured) and
+    counts the requests it sends."""
 
-    def __init__(self, *, deadline: float, max_answer_bytes: int, **kwargs):
+    def __init__(self, *, deadline: float, max_answer_bytes: int, constraint=None, **kwargs):
         super().__init__(**kwargs)
         self.deadline = deadline
         self.max_answer_bytes = max_answer_bytes
+        self.constraint = constraint
+        self.requests = 0  # sent, whatever became of them
+        self._count_lock = threading.Lock()
         self._current = threading.local()  # the watch of the request this thread sends
 
     def copy(self) -> BoundedTransport:
         return type(self)(
             deadline=self.deadline, max_answer_bytes=self.max_answer_bytes,
+            constraint=self.constraint,
             connect_timeout=self._connect_timeout, read_timeout=self._read_timeout,
             write_timeout=self._write_timeout, pool_timeout=self._pool_timeout,
             max_connections=self._max_connections, verify=self._verify,
@@ -108,6 +114,10 @@ class BoundedTransport(StdlibTransport):
             trust_env=self._trust_env)
 
     def stream(self, request: TransportRequest) -> TransportResponse:
+        if self.constraint is not None and request.body:
+            request.body = _spelled(request.body, self.constraint.mode)
+        with self._count_lock:
+            self.requests += 1
         watch = _Watch(self.deadline)
         # A silent server then fails at the deadline too, not only a trickling one.
         request.read_timeout = min(request.read_timeout or self._read_timeout, self.deadline)
@@ -164,6 +174,21 @@ class BoundedTransport(StdlibTransport):
         # A body that ends at EOF looks complete when the deadline shut the socket.
         if watch.finish():
             raise watch.error()
+
+
+def _spelled(body: bytes, mode: str) -> bytes:
+    """The request body with its response format in `mode`'s spelling."""
+    if b'"response_format"' not in body:
+        return body
+    import orjson
+
+    from tf_cli.structured import spell
+
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    return orjson.dumps(payload) if isinstance(payload, dict) and spell(payload, mode) else body
 
 
 def bounded_cause(exc: BaseException) -> TransportError | None:

@@ -19,7 +19,10 @@ label) cuts its work into units, one LM call each. For every unit the loop:
    keeps what it accepted and a re-run never adds it twice.
 
 Units run on `lm.num_threads` threads. `Rejection` is the one vocabulary of reasons: the
-summaries, their JSON and reports/<sig>/generate.json count rejections under its values.
+summaries, their JSON and reports/<sig>/generate.json count rejections under its values,
+and every rejection keeps its evidence (the reason's detail, an excerpt of the model's
+answer, the target cell, the prompt's hash) for the run's rejects file,
+reports/<sig>/<command>.rejects.jsonl (`write_rejects`).
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from tf_cli import lm, writer
+from tf_cli.dspy_io import schema_adapter
 from tf_cli.examples import Existing, check_new, input_key
 from tf_cli.near_duplicates import NearDuplicates
 from tf_cli.project import Project
-from tf_cli.quality import make_judge, score
+from tf_cli.quality import judge_outputs, make_judge, score
 from tf_cli.schemas import Signature
 from tf_cli.settings import QualitySettings
+from tf_cli.structured import NotParsed
 
 T = TypeVar("T")
 
@@ -63,27 +68,40 @@ class NotAsked(Exception):
     candidate of the unit is malformed."""
 
 
+# The most rejections a run keeps evidence for (each holds an answer excerpt of up to
+# 2 KB); the counts go on past it.
+MAX_EVIDENCE = 5000
+
+
 @dataclass
 class Tally:
-    """What a run accepted, rejected (by `Rejection`) and failed at; safe across threads.
-    The commands' summaries extend it."""
+    """What a run accepted, rejected (by `Rejection`, each with its evidence) and failed at;
+    safe across threads. The commands' summaries extend it."""
 
     accepted: list[str] = field(default_factory=list)
     rejected: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    rejects: list[dict] = field(default_factory=list)  # evidence, one per rejection
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
                                   compare=False)
 
-    def reject(self, reason: Rejection, n: int = 1) -> None:
+    def reject(self, reason: Rejection, n: int = 1, evidence: dict | None = None) -> None:
+        """Count `n` candidates rejected for `reason`; `evidence` says what was seen
+        (detail, answer excerpt, target cell, prompt hash...)."""
         if n:
             with self._lock:
                 self.rejected[reason.value] += n
+                if len(self.rejects) < MAX_EVIDENCE:
+                    self.rejects.append({"reason": reason.value, **({"count": n} if n > 1
+                                                                     else {}),
+                                         **(evidence or {})})
 
-    def fail(self, message: str, reason: Rejection | None = None, n: int = 0) -> None:
+    def fail(self, message: str, reason: Rejection | None = None, n: int = 0,
+             evidence: dict | None = None) -> None:
         with self._lock:
             self.failures.append(message)
         if reason is not None:
-            self.reject(reason, n)
+            self.reject(reason, n, {"detail": message, **(evidence or {})})
 
     def accept(self, ids: list[str]) -> None:
         with self._lock:
@@ -121,6 +139,11 @@ class Source(Protocol[U]):
         NotAsked when the whole answer is not what was asked."""
         ...
 
+    def evidence(self, unit: U, answer: Any = None) -> dict:
+        """What identifies the unit (and its answer, when there is one) in the rejects
+        file: the unit, target cells, prompt hash, an excerpt of the answer."""
+        ...
+
     def fits(self, records: list[dict], tally: Tally) -> list[dict]:
         """The records (already valid) that pass the source's own check; the others are
         counted in `tally`."""
@@ -144,7 +167,8 @@ class Appender:
         if isinstance(record.get("id"), str):
             self.near.add(record)
 
-    def append(self, records: list[dict], tally: Tally) -> None:
+    def append(self, records: list[dict], tally: Tally,
+               evidence: Callable[[dict], dict] = lambda record: {}) -> None:
         if not records:
             return
         # Under the file's lock, after reading what other processes appended meanwhile:
@@ -154,9 +178,12 @@ class Appender:
             kept = []
             for record in records:
                 if input_key(record) in self.existing.inputs:
-                    tally.reject(Rejection.DUPLICATE)
-                elif self.near.match(record):
-                    tally.reject(Rejection.NEAR_DUPLICATE)
+                    tally.reject(Rejection.DUPLICATE, evidence={
+                        "detail": "the same inputs as an example the signature holds",
+                        **evidence(record)})
+                elif (twin := self.near.match(record)):
+                    tally.reject(Rejection.NEAR_DUPLICATE, evidence={
+                        "detail": f"near duplicate of {twin}", **evidence(record)})
                 else:
                     self.existing.add(record)
                     self.near.add(record)
@@ -194,32 +221,49 @@ class _Loop:
         self.tally, self.appender = tally, appender
         self.reject_below = quality.reject_below
         self.judge = make_judge(signature) if quality.judge else None
+        self.judge_adapter = schema_adapter(judge_outputs(), "judge",
+                                            getattr(client, "tf_constraint", None))
 
     def unit(self, source: Source, unit: Unit) -> None:
         try:
             answer = self._call(unit.label, f"{source.kind} lost",
                                 lambda: source.ask(unit, self.client))
-        except _Lost:
-            self.tally.reject(Rejection.LM_ERROR, unit.size)
+        except NotParsed as exc:
+            self.tally.fail(f"{unit.label}: {exc}", Rejection.MALFORMED, unit.size,
+                            source.evidence(unit, exc.answer))
+            return
+        except _Lost as lost:
+            self.tally.reject(Rejection.LM_ERROR, unit.size,
+                              {"detail": str(lost), **source.evidence(unit)})
             return
         try:
             items = source.read(unit, answer)
         except NotAsked as exc:
-            self.tally.fail(f"{unit.label}: {exc}", Rejection.MALFORMED, unit.size)
+            self.tally.fail(f"{unit.label}: {exc}", Rejection.MALFORMED, unit.size,
+                            source.evidence(unit, answer))
             return
+        seen = source.evidence(unit, answer)
+
+        def evidence(record: dict, **more) -> dict:
+            return {**seen, **candidate_evidence(record), **more}
+
         valid = []
-        for item in items:
+        for position, item in enumerate(items):
             if item is None:
-                self.tally.reject(Rejection.MALFORMED)
-            elif check_new(self.signature, item, self.appender.existing):
-                self.tally.reject(Rejection.INVALID)
+                self.tally.reject(Rejection.MALFORMED, evidence={
+                    **seen, "detail": f"item {position + 1} of the answer is not an example "
+                                      "(an object with inputs and outputs)"})
+            elif problems := check_new(self.signature, item, self.appender.existing):
+                self.tally.reject(Rejection.INVALID, evidence=evidence(
+                    item, detail="; ".join(f"{p.pointer}: {p.message}" for p in problems[:5])))
             else:
                 valid.append(item)
         # The source's check comes after the schema's: generate's needs typed data.
         fitting = source.fits(valid, self.tally) if valid else []
-        self.appender.append([r for r in fitting if self._scored(unit, r)], self.tally)
+        self.appender.append([r for r in fitting if self._scored(unit, r, evidence)],
+                             self.tally, evidence)
 
-    def _scored(self, unit: Unit, record: dict) -> bool:
+    def _scored(self, unit: Unit, record: dict, evidence: Callable[..., dict]) -> bool:
         """Scores the record into its metadata.quality; False when it is not kept."""
         if self.judge is None:
             quality = score(record, self.signature)
@@ -227,19 +271,23 @@ class _Loop:
             try:
                 quality = self._call(f"{unit.label}, judge", "example rejected",
                                      lambda: score(record, self.signature, self.judge,
-                                                   self.client))
-            except _Lost:
-                self.tally.reject(Rejection.JUDGE_ERROR)
+                                                   self.client, self.judge_adapter))
+            except (_Lost, NotParsed) as exc:
+                self.tally.reject(Rejection.JUDGE_ERROR,
+                                  evidence=evidence(record, detail=str(exc)))
                 return False
         record["metadata"]["quality"] = quality
         if quality["score"] < self.reject_below:
-            self.tally.reject(Rejection.QUALITY)
+            self.tally.reject(Rejection.QUALITY, evidence=evidence(
+                record, detail=f"quality {quality['score']} below quality.reject_below "
+                               f"{self.reject_below}", quality=quality))
             return False
         return True
 
     def _call(self, label: str, lost: str, call: Callable[[], T]) -> T:
         """`call()`, with every failed LM attempt in it reported as a failure (the client
-        retries, by lm.retrying); raises _Lost when it fails for good."""
+        retries, by lm.retrying); raises _Lost (its message says why) when it fails for
+        good, and lets NotParsed through."""
         reported: list[Exception] = []
 
         def report(exc: Exception, attempt: int, wait: float | None) -> None:
@@ -250,12 +298,36 @@ class _Loop:
         with lm.reporting_attempts(report):
             try:
                 return call()
+            except NotParsed:
+                raise
             except Exception as exc:  # any failure loses the unit; the run goes on
                 if not reported or reported[-1] is not exc:
-                    # Not an LM request's error (those were reported above): the teacher's
-                    # answer did not parse, say.
+                    # Not an LM request's error (those were reported above).
                     self.tally.fail(f"{label}: {self._shown(exc)}; {lost}")
-                raise _Lost from exc
+                raise _Lost(self._shown(exc)) from exc
 
     def _shown(self, exc: Exception) -> str:
-        return lm.redacted(str(exc), self.lm_settings, 200)
+        return lm.explain(exc, self.lm_settings, 200)
+
+
+def candidate_evidence(record: dict) -> dict:
+    """A candidate example as the rejects file shows it: its id, inputs and outputs, and the
+    target cell and prompt hash its provenance names."""
+    metadata = record.get("metadata")
+    provenance = metadata.get("provenance") if isinstance(metadata, dict) else None
+    if not isinstance(provenance, dict):
+        provenance = {}
+    shown = {"candidate": {key: record.get(key) for key in ("id", "inputs", "outputs")}}
+    for key in ("target_cell", "prompt_hash", "origin"):
+        if key in provenance:
+            shown[key] = provenance[key]
+    return shown
+
+
+def write_rejects(path: Path, tally: Tally) -> None:
+    """The run's rejections with their evidence, one JSON object per line, replacing the
+    last run's file (written whole, then moved into place)."""
+    from tf_cli.records import write_records
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_records(path, tally.rejects)

@@ -48,17 +48,26 @@ def make_judge(signature: Signature):
     return dspy.Predict(dspy.Signature(fields, instructions))
 
 
-def score(record: dict, signature: Signature, judge=None, client=None) -> dict:
-    """The example's quality dict: rules, judged criteria (if a judge is given), score."""
+def judge_outputs() -> dict:
+    """The JSON Schema of the judge's answer (its response format when constrained)."""
+    return {"type": "object", "properties": {
+        **{name: {"type": "number", "minimum": 0, "maximum": 1} for name in JUDGED},
+        "reason": {"type": "string"}}}
+
+
+def score(record: dict, signature: Signature, judge=None, client=None,
+          adapter=None) -> dict:
+    """The example's quality dict: rules, judged criteria (if a judge is given, run with
+    `client` and `adapter`), score."""
     import orjson
 
     quality: dict[str, float | str] = {"rules": round(rule_score(record), 3)}
     if judge is not None:
-        import dspy
+        from tf_cli.dspy_io import predict
 
         example = orjson.dumps({"inputs": record["inputs"], "outputs": record["outputs"]})
-        with dspy.context(lm=client):
-            verdict = judge(task=signature.instructions, example=example.decode())
+        verdict = predict(judge, adapter, client, task=signature.instructions,
+                          example=example.decode())
         for name in JUDGED:
             quality[name] = round(min(1.0, max(0.0, float(verdict[name]))), 3)
         quality["reason"] = str(verdict.reason)[:300]

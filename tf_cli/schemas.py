@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 MAX_SCHEMA_DEPTH = 64  # JSON levels; real schemas stay far below
 _REF_KEYWORDS = ("$ref", "$dynamicRef")
+# What `SchemaLoader.inline` leaves out: keywords that only serve references.
+_REFERENCE_ONLY = frozenset({"$ref", "$id", "$schema", "$anchor", "$dynamicAnchor",
+                             "$defs", "definitions", "$comment", "$vocabulary"})
+# Keywords whose value is data (copied as it is), and those whose value maps names to
+# schemas (the names are not keywords).
+_DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples", "required",
+                            "dependentRequired", "description", "title"})
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas"})
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,42 @@ class SchemaLoader:
         merged = {**self.resolve(target, signature, seen, target_base), **node}
         merged.pop("$ref")
         return merged
+
+    def inline(self, node: dict, signature: Signature, budget: int = 20_000) -> dict:
+        """`node` with every $ref replaced by the schema it names, all the way down, and
+        the keywords that only serve references ($id, $defs...) left out: the form servers
+        that compile a schema into a grammar (llama.cpp) take. A schema whose expansion
+        passes `budget` nodes (references can multiply: a hostile schema could grow
+        without end) raises ConfigError."""
+        left = [budget]
+
+        def expand(value, base: str, depth: int, schema_position: bool):
+            left[0] -= 1
+            if left[0] < 0 or depth > MAX_SCHEMA_DEPTH:
+                raise self._error(self.project.schema_path(signature.name),
+                                  f"the schema expands past {budget} nodes or "
+                                  f"{MAX_SCHEMA_DEPTH} levels once its $refs are followed")
+            if isinstance(value, list):
+                return [expand(item, base, depth + 1, schema_position) for item in value]
+            if not isinstance(value, dict):
+                return value
+            if not schema_position:  # `properties`: names are field names, not keywords
+                return {key: expand(sub, base, depth + 1, True) for key, sub in value.items()}
+            if isinstance(value.get("$id"), str):
+                base = _join(base, value["$id"])
+            out: dict = {}
+            ref = value.get("$ref")
+            if isinstance(ref, str):
+                target, target_base = self._lookup(_join(base, ref), signature)
+                out.update(expand(target, target_base, depth + 1, True))
+            for key, sub in value.items():
+                if key in _REFERENCE_ONLY:
+                    continue
+                out[key] = sub if key in _DATA_KEYWORDS else \
+                    expand(sub, base, depth + 1, key not in _SCHEMA_MAPS)
+            return out
+
+        return expand(node, self._base_of(signature), 0, True)
 
     def _base_of(self, signature: Signature) -> str:
         base = self.project.schema_path(signature.name).resolve().as_uri()

@@ -42,8 +42,11 @@ def test_prompts_are_labelled_checked_and_resumable(project: Path):
         assert f"review them: tf review --signature {SIG}" in first.stdout
         again = run_tf("bootstrap", "-s", SIG, "-f", "json", cwd=project, env=env)
         assert json.loads(again.stdout) | {"calls": 0} == {
-            "prompts": 2, "already_labelled": 2, "accepted": 0, "rejected": {},
-            "failures": [], "calls": 0}
+            "prompts": 2, "already_labelled": 2, "attempted": 0, "accepted": 0,
+            "rejected": {}, "failures": [], "calls": 0,
+            "structured_output": {"structured_output": "auto", "used": "json_schema",
+                                  "refused": []},
+            "rejects_file": f"reports/{SIG}/bootstrap.rejects.jsonl"}
     labelled = lines(project / "datasets" / SIG / "bootstrap.jsonl")
     # labelled in parallel: the file is in the order the teacher finished
     by_origin = {r["metadata"]["provenance"]["origin"]: r for r in labelled}

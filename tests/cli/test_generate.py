@@ -71,8 +71,8 @@ def test_fill_gaps_adds_valid_examples_to_the_named_cells(repo_copy: Path):
     assert summary_lines(summary, [], SIG)[0] == (
         f"planned {need} of 30: the gaps need {need} examples; --fill-gaps plans only for "
         f"gaps; {summary['limits'][1]}")
-    assert summary["calls"] == requests - 1  # one reachability probe before the batches
-    assert summary["calls_per_accepted"] <= 0.25
+    # Every request sent is counted: the reachability probe and one per batch of 5.
+    assert summary["calls"] == requests == 1 + -(-need // 5)
     targeted = {}
     for record in added:
         metadata = record["metadata"]
@@ -95,23 +95,46 @@ def test_fill_gaps_adds_valid_examples_to_the_named_cells(repo_copy: Path):
     assert run_tf("check", cwd=repo_copy).exit_code == 0
 
 
-def test_faults_are_retried_or_reported_and_valid_examples_kept(repo_copy: Path):
+def test_faults_are_retried_or_reported_with_evidence_and_valid_examples_kept(
+        repo_copy: Path):
     set_lm(repo_copy, timeout=2, num_threads=1)
     with LMServer() as server:
         server.state.faults = ["none", "429", "500", "timeout", "malformed_one", "not_json"]
         result = run_tf("generate", "-s", SIG, "--count", "20", "--format", "json",
                         cwd=repo_copy, env=lm_env(server, repo_copy))
+        requests = server.state.requests
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["planned"] == 20
-    assert summary["accepted"] == 14 == len(synthetic(repo_copy))
-    assert summary["rejected"] == {"invalid": 1, "malformed": 5}
+    # Batch 1: 429 and 500 are retried; then it times out, and a request that timed out on
+    # a server on this machine is not sent again (the server would still be busy with it).
+    # Batch 2 has one broken example, batch 3 no JSON at all, batch 4 is whole.
+    assert requests == 7 == summary["calls"]  # probe + 3 attempts + 3 batches, no more
+    assert summary["accepted"] == 9 == len(synthetic(repo_copy))
+    assert summary["rejected"] == {"lm_error": 5, "invalid": 1, "malformed": 5}
     failures = summary["failures"]
     assert len(failures) == 4, failures
     assert any("429" in f and "retrying in 1 s" in f for f in failures)  # Retry-After: 1
     assert any("500" in f and "retrying" in f for f in failures)
-    assert any("timed out" in f.lower() and "retrying" in f for f in failures)
-    assert any("the answer is not the JSON asked for" in f for f in failures)
+    assert any("no answer within 2 s (lm.timeout in params.yaml)" in f and "batch lost" in f
+               for f in failures)
+    assert not any("Timeouts(" in f or "timed out" in f for f in failures)
+    assert any("the answer holds no JSON object or list" in f for f in failures)
+    # Each rejection is in the rejects file with what the model said.
+    assert summary["rejects_file"] == f"reports/{SIG}/generate.rejects.jsonl"
+    rejects = [json.loads(line) for line in
+               (repo_copy / summary["rejects_file"]).read_text().splitlines()]
+    by_reason = {reason: [r for r in rejects if r["reason"] == reason]
+                 for reason in summary["rejected"]}
+    assert [r["count"] for r in by_reason["lm_error"]] == [5]
+    assert "lm.timeout" in by_reason["lm_error"][0]["detail"]
+    assert [r["answer"] for r in by_reason["malformed"]] == ["Sorry, I can't help with that."]
+    assert by_reason["malformed"][0]["count"] == 5 and len(by_reason["malformed"][0][
+        "target_cells"]) == 5
+    [invalid] = by_reason["invalid"]
+    assert invalid["candidate"]["inputs"] == {"implementation": "x"}
+    assert "requirements" in invalid["detail"] and invalid["target_cell"]
+    assert len(invalid["prompt_hash"]) == 16 and invalid["answer"].startswith("```json")
     assert run_tf("validate", cwd=repo_copy).exit_code == 0
 
 

@@ -4,6 +4,7 @@ accepted examples in the file."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +69,12 @@ class CannedSource:
 
     def fits(self, records: list[dict], tally: Tally) -> list[dict]:
         kept = [r for r in records if r["metadata"]["category"] == "api"]
-        tally.reject(Rejection.WRONG_CELL, len(records) - len(kept))
+        tally.reject(Rejection.WRONG_CELL, len(records) - len(kept),
+                     {"detail": "not in category api"})
         return kept
+
+    def evidence(self, unit: Canned, answer=None) -> dict:
+        return {"unit": unit.label, **({"answer": answer} if answer is not None else {})}
 
 
 @pytest.fixture
@@ -127,6 +132,22 @@ def test_every_rejection_reason_and_the_accepted_example_in_the_file(root: Path)
     assert tally.failures[3].endswith("; unit lost")
     assert tally.failures[4] == "unit 2: the answer is not the JSON asked for"
     assert tally.failures[-1].endswith("; example rejected")
+    # Every rejection has its evidence: which unit, what the model said, why.
+    counted: Counter[str] = Counter()
+    for reject in tally.rejects:
+        counted[reject["reason"]] += reject.get("count", 1)
+    assert counted == tally.rejected
+    evidence = {r["reason"]: r for r in reversed(tally.rejects)}  # the first of each
+    assert evidence["lm_error"]["unit"] == "unit 1" and "injected 500" in \
+        evidence["lm_error"]["detail"]
+    assert evidence["malformed"]["count"] == 2 and evidence["malformed"]["answer"] == \
+        "[[ ## completed ## ]]"  # what the server said to a prompt with no fields
+    assert evidence["invalid"]["candidate"]["outputs"]["explanation"] == "short"
+    assert "$.outputs" in evidence["invalid"]["detail"]
+    assert evidence["near_duplicate"]["detail"] == \
+        "near duplicate of 01JE3000000000000000000001"
+    assert evidence["quality"]["quality"]["score"] == 0.55
+    assert "injected 500" in evidence["judge_error"]["detail"]
 
     added = [line.record for line in read_lines(target)][-1:]
     assert target.read_bytes().startswith(before)  # appended: nothing before it changed
