@@ -14,6 +14,22 @@ def show(step: str, signature: str, metrics: dict) -> None:
     print(f"{step} {signature}: {', '.join(shown)}")
 
 
+def log_dspy(project, step: str, signature: str):
+    """DSPy's log of this step goes to reports/<signature>/<step>.log (tf_cli.lm.log_dspy_to)
+    instead of the terminal. Returns a function that prints where, when DSPy wrote any."""
+    from tf_cli.layout import log_path
+    from tf_cli.lm import log_dspy_to
+
+    path = log_path(project, signature, step)
+    log_dspy_to(path)
+
+    def mention() -> None:
+        if path.exists() and path.stat().st_size:
+            print(f"{step} {signature}: DSPy's log: {project.display(path)}")
+
+    return mention
+
+
 def run(step: Callable[[list[str]], object]) -> None:
     from tf_cli.errors import TfError
 

@@ -1,13 +1,16 @@
 """bootstrap: a teacher LM labels datasets/<sig>/prompts.jsonl into bootstrap.jsonl.
 
 Without a configured LM it says so and leaves the file as it is; labelled prompts are
-skipped, so the persisted output only grows."""
+skipped, so the persisted output only grows. A run that tried prompts and labelled none
+fails (exit 1), naming the rejects file: DVC then records nothing, and the next
+`dvc repro` tries again."""
 
-from stages._run import run
+from stages._run import log_dspy, run
 
 
 def main(argv: list[str]) -> None:
     from tf_cli.bootstrap import bootstrap
+    from tf_cli.errors import CheckFailed
     from tf_cli.layout import BOOTSTRAP_FILE
     from tf_cli.project import find_project
     from tf_cli.render.generate import bootstrap_lines
@@ -20,8 +23,17 @@ def main(argv: list[str]) -> None:
             not prompts[0].stat().st_size:
         print(f"bootstrap {argv[0]}: skipped (no LM configured, or no prompts)")
         return
-    for line in bootstrap_lines(bootstrap(project, argv[0]).to_json(), argv[0]):
+    mention_log = log_dspy(project, "bootstrap", argv[0])
+    summary = bootstrap(project, argv[0])
+    for line in bootstrap_lines(summary.to_json(), argv[0]):
         print(f"bootstrap {argv[0]}: {line}")
+    mention_log()
+    if summary.attempted and not summary.accepted:
+        raise CheckFailed(
+            f"bootstrap {argv[0]}: labelled none of the {summary.attempted} prompts it "
+            f"tried; each answer and why it was rejected: {summary.rejects_file}",
+            hint="the stage is not recorded as done, so the next `dvc repro` runs it again; "
+                 "see the rejects file, the model, and lm.structured_output")
 
 
 if __name__ == "__main__":

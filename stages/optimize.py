@@ -1,7 +1,7 @@
 """optimize: data/<sig>/dspy.json -> programs/<sig>.json (+ reports/<sig>/optimize.json and
 scores.json)."""
 
-from stages._run import run, show
+from stages._run import log_dspy, run, show
 
 
 def main(argv: list[str]) -> None:
@@ -9,8 +9,11 @@ def main(argv: list[str]) -> None:
     from tf_cli.project import find_project
 
     project = find_project()
+    mention_log = log_dspy(project, "optimize", argv[0]) if project.lm.configured else None
     report = optimize(project, argv[0], project.settings.optimize)
     show("optimize", argv[0], {"optimizer": report["optimizer"], **scores(report)})
+    if mention_log:
+        mention_log()
 
 
 if __name__ == "__main__":

@@ -2,12 +2,15 @@
 
 Without a configured LM, or with synthesize.count 0, it says so and leaves the file as it
 is, so `dvc repro` works offline. The output persists between runs: generation appends.
+A run that planned examples and accepted none fails (exit 1), naming the rejects file: DVC
+then records nothing, and the next `dvc repro` tries again.
 """
 
-from stages._run import run
+from stages._run import log_dspy, run
 
 
 def main(argv: list[str]) -> None:
+    from tf_cli.errors import CheckFailed
     from tf_cli.generate import GenerateOptions, generate
     from tf_cli.layout import SYNTHETIC_FILE
     from tf_cli.project import find_project
@@ -20,10 +23,18 @@ def main(argv: list[str]) -> None:
     if not project.lm.configured or not settings.count:
         print(f"synthesize {argv[0]}: skipped (no LM configured, or synthesize.count is 0)")
         return
+    mention_log = log_dspy(project, "synthesize", argv[0])
     options = GenerateOptions(settings.count, settings.batch_size, settings.fill_gaps)
     summary = generate(project, argv[0], options)
     for line in summary_lines(summary.to_json(), summary.failures, argv[0]):
         print(f"synthesize {argv[0]}: {line}")
+    mention_log()
+    if summary.planned and not summary.accepted:
+        raise CheckFailed(
+            f"synthesize {argv[0]}: accepted none of the {summary.planned} examples it "
+            f"planned; each answer and why it was rejected: {summary.rejects_file}",
+            hint="the stage is not recorded as done, so the next `dvc repro` runs it again; "
+                 "see the rejects file, the model, and lm.structured_output")
 
 
 if __name__ == "__main__":

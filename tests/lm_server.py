@@ -69,24 +69,28 @@ def completeness_example(n: int, cell: dict[str, str]) -> dict:
             "category": cell.get("category", "api")}
 
 
-def value_for(schema: dict, field: str):
-    """A deterministic value of a (tf-inlined) JSON Schema, for a constrained answer."""
+def value_for(schema: dict, field: str, rng: random.Random | None = None):
+    """A deterministic value of a (tf-inlined) JSON Schema, for a constrained answer; with
+    `rng`, its strings are sentences of words drawn from it (distinct examples)."""
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
     if kind == "object":
-        return {name: value_for(sub, name) for name, sub in schema.get("properties", {}).items()}
+        return {name: value_for(sub, name, rng)
+                for name, sub in schema.get("properties", {}).items()}
     if kind == "array":
-        return [value_for(schema.get("items", {}), field)
-                for _ in range(schema.get("minItems", 0))]
+        return [value_for(schema.get("items", {}), f"{field} {i + 1}", rng)
+                for i in range(max(schema.get("minItems", 0), 1 if rng else 0))]
     if kind == "boolean":
         return True
     if kind == "integer":
         return max(1, schema.get("minimum", 1))
     if kind == "number":
         return min(max(0.5, schema.get("minimum", 0.5)), schema.get("maximum", 0.5))
+    if rng is not None:
+        return f"The {field} of this case: " + " ".join(rng.choice(_WORDS) for _ in range(12))
     return f"A deterministic answer for {field} from the test server."
 
 
@@ -98,7 +102,9 @@ class _State:
         self.completion_tokens = 0
         self.fail_with: int | None = None  # an HTTP status to answer every request with
         self.faults: list[str] = []  # one per coming request: 429, 500, timeout, not_json,
-        #                               malformed_one (one example of a batch is broken)
+        #                               malformed_one (one example of a batch is broken),
+        #                               prose (an answer with no JSON and no fields, to any
+        #                               request)
         self.generated = 0
         self.delay = 0.0  # seconds to wait before answering a generation request
         self.prompts: list[str] = []  # every generation prompt, for tests to read
@@ -110,6 +116,8 @@ class _State:
         # server does (it takes {"type": "json_object", "schema": ...}).
         self.refuse_json_schema = False
         self.refuse_every_format = False  # a server that takes no response format at all
+        self.finish_reason = "stop"  # "length" makes DSPy log a warning for every answer
+        self.field_values: dict = {}  # output field -> the value every answer gives it
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -145,21 +153,33 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "timeout":
             time.sleep(4)  # longer than the client's timeout in the tests
+        if fault == "prose":  # what a small model says to any request it does not follow
+            self._answer(body, "Sure! Here is my answer: it depends.", body.get("messages", []))
+            return
         messages = body.get("messages", [])
         prompt = str(messages[-1].get("content", "")) if messages else ""
         if prompt.startswith(GENERATE_PROMPT):
             self.state.prompts.append(prompt)
             time.sleep(self.state.delay)
-            self._answer(body, self._generate(prompt, fault), messages)
+            self._answer(body, self._generate(prompt, fault, _schema_of(response_format)),
+                         messages)
             return
         schema = _schema_of(response_format)
         if schema is not None:  # a constrained answer: JSON of the schema
-            self._answer(body, json.dumps(value_for(schema, "answer")), messages)
+            answer = value_for(schema, "answer")
+            if isinstance(answer, dict):
+                answer.update({k: v for k, v in self.state.field_values.items() if k in answer})
+            self._answer(body, json.dumps(answer), messages)
             return
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
         outputs = system.split("Your output fields are:", 1)[-1].split("All interactions", 1)[0]
         fields = _FIELD.findall(outputs)
-        text = "".join(f"[[ ## {name} ## ]]\n{answer_for(kind, name)}\n\n"
+        values = self.state.field_values
+
+        def shown(name: str, kind: str) -> str:
+            return json.dumps(values[name]) if name in values else answer_for(kind, name)
+
+        text = "".join(f"[[ ## {name} ## ]]\n{shown(name, kind)}\n\n"
                        for name, kind in fields) + "[[ ## completed ## ]]"
         self._answer(body, text, messages)
 
@@ -169,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.prompt_tokens += prompt_tokens
             self.state.completion_tokens += completion_tokens
-        choices = [{"index": i, "finish_reason": "stop",
+        choices = [{"index": i, "finish_reason": self.state.finish_reason,
                     "message": {"role": "assistant", "content": text}}
                    for i in range(int(body.get("n") or 1))]
         self._send(200, {"id": "chatcmpl-test", "object": "chat.completion", "created": 0,
@@ -178,17 +198,25 @@ class _Handler(BaseHTTPRequestHandler):
                                    "completion_tokens": completion_tokens,
                                    "total_tokens": prompt_tokens + completion_tokens}})
 
-    def _generate(self, prompt: str, fault: str | None) -> str:
-        """tf generate's request: one validate_completeness example per target line."""
+    def _generate(self, prompt: str, fault: str | None, schema: dict | None) -> str:
+        """tf generate's request: one example per target line; for validate_completeness
+        one in the target cell, for another signature one of the schema asked for."""
         if fault == "not_json":
             return "Sorry, I can't help with that."
         examples = []
+        completeness = prompt.startswith(f"{GENERATE_PROMPT} validate_completeness:")
         for line in re.findall(r"^Example \d+: .*?it must fall in: (.*)$", prompt, re.MULTILINE):
             cell = dict(part.split(" = ", 1) for part in line.split(", ") if " = " in part)
             with self.state.lock:
                 self.state.generated += 1
                 n = self.state.generated
-            examples.append(completeness_example(n, cell))
+            if completeness or schema is None:
+                examples.append(completeness_example(n, cell))
+            else:
+                item = schema["properties"]["examples"]["items"]
+                examples.append({**value_for(item, "example", random.Random(n)),
+                                 "difficulty": cell.get("difficulty", "medium"),
+                                 "category": cell.get("category", "api")})
         if fault == "malformed_one" and examples:
             examples[0] = {"inputs": {"implementation": "x"}}
         return "```json\n" + json.dumps({"examples": examples}) + "\n```"

@@ -44,10 +44,17 @@ def load_examples(signature: str, split: str = "train", *,
     return dspy_io.to_examples(records, data["input_keys"])
 
 
-def load_program(signature: str, *, project: str | os.PathLike | None = None):
-    """The optimized program: rebuilt from the schema-derived signature, state loaded."""
+def load_program(signature: str, *, project: str | os.PathLike | None = None,
+                 checked: bool = False):
+    """The optimized program: rebuilt from the schema-derived signature, state loaded.
+
+    With `checked=True`, every prediction is checked against the signature's schema and
+    rules as an example would be: one that breaks them raises
+    `tf_cli.InvalidPrediction` (its `.problems` say how, its `.prediction` is what the
+    program answered), which dspy.Evaluate counts as a failure."""
     from tf_cli import dspy_io
     from tf_cli.layout import program_path
+
     found = _project(project, signature)
     path = program_path(found, signature)
     if not path.exists():
@@ -56,4 +63,4 @@ def load_program(signature: str, *, project: str | os.PathLike | None = None):
         dspy_io.dspy_signature(found.schemas, found.signature(signature)),
         found.settings.optimize.program)
     program.load(str(path))
-    return program
+    return dspy_io.checked(program, found.signature(signature)) if checked else program

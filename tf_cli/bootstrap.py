@@ -145,7 +145,7 @@ class _Teacher:
             shown["answer"] = excerpt(answer)
         elif answer is not None:  # a prediction: what the teacher's fields said
             shown["answer"] = excerpt(orjson.dumps(
-                {k: _plain(answer[k]) for k in self.output_keys if k in answer},
+                {k: dspy_io.plain(answer[k]) for k in self.output_keys if k in answer},
                 default=str).decode())
         return shown
 
@@ -157,7 +157,7 @@ class _Teacher:
         if prompt.given:  # the reviewer should know these were chosen for balance, not judged
             provenance["balanced"] = sorted(prompt.given)
         return [complete({"inputs": prompt.record["inputs"],
-                          "outputs": {k: _plain(prediction[k]) for k in self.output_keys},
+                          "outputs": {k: dspy_io.plain(prediction[k]) for k in self.output_keys},
                           "metadata": {
                               "difficulty": metadata.get("difficulty", "medium"),
                               "category": metadata.get("category", "production"),
@@ -197,12 +197,3 @@ def _origin(record: dict) -> str | None:
     metadata = record.get("metadata")
     provenance = metadata.get("provenance") if isinstance(metadata, dict) else None
     return provenance.get("origin") if isinstance(provenance, dict) else None
-
-
-def _plain(value):
-    """DSPy returns typed values; pydantic models become dicts for JSON."""
-    if hasattr(value, "model_dump"):
-        return value.model_dump()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

@@ -276,3 +276,59 @@ def _schema_adapter_class():
 
     _ADAPTER_CLASS.append(SchemaAdapter)
     return SchemaAdapter
+
+
+class InvalidPrediction(TfError):
+    """A checked program's prediction breaks the signature's schema or rules (`problems`);
+    the prediction itself is kept on the error. DSPy's Evaluate counts it as a failure."""
+
+    exit_code = 1
+
+    def __init__(self, signature: str, prediction, problems: list[Problem]):
+        super().__init__(f"{signature}: the prediction breaks its schema or rules: "
+                         + "; ".join(f"{p.pointer}: {p.message}" for p in problems[:5]))
+        self.prediction, self.problems = prediction, problems
+
+
+def prediction_problems(signature: Signature, inputs: dict, prediction) -> list[Problem]:
+    """What the schema and rules say of a prediction, as of an example with these inputs
+    and the prediction's outputs."""
+    from tf_cli.examples import complete
+    from tf_cli.layout import PRODUCTION
+    from tf_cli.validate import example_problems
+
+    outputs = {key: plain(prediction[key]) for key in keys(signature, "outputs")
+               if key in prediction}
+    record = complete({"inputs": inputs, "outputs": outputs,
+                       "metadata": {"difficulty": "medium", "category": "prediction"}},
+                      source=PRODUCTION)
+    return example_problems(signature, record, f"{signature.name} prediction")
+
+
+def checked(program, signature: Signature):
+    """`program` wrapped so that each prediction is checked (`prediction_problems`): one
+    that breaks the schema or rules raises InvalidPrediction instead of being returned."""
+    import dspy
+
+    class Checked(dspy.Module):
+        def __init__(self):
+            super().__init__()
+            self.program = program
+
+        def forward(self, **inputs):
+            prediction = self.program(**inputs)
+            problems = prediction_problems(signature, inputs, prediction)
+            if problems:
+                raise InvalidPrediction(signature.name, prediction, problems)
+            return prediction
+
+    return Checked()
+
+
+def plain(value):
+    """DSPy returns typed values; pydantic models become dicts for JSON."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value

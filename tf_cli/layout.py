@@ -78,6 +78,12 @@ def rejects_path(project: Project, signature: str, command: str) -> Path:
     return project.root / REPORTS_DIR / signature / f"{command}.rejects.jsonl"
 
 
+def log_path(project: Project, signature: str, step: str) -> Path:
+    """reports/<signature>/<step>.log: DSPy's own log of a pipeline step that called an LM
+    (not kept in git)."""
+    return project.root / REPORTS_DIR / signature / f"{step}.log"
+
+
 def scores_path(project: Project, signature: str) -> Path:
     """reports/<signature>/scores.json: the few numbers of the optimize report that DVC
     compares across commits (the pipeline's one metrics file per signature)."""

@@ -524,6 +524,26 @@ def check(lm: LMSettings) -> dict:
             "structured_output": parsed, "detail": detail}
 
 
+def log_dspy_to(path) -> None:
+    """Send the log records of DSPy (and of the libraries it drives: LiteLLM, optuna) to
+    the file `path` instead of the terminal: a pipeline stage's output in `dvc repro` stays
+    tf's own lines, not hundreds of raw model answers. Imports dspy, whose import installs
+    the handler this replaces."""
+    import logging
+
+    import dspy  # noqa: F401  its import adds the stderr handler removed below
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("dspy", "LiteLLM", "optuna"):
+        logger = logging.getLogger(name)
+        for old in logger.handlers[:]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
 def usage(client) -> dict:
     """Calls, tokens and cost recorded in a dspy.LM's history (cache hits record none)."""
     prompt = completion = 0

@@ -64,7 +64,10 @@ def _scores(content: bytes | None) -> tuple[float | None, float | None, str | No
         report = orjson.loads(content)
     except orjson.JSONDecodeError:
         return None, None, None
-    return report.get("optimized_score"), report.get("baseline_score"), report.get("optimizer")
+    # Reports before the scale was in the name said optimized_score (the same percent).
+    return (report.get("optimized_score_percent", report.get("optimized_score")),
+            report.get("baseline_score_percent", report.get("baseline_score")),
+            report.get("optimizer"))
 
 
 def plot(rows: list[LogRow], path) -> None:

@@ -138,7 +138,7 @@ def test_log_lists_counts_and_scores_per_commit_and_plots(project: Path, history
     report = project / "reports" / SIG / "optimize.json"
     report.parent.mkdir(parents=True)
     report.write_text(json.dumps({"optimizer": "bootstrap_fewshot", "optimized_score": 71.5,
-                                  "baseline_score": 52.0}))
+                                  "baseline_score": 52.0}))  # an older report's keys
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "scores")
     result = run_tf("log", "-s", SIG, "--format", "json", "--plot", "history.png",
@@ -153,10 +153,12 @@ def test_log_lists_counts_and_scores_per_commit_and_plots(project: Path, history
     assert (project / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = run_tf("log", "-s", SIG, cwd=project)
     assert "71.5" in table.stdout and "bootstrap_fewshot" in table.stdout
-    # piped, a row is one line, whole: no cell wrapped or cut at 80 columns
+    # piped, a row is one line, whole: no cell wrapped or cut at 80 columns.
     long_subject = "Scores after the bootstrap_fewshot run on the reviewed December examples"
-    report.write_text(json.dumps({"optimizer": "bootstrap_fewshot", "optimized_score": 73.25,
-                                  "baseline_score": 52.0}))
+    # Reports written before the scale was in the key's name read the same.
+    report.write_text(json.dumps({"optimizer": "bootstrap_fewshot",
+                                  "optimized_score_percent": 73.25,
+                                  "baseline_score_percent": 52.0}))
     git(project, "commit", "-q", "-am", long_subject)
     row = next(line for line in run_tf("log", "-s", SIG, cwd=project).stdout.splitlines()
                if "Scores after" in line)

@@ -107,7 +107,8 @@ def test_dvc_metrics_are_a_few_numbers_per_signature(offline_clone: Path):
         assert f"reports/{name}/scores.json" in shown.stdout
         result = report(offline_clone, name, "optimize")
         assert report(offline_clone, name, "scores") == {
-            "baseline_score": None, "optimized_score": None, "demos": result["demos"],
+            "baseline_score_percent": None, "optimized_score_percent": None,
+            "dev_failures": None, "demos": result["demos"], "demos_bootstrapped": 0,
             "train": result["train"], "dev": result["dev"], "lm_calls": 0, "cost": 0.0}
     assert "validate.json" not in shown.stdout and "optimize.json" not in shown.stdout
 

@@ -28,9 +28,17 @@ def test_pipeline_against_the_test_server(tmp_path: Path):
     with LMServer() as server:
         env = {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base,
                "TF_LM_API_KEY": SECRET}
+        server.state.finish_reason = "length"  # DSPy logs a warning for each answer
         run = dvc("exp", "run", "-S", "optimize.optimizer=bootstrap_fewshot",
                   "-S", "lm.cache=false", cwd=clone, env=env)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        server.state.finish_reason = "stop"
+        # DSPy's log went to a file per stage, not into dvc's output.
+        assert "truncated" not in run.stdout + run.stderr
+        assert "LM response was truncated" in (
+            clone / "reports" / "validate_intent" / "optimize.log").read_text()
+        assert "optimize validate_intent: DSPy's log: reports/validate_intent/optimize.log" \
+            in run.stdout
         # -S rewrote params.yaml; the hand-written requirements are in a file it never touches
         assert (clone / "coverage.yaml").read_bytes() == coverage_before
         calls_after_bootstrap = server.state.requests
@@ -39,10 +47,14 @@ def test_pipeline_against_the_test_server(tmp_path: Path):
             result = report(clone, name, "optimize")
             assert result["optimizer"] == "bootstrap_fewshot" and result["evaluated"] is True
             assert result["lm_calls"] > 0 and result["prompt_tokens"] > 0
-            assert isinstance(result["baseline_score"], float)
+            assert 0 <= result["baseline_score_percent"] <= 100
+            assert result["dev_failures"] == {"baseline": 0, "optimized": 0}
+            assert result["demos"] == result["demos_bootstrapped"] + result["demos_labelled"]
+            assert result["structured_output"]["used"] == "json_schema"
+            assert result["lm"]["token_limit_field"] == "max_tokens"
         diff = dvc("metrics", "diff", "--md", cwd=clone)
         assert "reports/validate_intent/scores.json" in diff.stdout
-        assert "optimized_score" in diff.stdout
+        assert "optimized_score_percent" in diff.stdout
 
         # The program loads from the schema and answers through the test server.
         code = ("import dspy, tf_cli, os\n"

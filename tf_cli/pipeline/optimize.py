@@ -1,9 +1,13 @@
 """optimize stage: a DSPy program per signature, compiled by the optimizer in params.yaml.
 
-Records in reports/<sig>/optimize.json: the optimizer actually used and why, baseline and
-optimized dev scores (percent), demos chosen, LM calls, tokens, cost and wall time; the
-numbers of it a DVC user compares go to reports/<sig>/scores.json too (scores(), the
-pipeline's metrics file), and the program to programs/<sig>.json (DVC cache).
+Records in reports/<sig>/optimize.json: the optimizer actually used and why, the baseline
+and optimized dev scores (`*_score_percent`: the metric's mean over dev, 0-100), how many
+dev examples each program failed on (`dev_failures`: an answer the adapter could not parse,
+or a call that failed; each scores 0), the demos chosen, split into those DSPy bootstrapped
+(the teacher's traces that passed the metric) and labelled ones (training examples as they
+are), the LM and its settings, requests, tokens, cost and wall time; the numbers of it a DVC
+user compares go to reports/<sig>/scores.json too (scores(), the pipeline's metrics file),
+and the program to programs/<sig>.json (DVC cache).
 
 A signature below its min_examples gets labeled_fewshot (no LM needed) with the reason,
 and switches to the configured optimizer by itself once its data reaches the threshold.
@@ -27,12 +31,14 @@ from tf_cli.words import plural
 MINIMUM_SIZES = {"labeled_fewshot": (1, 0), "bootstrap_fewshot": (1, 1),
                  "bootstrap_random_search": (2, 1), "mipro_v2": (2, 2)}
 # The keys of the optimize report in scores.json: numbers only, null where not evaluated.
-SCORE_KEYS = ("baseline_score", "optimized_score", "demos", "train", "dev", "lm_calls", "cost")
+SCORE_KEYS = ("baseline_score_percent", "optimized_score_percent", "dev_failures", "demos",
+              "demos_bootstrapped", "train", "dev", "lm_calls", "cost")
 
 
 def scores(report: dict) -> dict:
     """The numbers of an optimize report that `dvc metrics diff` compares: the dev scores
-    (0-100), demos, split sizes, LM calls and cost."""
+    (0-100), dev failures, demos (bootstrapped among them), split sizes, LM calls and
+    cost."""
     return {key: report[key] for key in SCORE_KEYS}
 
 
@@ -65,22 +71,32 @@ def optimize(project: Project, signature_name: str, options: OptimizeSettings) -
     if not settings.configured:
         compiled = dspy.LabeledFewShot(k=options.max_labeled_demos).compile(student,
                                                                             trainset=train)
-        report.update(evaluated=False, baseline_score=None, optimized_score=None,
+        report.update(evaluated=False, baseline_score_percent=None,
+                      optimized_score_percent=None, dev_failures=None,
                       lm_calls=0, prompt_tokens=0, completion_tokens=0, cost=0.0)
     else:
         client = lm.make_lm(settings)
         lm.ensure_reachable(client, settings)
-        with dspy.context(lm=client):
+        adapter = dspy_io.schema_adapter(dspy_io.outputs_schema(loader, signature),
+                                         signature_name, client.tf_constraint)
+        with dspy.context(lm=client, **({"adapter": adapter} if adapter else {})):
             evaluate = dspy.Evaluate(devset=dev, metric=metric, num_threads=settings.num_threads,
                                      display_progress=False, max_errors=len(dev) + 1,
                                      provide_traceback=False)
-            baseline = _score(evaluate, student, settings)
+            baseline, baseline_failures = _score(evaluate, student, settings)
             compiled = _compile(chosen, options, student, train, dev, metric, settings)
-            optimized = _score(evaluate, compiled, settings)
-        report.update(evaluated=bool(dev), baseline_score=baseline, optimized_score=optimized,
-                      **lm.usage(client))
+            optimized, optimized_failures = _score(evaluate, compiled, settings)
+        report.update(evaluated=bool(dev), baseline_score_percent=baseline,
+                      optimized_score_percent=optimized,
+                      dev_failures={"baseline": baseline_failures,
+                                    "optimized": optimized_failures} if dev else None,
+                      structured_output=client.tf_constraint.describe(), **lm.usage(client))
     demos = [demo for predictor in compiled.predictors() for demo in predictor.demos]
-    report.update(demos=len(demos),
+    # DSPy marks the demos it bootstrapped (a teacher's trace that passed the metric) with
+    # augmented=True; the others are training examples copied as they are.
+    bootstrapped = sum(1 for demo in demos if demo.get("augmented"))
+    report.update(demos=len(demos), demos_bootstrapped=bootstrapped,
+                  demos_labelled=len(demos) - bootstrapped,
                   demos_chosen=[d.get("id") for d in demos if d.get("id")],
                   # tenths: a report in git should not change with the machine's mood
                   wall_time_s=round(time.perf_counter() - started, 1))
@@ -111,15 +127,20 @@ def _check_sizes(optimizer: str, train: int, dev: int, signature: str) -> None:
                                "optimize.optimizer: labeled_fewshot")
 
 
-def _score(evaluate, program, settings) -> float | None:
+def _score(evaluate, program, settings) -> tuple[float | None, int | None]:
+    """The program's dev score (percent) and the dev examples it failed on: DSPy's Evaluate
+    scores a prediction that raised (an unparsed answer, a failed call) 0, with an empty
+    prediction in its place."""
     if not evaluate.devset:
-        return None
+        return None, None
     try:
-        return round(float(evaluate(program).score), 2)
+        result = evaluate(program)
     except Exception as exc:  # transport failures surface here first
         raise lm.LMError(f"{settings.model_shown}: evaluation failed: "
-                         f"{lm.redacted(str(exc), settings)}",
+                         f"{lm.explain(exc, settings)}",
                          hint="run tf lm check") from None
+    failures = sum(1 for _, prediction, _ in result.results if not prediction.keys())
+    return round(float(result.score), 2), failures
 
 
 def _compile(chosen: str, options: OptimizeSettings, student, train, dev, metric, settings):

@@ -26,14 +26,15 @@ def summarize(project: Project, signatures: list[str]) -> str:
         lines.append(
             f"| {name} | {validation['accepted']} | {validation['rejected']} | "
             f"{coverage['train']} | {coverage['dev']} | {coverage['train_diversity']} | "
-            f"{result['optimizer']} | {score(result['baseline_score'])} | "
-            f"{score(result['optimized_score'])} | {result['demos']} | {result['lm_calls']} |")
+            f"{result['optimizer']} | {score(result['baseline_score_percent'])} | "
+            f"{score(result['optimized_score_percent'])} | {result['demos']} | "
+            f"{result['lm_calls']} |")
         train_coverage = read_json(report_path(project, name, "train_coverage"))
         for dimension, counts in train_coverage.items():
             buckets += [{"signature": name, "cell": f"{name}/{dimension}={bucket}",
                          "count": count} for bucket, count in counts.items()]
-        scores.append({"signature": name, "baseline": result["baseline_score"] or 0,
-                       "optimized": result["optimized_score"] or 0})
+        scores.append({"signature": name, "baseline": result["baseline_score_percent"] or 0,
+                       "optimized": result["optimized_score_percent"] or 0})
     notes = [f"- {name}: {read_json(report_path(project, name, 'optimize'))['reason']}"
              for name in signatures
              if read_json(report_path(project, name, "optimize")).get("reason")]
