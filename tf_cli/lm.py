@@ -414,7 +414,7 @@ def _bounded_lm_class():
         def _said(self, exc: Exception) -> str:
             """What the server said, on one line, without DSPy's "[model]" prefix."""
             text = " ".join(str(exc).split())
-            return text.removeprefix(f"[{self.model}] ")[:300]
+            return text.removeprefix(f"[{self.model}] ")[:160]
 
     return BoundedLM
 
@@ -492,36 +492,47 @@ def ensure_reachable(client, lm: LMSettings) -> None:
     try:  # uncached: an answer from the disk cache proves nothing about the server
         client.copy(cache=False)(messages=[{"role": "user", "content": "Reply with OK."}])
     except Exception as exc:  # any transport or provider error
-        raise LMError(f"{lm.model_shown} at {lm.endpoint}: "
-                      f"{redacted(str(exc), lm)}",
+        raise LMError(f"{lm.model_shown} at {lm.endpoint}: {explain(exc, lm)}",
                       hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY; "
                            "`tf lm check` tries one request") from None
 
 
 def check(lm: LMSettings) -> dict:
-    """One short request: the model, its latency, and whether structured output parses."""
+    """One short request: the model, its latency, and whether structured output parses, as
+    tf's own calls ask for it (the response format, when the server takes one:
+    tf_cli.structured). A failed parse shows the start of the model's answer."""
     import time
 
     import dspy
+    from dspy.utils.exceptions import AdapterParseError
+
+    from tf_cli.dspy_io import schema_adapter
 
     client = make_lm(lm).copy(cache=False)
     probe = dspy.Predict(dspy.Signature({
         "question": (str, dspy.InputField()),
         "answer": (int, dspy.OutputField(desc="a whole number")),
         "sure": (bool, dspy.OutputField())}, "Answer the arithmetic question."))
+    adapter = schema_adapter({"type": "object", "properties": {
+        "answer": {"type": "integer"}, "sure": {"type": "boolean"}}}, "check",
+        client.tf_constraint) or dspy.ChatAdapter(use_json_adapter_fallback=False)
     start = time.perf_counter()
     try:
-        with dspy.context(lm=client, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)):
+        with dspy.context(lm=client, adapter=adapter):
             prediction = probe(question="What is 2 + 3?")
         parsed, detail = True, f"answer={prediction.answer!r} sure={prediction.sure!r}"
-    except Exception as exc:  # a parse failure or any transport error, reported plainly
-        message = redacted(str(exc), lm)
-        if "parse" not in message.lower() and "adapter" not in message.lower():
-            raise LMError(f"{lm.model_shown} at {lm.endpoint}: {message}",
-                          hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY") from None
-        parsed, detail = False, message
+    except AdapterParseError as exc:
+        from tf_cli.structured import excerpt
+
+        said = " ".join(str(exc.lm_response or "").split())
+        parsed, detail = False, (f"{redacted(str(exc), lm, 200)}; the model said: "
+                                 f"{excerpt(said, 300)!r}")
+    except Exception as exc:  # any transport error, reported plainly
+        raise LMError(f"{lm.model_shown} at {lm.endpoint}: {explain(exc, lm)}",
+                      hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY") from None
     return {**lm.describe(), "latency_s": round(time.perf_counter() - start, 3),
-            "structured_output": parsed, "detail": detail}
+            "structured_output": parsed, "detail": detail,
+            "response_format": client.tf_constraint.describe()}
 
 
 def log_dspy_to(path) -> None:

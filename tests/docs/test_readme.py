@@ -55,6 +55,9 @@ SKIPPED = {
     "tf import tickets.csv --signature validate_completeness \\":
         "run, with the README's tickets.csv, by tests/cli/test_import.py::"
         "test_the_readme_import_example_works_as_written_and_its_rejects_file_is_ignored",
+    "export TF_LM_MODEL=openai/smollm2 TF_LM_API_BASE=http://127.0.0.1:8765/v1":
+        "needs the model `make local-lm` builds and serves (minutes of build, optional); "
+        "tests/local_lm runs these commands against it (make test-local-lm)",
     "export TF_LM_MODEL=openai/gpt-4o-mini TF_LM_API_KEY=sk-...":
         "needs the reader's own model and key; tf lm check against a server is tested in "
         "tests/cli/test_hostile.py",

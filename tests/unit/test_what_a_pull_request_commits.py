@@ -40,7 +40,8 @@ def test_the_readme_lists_every_file_a_pull_request_commits():
     text = " ".join(section().split())
     for named in ("`datasets/<sig>/*.jsonl`", "`dvc.lock`", "`reports/<sig>/*.json`",
                   "`reports/<sig>/generate.json`", "`summary/summary.md`",
-                  "`summary/plots/*.json`", "`data/`", "`programs/`", "`*.rejects.jsonl`"):
+                  "`summary/plots/*.json`", "`data/`", "`programs/`", "`*.rejects.jsonl`",
+                  "`reports/<sig>/*.log`"):
         assert named in text, named
     for path, in_git in outputs():
         if in_git:
@@ -51,5 +52,6 @@ def test_the_readme_lists_every_file_a_pull_request_commits():
                    capture_output=True)
     for path in ("data/validate_intent/pool.jsonl", "programs/validate_intent.json",
                  ".dspy_cache/x", "datasets/validate_intent/examples.jsonl.lock",
-                 "tickets.rejects.jsonl"):
+                 "tickets.rejects.jsonl", "reports/validate_intent/generate.rejects.jsonl",
+                 "reports/validate_intent/optimize.log", ".venv-lm/bin/python"):
         assert ignored(path), f"{path} would show in git status"

@@ -27,5 +27,13 @@ def check(output_format: common.TextOrJsonFormat = common.TextOrJson.text) -> No
         console.out(f"answered in {result['latency_s']} s; structured output: "
                     f"{'parses' if result['structured_output'] else 'does not parse'} "
                     f"({result['detail']})")
+        used = result["response_format"]
+        console.out(f"response format: {used['used']} (lm.structured_output: "
+                    f"{used['structured_output']})"
+                    + "".join(f"; refused {refusal}" for refusal in used["refused"]))
+        console.out(f"token limit: {result['max_tokens']} in {result['token_limit_field']}; "
+                    "a timed-out request is "
+                    + ("retried" if result["retries_after_timeout"] else
+                       "not retried (a server on this machine or a private network)"))
     if not result["structured_output"]:
         console.note("the model answered, but not in the structure DSPy asked for", "yellow")
