@@ -138,7 +138,9 @@ def find_json(text: str) -> Any:
     text = text[:_SCAN_CHARS]
     stripped = text.strip()
     try:
-        return orjson.loads(stripped)
+        whole = orjson.loads(stripped)
+        if isinstance(whole, dict | list):
+            return whole
     except orjson.JSONDecodeError:
         pass
     decoder = json.JSONDecoder()

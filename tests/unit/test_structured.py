@@ -1,0 +1,99 @@
+"""Reading a model's answer (tf_cli.structured.find_json), the response format's spelling,
+and inlining a schema's references for a grammar, hostile schemas included."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import fixture_project_at
+from tf_cli.errors import ConfigError
+from tf_cli.project import Project
+from tf_cli.structured import Constraint, find_json, for_grammar, response_format, spell
+
+
+@pytest.mark.parametrize("answer, found", [
+    ('{"examples": [1]}', {"examples": [1]}),
+    ('```json\n{"examples": [1]}\n```', {"examples": [1]}),
+    ('Here are the examples:\n[{"inputs": {}}]\nHope this helps!', [{"inputs": {}}]),
+    ('Sure. {"a": {"b": [1, 2]}} and then {"c": 3}', {"a": {"b": [1, 2]}}),
+    ('I think {not json} but [1, 2] is', [1, 2]),
+])
+def test_the_first_json_object_or_list_is_found_wherever_it_is(answer, found):
+    assert find_json(answer) == found
+
+
+@pytest.mark.parametrize("answer", ["", "Sorry, I can't help with that.", "{broken", "42",
+                                    '"a string"'])
+def test_an_answer_with_no_object_or_list_is_refused(answer):
+    with pytest.raises(ValueError):
+        find_json(answer)
+
+
+def test_a_hostile_answer_is_read_in_bounded_time():
+    answers = ["{" * 200_000, "[" * 100_000 + "x", '{"a": ' * 50_000, "{x " * 300_000]
+    started = time.perf_counter()
+    for answer in answers:
+        with pytest.raises(ValueError):
+            find_json(answer)
+    assert time.perf_counter() - started < 10
+
+
+def test_the_format_is_spelled_for_each_server():
+    schema = {"type": "object", "properties": {"a": {"type": "string", "pattern": "\\S"},
+                                               "b": {"type": "string", "pattern": "^x+$"}}}
+    asked = response_format("validate intent/v2", schema)
+    assert asked["json_schema"]["name"] == "validate_intent_v2"
+    # An unanchored pattern goes (llama.cpp would drop the whole schema); anchored stays.
+    assert asked["json_schema"]["schema"]["properties"] == {
+        "a": {"type": "string"}, "b": {"type": "string", "pattern": "^x+$"}}
+    assert for_grammar({"properties": {"pattern": {"type": "string"}}}) == {
+        "properties": {"pattern": {"type": "string"}}}  # a field named pattern is no keyword
+    body = {"messages": [], "response_format": asked}
+    assert not spell(body, "json_schema") and body["response_format"] is asked
+    assert spell(body, "json_object")
+    assert body["response_format"] == {"type": "json_object",
+                                       "schema": asked["json_schema"]["schema"]}
+    body = {"response_format": asked}
+    assert spell(body, "off") and "response_format" not in body
+
+
+def test_a_constraint_steps_down_once_and_only_when_allowed():
+    auto = Constraint("auto")
+    assert auto.step_down("json_schema", "refused") and auto.mode == "json_object"
+    assert auto.step_down("json_schema", "refused again")  # another thread's: already done
+    assert auto.mode == "json_object" and auto.refusals == ["json_schema: refused"]
+    assert auto.step_down("json_object", "no") and auto.mode == "off" and not auto.active
+    fixed = Constraint("json_schema")
+    assert not fixed.step_down("json_schema", "refused") and fixed.mode == "json_schema"
+    with pytest.raises(ValueError):
+        Constraint("grammar")
+
+
+def test_inlining_follows_references_across_files_and_stops_a_hostile_schema(tmp_path: Path):
+    root = fixture_project_at(tmp_path / "project")
+    project = Project(root)
+    signature = project.signature("validate_completeness")
+    outputs = project.schemas.inline(signature.schema["properties"]["outputs"], signature)
+    text = json.dumps(outputs)
+    assert "$ref" not in text and "$defs" not in text
+    # text_list in common.schema.json refers to its own text: followed from that file.
+    assert outputs["properties"]["missing_requirements"]["items"]["type"] == "string"
+
+    # Each level refers twice to the one below: 2**40 nodes once expanded.
+    defs = {f"d{i}": {"type": "object", "properties": {"a": {"$ref": f"#/$defs/d{i + 1}"},
+                                                       "b": {"$ref": f"#/$defs/d{i + 1}"}}}
+            for i in range(40)}
+    defs["d40"] = {"type": "string"}
+    hostile = {**signature.schema, "$defs": defs}
+    schema_file = root / "schemas" / "validate_completeness.schema.json"
+    schema_file.write_text(json.dumps(hostile))
+    project = Project(root)
+    signature = project.signature("validate_completeness")
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match="expands past"):
+        project.schemas.inline({"$ref": "#/$defs/d0"}, signature)
+    assert time.perf_counter() - started < 5
