@@ -535,24 +535,33 @@ def check(lm: LMSettings) -> dict:
             "response_format": client.tf_constraint.describe()}
 
 
-def log_dspy_to(path) -> None:
+def log_dspy_to(path) -> Callable[[], None]:
     """Send the log records of DSPy (and of the libraries it drives: LiteLLM, optuna) to
     the file `path` instead of the terminal: a pipeline stage's output in `dvc repro` stays
-    tf's own lines, not hundreds of raw model answers. Imports dspy, whose import installs
-    the handler this replaces."""
+    tf's own lines, not hundreds of raw model answers. Returns a function that puts the
+    previous handlers back. Imports dspy, whose import installs the handler replaced."""
     import logging
 
-    import dspy  # noqa: F401  its import adds the stderr handler removed below
+    import dspy  # noqa: F401  its import adds the stderr handler replaced below
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # the last run's log, not this one's
     handler = logging.FileHandler(path, mode="w", encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    before = {}
     for name in ("dspy", "LiteLLM", "optuna"):
         logger = logging.getLogger(name)
-        for old in logger.handlers[:]:
-            logger.removeHandler(old)
-        logger.addHandler(handler)
+        before[name] = (logger.handlers[:], logger.propagate)
+        logger.handlers = [handler]
         logger.propagate = False
+
+    def restore() -> None:
+        for name, (handlers, propagate) in before.items():
+            logger = logging.getLogger(name)
+            logger.handlers, logger.propagate = handlers, propagate
+        handler.close()
+
+    return restore
 
 
 def usage(client) -> dict:

@@ -159,3 +159,15 @@ def test_an_unknown_structured_output_setting_is_a_params_error(project: Path):
     result = run_tf("generate", "-s", SIG, "--count", "5", cwd=project)
     assert result.exit_code == 2
     assert "structured_output" in result.stderr and "params.yaml" in result.stderr
+
+
+def test_dspy_logs_to_a_file_not_between_the_summary_lines(project: Path):
+    with LMServer() as server:
+        server.state.finish_reason = "length"  # DSPy warns for every such answer
+        result = run_tf("generate", "-s", SIG, "--count", "5", cwd=project,
+                        env=lm_env(server, project))
+    assert result.exit_code == 0, result.stderr
+    assert "truncated" not in result.stdout + result.stderr
+    log = f"reports/{SIG}/generate.log"
+    assert f"DSPy's log: {log}" in result.stderr
+    assert "LM response was truncated" in (project / log).read_text()

@@ -18,10 +18,13 @@ def command(
     output_format: TextOrJsonFormat = TextOrJson.text,
 ) -> None:
     """Label input-only prompts with the configured LM; results wait for `tf review`.
-    Exit 1 if there were prompts to label and none was accepted."""
+    Exit 1 if there were prompts to label and none was accepted (each rejection, with the
+    model's answer, is in reports/<sig>/bootstrap.rejects.jsonl)."""
     from tf_cli.bootstrap import bootstrap
 
-    summary = bootstrap(common.project(), signature, count)
+    project = common.project()
+    with common.DSPyLog(project, signature, "bootstrap"):
+        summary = bootstrap(project, signature, count)
     data = summary.to_json()
     if output_format is TextOrJson.json:
         print_json(data)
@@ -30,5 +33,5 @@ def command(
 
         for line in bootstrap_lines(data, signature):
             console.out(line)
-    if summary.prompts and not summary.accepted and not summary.already_labelled:
+    if summary.attempted and not summary.accepted:
         raise typer.Exit(1)

@@ -104,6 +104,30 @@ def read_line(prompt: str) -> str:
         error("that line is not valid UTF-8 text; type it again")
 
 
+class DSPyLog:
+    """`with DSPyLog(project, signature, command):` DSPy's log records of the block go to
+    reports/<sig>/<command>.log rather than between tf's own lines; at the end, one line
+    on stderr names the file when DSPy wrote to it."""
+
+    def __init__(self, project: Project, signature: str, command: str):
+        from tf_cli.layout import log_path
+
+        self.project, self.path = project, log_path(project, signature, command)
+
+    def __enter__(self) -> DSPyLog:
+        from tf_cli.lm import log_dspy_to
+
+        self.restore = log_dspy_to(self.path)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from tf_cli import console
+
+        self.restore()
+        if self.path.exists() and self.path.stat().st_size:
+            console.note(f"DSPy's log: {self.project.display(self.path)}")
+
+
 def print_json(data: dict) -> None:
     import orjson
 

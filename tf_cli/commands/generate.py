@@ -29,9 +29,10 @@ def command(
     from tf_cli.generate import GenerateOptions, generate
 
     project = common.project()
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), console=console.err(), transient=True,
-                  disable=not console.err().is_terminal) as bar:
+    bar = Progress("[progress.description]{task.description}", BarColumn(),
+                   MofNCompleteColumn(), console=console.err(), transient=True,
+                   disable=not console.err().is_terminal)
+    with common.DSPyLog(project, signature, "generate"), bar:
         task = bar.add_task("generating (batches)", total=None)
         summary = generate(project, signature, GenerateOptions(count, batch_size, fill_gaps),
                            progress=lambda done, total: bar.update(task, completed=done,
