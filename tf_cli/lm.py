@@ -490,7 +490,7 @@ def ensure_reachable(client, lm: LMSettings) -> None:
     """One tiny request before real work, so an unreachable model is one clear error
     rather than a failure per example deep inside an optimizer."""
     try:  # uncached: an answer from the disk cache proves nothing about the server
-        client.copy(cache=False)(messages=[{"role": "user", "content": "Reply with OK."}])
+        client.copy(cache=False)("Reply with OK.")
     except Exception as exc:  # any transport or provider error
         raise LMError(f"{lm.model_shown} at {lm.endpoint}: {explain(exc, lm)}",
                       hint="check TF_LM_API_BASE, the server, and TF_LM_API_KEY; "
