@@ -70,26 +70,30 @@ def test_generate_accepts_examples_and_keeps_the_evidence(project: Path, mode: s
         assert accepted > 0
 
 
-def test_one_optimize_reports_its_scale_and_failures(project: Path, monkeypatch):
-    from dataclasses import replace
+def test_dvc_exp_run_on_one_signature_reports_its_scale_and_failures(tmp_path: Path):
+    import subprocess
+    import sys
 
-    from tf_cli.pipeline.balance import balance
-    from tf_cli.pipeline.convert import convert
-    from tf_cli.pipeline.optimize import optimize
-    from tf_cli.pipeline.validate import PoolOptions, build_pool
-    from tf_cli.project import Project
+    from tests.conftest import GIT_ENV, assemble_repository
+    from tests.stages.test_pipeline import only_signatures, report
 
-    for name, value in env().items():
-        monkeypatch.setenv(name, value)
-    root = Project(project)
+    clone = assemble_repository(tmp_path / "repo")
     signature = "validate_intent"
-    build_pool(root, signature, PoolOptions.from_settings(root.settings))
-    balance(root, signature, root.settings.balance)
-    convert(root, signature)
-    options = replace(root.settings.optimize, optimizer="bootstrap_fewshot")
-    report = optimize(root, signature, options)
-    print(f"\noptimize {signature}: {json.dumps(report, indent=1)}")
-    assert report["evaluated"] is True
-    assert 0 <= report["optimized_score_percent"] <= 100
-    assert set(report["dev_failures"]) == {"baseline", "optimized"}
-    assert report["demos"] == report["demos_bootstrapped"] + report["demos_labelled"]
+    only_signatures(clone, [signature])
+    set_lm(clone, **LOCAL)
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "dvc", "exp", "run", f"optimize@{signature}",
+         "-S", "synthesize.count=0", "-S", "optimize.optimizer=bootstrap_fewshot"],
+        cwd=clone, capture_output=True, text=True, timeout=3600,
+        env={**os.environ, **GIT_ENV, **env(), "DVC_NO_ANALYTICS": "1",
+             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    result = report(clone, signature, "optimize")
+    scores = report(clone, signature, "scores")
+    print(f"\ndvc exp run optimize@{signature} in {time.monotonic() - started:.0f} s: "
+          f"{json.dumps(scores)}; structured output {result['structured_output']}")
+    assert result["evaluated"] is True
+    assert 0 <= scores["optimized_score_percent"] <= 100
+    assert set(scores["dev_failures"]) == {"baseline", "optimized"}
+    assert result["demos"] == result["demos_bootstrapped"] + result["demos_labelled"]
