@@ -24,7 +24,7 @@ BASE = os.environ.get("TF_TEST_LOCAL_LM")
 pytestmark = [pytest.mark.local_lm,
               pytest.mark.skipif(not BASE, reason="TF_TEST_LOCAL_LM is not set")]
 # A small model on 2 cores: one request at a time, minutes per batch.
-LOCAL = {"num_threads": 1, "timeout": 300, "deadline": 900, "max_tokens": 1500,
+LOCAL = {"num_threads": 1, "timeout": 900, "deadline": 1800, "max_tokens": 1500,
          "cache": False}
 
 

@@ -75,7 +75,8 @@ def offline_clone(tmp_path_factory) -> Path:
         "bootstrap", "synthesize", "validate", "balance", "convert", "optimize")} | {"summary"}
     # each stage reports in words, not as a Python dict
     assert "validate validate_intent: accepted " in result.stdout
-    assert "optimize validate_intent: optimizer labeled_fewshot, baseline score -" in result.stdout
+    assert ("optimize validate_intent: optimizer labeled_fewshot, baseline score percent -, "
+            "optimized score percent -") in result.stdout
     assert "{'" not in result.stdout and "None" not in result.stdout
     return clone
 
@@ -199,8 +200,9 @@ def test_an_unreachable_model_is_a_clear_error(offline_clone: Path):
     result = dvc("repro", "--force", "--single-item", "optimize@validate_intent",
                  cwd=offline_clone, env=env)
     assert result.returncode != 0
-    assert ("error: openai/test-model at http://127.0.0.1:9/v1: [openai/test-model] failed "
-            "to connect to 127.0.0.1:9") in result.stderr
+    # The model is named once (not again in DSPy's "[openai/test-model]" prefix).
+    assert ("error: openai/test-model at http://127.0.0.1:9/v1: failed to connect to "
+            "127.0.0.1:9") in result.stderr
     assert "`tf lm check` tries one request" in result.stderr
     check = run_tf("lm", "check", cwd=offline_clone, env=env)
     assert check.exit_code == 1 and "Connection refused" in check.stderr
