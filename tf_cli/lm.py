@@ -169,11 +169,8 @@ def make_lm(lm: LMSettings):
     constraint = Constraint(lm.structured_output)
     bounded = _bounded_engine(lm, key, constraint)
     engine, transport = bounded if bounded is not None else (None, None)
-    if engine is None and constraint.mode == "json_object":
-        # Only tf's transport can spell llama-cpp-python's format; LiteLLM sends OpenAI's.
-        constraint = Constraint("json_schema" if lm.structured_output == "json_object"
-                                else lm.structured_output)
-        constraint.step_down("json_object", "not available through LiteLLM")
+    if engine is None:  # LiteLLM sends OpenAI's spelling; only tf's transport writes others
+        constraint = Constraint(lm.structured_output, spellable=("json_schema", "off"))
     if engine is None and not lm.api_base_trusted:
         # LiteLLM's providers find their own credentials in the environment (watsonx,
         # databricks, gigachat tokens...) and would send them to that base; and that path

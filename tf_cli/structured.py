@@ -47,12 +47,17 @@ class Constraint:
     """How one run's requests are constrained, shared by the threads and copies of its LM
     client. Steps down (json_schema -> json_object -> off) when the server refuses."""
 
-    def __init__(self, setting: str = "auto"):
+    def __init__(self, setting: str = "auto", spellable: tuple[str, ...] = MODES):
+        """`spellable`: the modes the client can send (through LiteLLM, not json_object,
+        which only tf's transport spells)."""
         if setting not in SETTINGS:
             raise ValueError(f"lm.structured_output is {setting!r}: one of {', '.join(SETTINGS)}")
         self.setting = setting
-        self._modes = list(MODES) if setting == "auto" else [setting]
-        self.refusals: list[str] = []  # why each mode was given up, for the reports
+        wanted = list(MODES) if setting == "auto" else [setting]
+        self._modes = [mode for mode in wanted if mode in spellable] or ["off"]
+        self.refusals: list[str] = [  # why each mode was given up, for the reports
+            f"{mode}: this provider goes through LiteLLM, which cannot send it"
+            for mode in wanted if mode not in spellable]
         self._lock = threading.Lock()
 
     @property

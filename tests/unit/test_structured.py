@@ -71,6 +71,11 @@ def test_a_constraint_steps_down_once_and_only_when_allowed():
     assert not fixed.step_down("json_schema", "refused") and fixed.mode == "json_schema"
     with pytest.raises(ValueError):
         Constraint("grammar")
+    # Through LiteLLM only OpenAI's spelling can be sent: auto skips llama-cpp-python's.
+    litellm = Constraint("auto", spellable=("json_schema", "off"))
+    assert litellm.step_down("json_schema", "refused") and litellm.mode == "off"
+    named = Constraint("json_object", spellable=("json_schema", "off"))
+    assert named.mode == "off" and "LiteLLM" in named.refusals[0]
 
 
 def test_inlining_follows_references_across_files_and_stops_a_hostile_schema(tmp_path: Path):
