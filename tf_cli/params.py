@@ -31,9 +31,16 @@ SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
 def load_params(project: Project) -> dict:
     """params.yaml (with coverage.yaml as its `coverage` section) as plain Python data,
     validated; {} when neither exists. Commands and stages read it once, through
-    `Project.params`."""
-    sources = _Sources.read(project)
-    _check(sources, project)
+    `Project.params`.
+
+    Read with libyaml (ruamel's C loader, about 10x faster than its round-trip loader,
+    which every tf process and pipeline stage paid); the round-trip documents, which know
+    each key's line, are read only when there is a problem to locate."""
+    sources = _Sources.read(project, round_trip=False)
+    problems = _problems(sources)
+    if problems:
+        located = _Sources.read(project)
+        raise ConfigError([located.problem(where, message) for where, message in problems])
     return _plain(sources.combined())
 
 
@@ -45,10 +52,13 @@ class _Sources:
         self.params, self.coverage = params, coverage  # coverage: None without the file
 
     @classmethod
-    def read(cls, project: Project) -> _Sources:
-        params, coverage = (_read_if_there(project, name) for name in (PARAMS_FILE,
-                                                                        COVERAGE_FILE))
-        if coverage is not None and params is not None and "coverage" in params:
+    def read(cls, project: Project, round_trip: bool = True) -> _Sources:
+        """The two files; with `round_trip`, as documents that know each key's line."""
+        params, coverage = (_read_if_there(project, name, round_trip)
+                            for name in (PARAMS_FILE, COVERAGE_FILE))
+        if coverage is not None and isinstance(params, dict) and "coverage" in params:
+            if not round_trip:
+                return cls.read(project)  # raises, with the line
             raise ConfigError([Problem(PARAMS_FILE, "a coverage section, and coverage.yaml "
                                        "too: keep the requirements in coverage.yaml only",
                                        line=_line_of(params, ["coverage"]), config=True)])
@@ -60,13 +70,18 @@ class _Sources:
         return {**self.params, "coverage": self.coverage}
 
     def locate(self, where: list) -> tuple[str, int | None, list]:
-        """(file, line, key path inside that file) of the value at `where`."""
+        """(file, line, key path inside that file) of the value at `where` (read with
+        round_trip, or the line is None)."""
         if self.coverage is not None and where[:1] == ["coverage"]:
             return COVERAGE_FILE, _line_of(self.coverage, where[1:]), where[1:]
         return PARAMS_FILE, _line_of(self.params, where), where
 
+    def problem(self, where: list, message: str) -> Problem:
+        file, line, inner = self.locate(where)
+        return Problem(file, message, line=line, pointer=json_path(inner), config=True)
 
-def _read_if_there(project: Project, name: str):
+
+def _read_if_there(project: Project, name: str, round_trip: bool):
     import os
 
     from tf_cli.project import irregular
@@ -78,7 +93,7 @@ def _read_if_there(project: Project, name: str):
     if kind:
         raise ConfigError([Problem(project.display(path), f"{kind}; {name} must be a "
                                    "regular file of the repository", config=True)])
-    return _read_yaml(path, project) if os.path.lexists(path) else None
+    return _read_yaml(path, project, round_trip) if os.path.lexists(path) else None
 
 
 def coverage_file(project: Project) -> str:
@@ -105,13 +120,13 @@ def _validator():
     return jsonschema_rs.Draft202012Validator(orjson.loads(SCHEMA_PATH.read_bytes()))
 
 
-def _read_yaml(path: Path, project: Project):
+def _read_yaml(path: Path, project: Project, round_trip: bool):
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     from tf_cli.yaml_guard import yaml_hazard
 
-    yaml = YAML(typ="rt")
+    yaml = YAML(typ="rt" if round_trip else "safe")
     try:
         text = path.read_text(encoding="utf-8")
         hazard = yaml_hazard(text)
@@ -133,13 +148,9 @@ def _read_yaml(path: Path, project: Project):
     return document if document is not None else {}
 
 
-def _check(sources: _Sources, project: Project) -> None:
-    problems = []
-
-    def problem(where: list, message: str) -> Problem:
-        file, line, inner = sources.locate(where)
-        return Problem(file, message, line=line, pointer=json_path(inner), config=True)
-
+def _problems(sources: _Sources) -> list[tuple[list, str]]:
+    """(key path, message) of every way the params break tf_cli/params.schema.json."""
+    problems: list[tuple[list, str]] = []
     for error in _validator().iter_errors(_plain(sources.combined())):
         where = list(error.instance_path)
         message = error.message
@@ -151,15 +162,14 @@ def _check(sources: _Sources, project: Project) -> None:
         elif where[-2:-1] == ["requirements"] and type(error.kind).__name__ == "OneOfNotValid":
             found = _requirement_errors(error.instance)
             if found:  # the keys name one kind: that kind's own errors
-                problems += [problem([*where, *inner], found_message)
+                problems += [([*where, *inner], found_message)
                              for inner, found_message in found]
                 continue
             message = ("not a valid requirement: give a level (error or warn) and exactly one of "
                        f"{', '.join('{' + ', '.join(keys) + '}' for keys, _ in _kinds())} "
                        '(README.md, "Coverage")')
-        problems.append(problem(where, message))
-    if problems:
-        raise ConfigError(problems)
+        problems.append((where, message))
+    return problems
 
 
 @cache
