@@ -6,9 +6,10 @@ The public API is loaded on first use, so `import tf_cli` (and `tf --help`) stay
     tf_cli.load_program(...)   the optimized program, ready to call (checked=True: its
                                predictions checked against the schema and rules)
     tf_cli.InvalidPrediction   what a checked program raises for a prediction that breaks them
+    tf_cli.adapter(...)        the DSPy adapter the optimize stage ran the program with
 """
 
-__all__ = ["InvalidPrediction", "capture", "load_examples", "load_program"]
+__all__ = ["InvalidPrediction", "adapter", "capture", "load_examples", "load_program"]
 
 
 def __getattr__(name: str):
@@ -16,7 +17,7 @@ def __getattr__(name: str):
         from tf_cli.capturing import capture
 
         return capture
-    if name in ("load_examples", "load_program"):
+    if name in ("adapter", "load_examples", "load_program"):
         from tf_cli import api
 
         return getattr(api, name)

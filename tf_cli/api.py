@@ -64,3 +64,17 @@ def load_program(signature: str, *, project: str | os.PathLike | None = None,
         found.settings.optimize.program)
     program.load(str(path))
     return dspy_io.checked(program, found.signature(signature)) if checked else program
+
+
+def adapter(signature: str, *, project: str | os.PathLike | None = None):
+    """The DSPy adapter the optimize stage ran the program with when the model took a
+    response format (lm.structured_output): DSPy's JSONAdapter with the signature's outputs
+    schema as the response format. Run the loaded program under it to send the prompts it
+    was optimized with: `with dspy.context(lm=..., adapter=tf_cli.adapter(name))`."""
+    from tf_cli import dspy_io
+    from tf_cli.structured import Constraint
+
+    found = _project(project, signature)
+    compiled = found.signature(signature)
+    return dspy_io.schema_adapter(dspy_io.outputs_schema(found.schemas, compiled),
+                                  signature, Constraint("json_schema"))

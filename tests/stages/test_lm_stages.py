@@ -112,6 +112,13 @@ def test_a_checked_program_refuses_a_prediction_that_breaks_the_rules(project: P
             assert plain(**inputs).is_complete is True  # unchecked, it passes as it is
             with pytest.raises(tf_cli.InvalidPrediction) as refused:
                 checked(**inputs)
+        # Under the adapter the optimize stage used, the schema goes as the response format.
+        server.state.field_values = {}
+        with dspy.context(lm=client, adapter=tf_cli.adapter(signature, project=project)):
+            assert checked(**inputs).is_complete is True
+        sent = server.state.formats[-1]
+        assert sent["json_schema"]["schema"]["properties"]["missing_requirements"]["type"] == \
+            "array"
     assert [p.rule for p in refused.value.problems] == ["complete_iff_nothing_missing"]
     assert refused.value.prediction.missing_requirements == ["Send a reset link by email"]
     assert "complete_iff_nothing_missing" in str(refused.value)
