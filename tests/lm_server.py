@@ -12,6 +12,7 @@ llama-cpp-python's server does. Nothing here reaches any other host.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -241,6 +242,15 @@ def _schema_of(response_format: dict | None) -> dict | None:
     return response_format.get("schema")
 
 
+@functools.cache
+def _gzip_bomb() -> bytes:
+    """50 MB of zeros, gzipped twice: a few KB. Built once: compressing takes a second or
+    more, which a client with a 1 s timeout would see as a silent server."""
+    import gzip
+
+    return gzip.compress(gzip.compress(b"\0" * 50_000_000))
+
+
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address):  # a client that gave up (timeout test)
         pass
@@ -284,6 +294,8 @@ class MisbehavingServer:
 
         self.behaviour = behaviour
         self.everything = everything
+        if behaviour == "gzip_bomb":
+            _gzip_bomb()  # built before any request, not while the client's timeout runs
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.stopped = threading.Event()
         self.bytes_sent = 0
@@ -351,9 +363,7 @@ class MisbehavingServer:
         self._trickle(conn, b" " * 1000000)
 
     def _gzip_bomb(self, conn) -> None:
-        import gzip
-
-        body = gzip.compress(gzip.compress(b"\0" * 50_000_000))  # 50 MB from a few KB
+        body = _gzip_bomb()
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                      b"Content-Encoding: gzip, gzip\r\nContent-Length: %d\r\n\r\n%s"
                      % (len(body), body))
