@@ -16,6 +16,7 @@ def main(argv: list[str]) -> None:
     from tf_cli.render.generate import bootstrap_lines
 
     project = find_project()
+    project.require_signature(argv[0])  # before any file is named after it
     out = project.dataset_dir(argv[0]) / BOOTSTRAP_FILE
     out.touch()
     prompts = project.prompt_files(argv[0])

@@ -17,6 +17,7 @@ def main(argv: list[str]) -> None:
     from tf_cli.render.generate import summary_lines
 
     project = find_project()
+    project.require_signature(argv[0])  # before any file is named after it
     settings = project.settings.synthesize
     out = project.dataset_dir(argv[0]) / SYNTHETIC_FILE
     out.touch()

@@ -105,7 +105,7 @@ class _State:
         self.faults: list[str] = []  # one per coming request: 429, 500, timeout, not_json,
         #                               malformed_one (one example of a batch is broken),
         #                               prose (an answer with no JSON and no fields, to any
-        #                               request)
+        #                               request), deep_one (one example nested 300 deep)
         self.generated = 0
         self.delay = 0.0  # seconds to wait before answering a generation request
         self.prompts: list[str] = []  # every generation prompt, for tests to read
@@ -119,6 +119,7 @@ class _State:
         self.refuse_every_format = False  # a server that takes no response format at all
         self.finish_reason = "stop"  # "length" makes DSPy log a warning for every answer
         self.field_values: dict = {}  # output field -> the value every answer gives it
+        self.echo_request = False  # a refusal quotes the request's Authorization and path
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -144,9 +145,12 @@ class _Handler(BaseHTTPRequestHandler):
         response_format = body.get("response_format")
         if response_format and (self.state.refuse_every_format or (
                 self.state.refuse_json_schema and response_format.get("type") == "json_schema")):
+            # A careless server echoes the request: its headers (the key) and URL.
+            echo = (f" (request: Authorization: {self.headers.get('Authorization')} "
+                    f"{self.path})" if self.state.echo_request else "")
             self._send(500, {"error": {"message": "1 validation error: {'loc': ('body', "
                                        "'response_format', 'type'), 'msg': \"Input should be "
-                                       "'text' or 'json_object'\"}"}})
+                                       "'text' or 'json_object'\"}" + echo}})
             return
         if fault in ("429", "500"):  # "none" in the list lets one request through
             self._send(int(fault), {"error": {"message": f"injected {fault}"}},
@@ -220,6 +224,8 @@ class _Handler(BaseHTTPRequestHandler):
                                  "category": cell.get("category", "api")})
         if fault == "malformed_one" and examples:
             examples[0] = {"inputs": {"implementation": "x"}}
+        if fault == "deep_one" and examples:  # nested past what a validator recurses into
+            examples[0]["inputs"]["implementation"] = json.loads("[" * 300 + "]" * 300)
         return "```json\n" + json.dumps({"examples": examples}) + "\n```"
 
     def _send(self, status: int, payload: dict, headers: dict | None = None):

@@ -194,6 +194,7 @@ def make_lm(lm: LMSettings):
     client.tf_constraint = constraint
     client.tf_transport = transport  # counts the requests sent (`usage`)
     client.tf_retry_timeouts = retries_after_timeout(lm)
+    client.tf_settings = lm
     return client
 
 
@@ -223,29 +224,43 @@ def retries_after_timeout(lm: LMSettings) -> bool:
     this machine or a private network (loopback, 10/8, 172.16/12, 192.168/16, *.local,
     localhost): llama.cpp, Ollama and vLLM servers there go on generating the abandoned
     answer, so a retry would queue behind it and time out too. Hosted APIs are retried."""
-    url = _url_in_model(lm.model) or lm.api_base
+    # The base the requests go to: api_base, or for the LiteLLM providers that take the
+    # server from the model string ("oobabooga/http://host"), that URL.
+    url = lm.api_base or _url_in_model(lm.model)
     return not (url and _is_local_host(_host(url)))
 
 
 def _host(url: str) -> str:
     from urllib.parse import urlsplit
 
+    if "://" not in url:
+        url = "http://" + url  # "localhost:8080/v1"
     try:
-        return (urlsplit(url).hostname or "").lower()
+        return (urlsplit(url).hostname or "").lower().rstrip(".")
     except ValueError:
         return ""
 
 
-def _is_local_host(host: str) -> bool:
-    import ipaddress
+_LOCAL_SUFFIXES = (".local", ".localhost", ".lan", ".internal", ".home.arpa")
 
-    if host in ("localhost", "host.docker.internal") or host.endswith((".local", ".localhost")):
+
+def _is_local_host(host: str) -> bool:
+    """Loopback, private, link-local or shared (CGNAT, Tailscale) addresses, in any
+    spelling the resolver takes ("127.1", "2130706433"), and the names of local networks."""
+    import ipaddress
+    import socket
+
+    if host in ("localhost", "host.docker.internal") or host.endswith(_LOCAL_SUFFIXES):
         return True
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return address.is_loopback or address.is_private or address.is_link_local
+        try:  # the short and numeric IPv4 forms inet_aton reads, as the resolver does
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
+    return (address.is_loopback or address.is_private or address.is_link_local or
+            address in ipaddress.ip_network("100.64.0.0/10"))
 
 
 def _bounded_engine(lm: LMSettings, key: str | None, constraint):
@@ -383,6 +398,7 @@ def _bounded_lm_class():
 
         tf_constraint = None
         tf_retry_timeouts = True
+        tf_settings = LMSettings()
 
         def __call__(self, *args, **kwargs):
             call = super().__call__
@@ -409,9 +425,10 @@ def _bounded_lm_class():
                             self.tf_retry_timeouts)
 
         def _said(self, exc: Exception) -> str:
-            """What the server said, on one line, without DSPy's "[model]" prefix."""
-            text = " ".join(str(exc).split())
-            return text.removeprefix(f"[{self.model}] ")[:160]
+            """What the server said, on one line, without DSPy's "[model]" prefix and with
+            every secret masked (it goes into reports kept in git)."""
+            text = " ".join(str(exc).split()).removeprefix(f"[{self.model}] ")
+            return redacted(text, self.tf_settings, 160)
 
     return BoundedLM
 
@@ -462,17 +479,19 @@ def _without_credentials(url: str | None) -> str | None:
 
 
 def redacted(text: str, lm: LMSettings, limit: int = 300) -> str:
-    """The first line of `text` (an error from the HTTP client, say) with the credentials of
-    the base URL, or of a URL in the model string, masked; then cut to `limit` characters.
-    Masking comes first, so a secret longer than the cut cannot survive it."""
+    """The first line of `text` (an error from the HTTP client, or a server's own words,
+    which may echo the request) with TF_LM_API_KEY and the credentials of the base URL, or
+    of a URL in the model string, masked; then cut to `limit` characters. Masking comes
+    first, so a secret longer than the cut cannot survive it."""
     from urllib.parse import urlsplit
 
+    secrets = [os.environ.get("TF_LM_API_KEY") or ""]
     for url in (lm.api_base, _url_in_model(lm.model)):
         if url:
             parts = urlsplit(url)
-            for secret in (parts.netloc.rpartition("@")[0], parts.query):
-                if secret:
-                    text = text.replace(secret, "***")
+            secrets += [parts.netloc.rpartition("@")[0], parts.query]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
     return (text.splitlines() or [""])[0][:limit]
 
 

@@ -36,6 +36,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import orjson
+
 from tf_cli import lm, writer
 from tf_cli.dspy_io import schema_adapter
 from tf_cli.examples import Existing, check_new, input_key
@@ -44,7 +46,7 @@ from tf_cli.project import Project
 from tf_cli.quality import judge_outputs, make_judge, score
 from tf_cli.schemas import Signature
 from tf_cli.settings import QualitySettings
-from tf_cli.structured import NotParsed
+from tf_cli.structured import NotParsed, excerpt
 
 T = TypeVar("T")
 
@@ -71,6 +73,7 @@ class NotAsked(Exception):
 # The most rejections a run keeps evidence for (each holds an answer excerpt of up to
 # 2 KB); the counts go on past it.
 MAX_EVIDENCE = 5000
+MAX_CANDIDATE_BYTES = 4000  # a candidate longer than this is kept as an excerpt
 
 
 @dataclass
@@ -253,7 +256,7 @@ class _Loop:
                 self.tally.reject(Rejection.MALFORMED, evidence={
                     **seen, "detail": f"item {position + 1} of the answer is not an example "
                                       "(an object with inputs and outputs)"})
-            elif problems := check_new(self.signature, item, self.appender.existing):
+            elif problems := _checked(self.signature, item, self.appender.existing):
                 self.tally.reject(Rejection.INVALID, evidence=evidence(
                     item, detail="; ".join(f"{p.pointer}: {p.message}" for p in problems[:5])))
             else:
@@ -310,6 +313,17 @@ class _Loop:
         return lm.explain(exc, self.lm_settings, 200)
 
 
+def _checked(signature: Signature, record: dict, existing: Existing) -> list:
+    """check_new, with an answer nested too deeply for the validator (a hostile server's)
+    one more problem rather than a crash."""
+    from tf_cli.problems import Problem
+
+    try:
+        return check_new(signature, record, existing)
+    except (ValueError, RecursionError):
+        return [Problem("<answer>", "nested too deeply to check", pointer="$")]
+
+
 def candidate_evidence(record: dict) -> dict:
     """A candidate example as the rejects file shows it: its id, inputs and outputs, and the
     target cell and prompt hash its provenance names."""
@@ -317,7 +331,15 @@ def candidate_evidence(record: dict) -> dict:
     provenance = metadata.get("provenance") if isinstance(metadata, dict) else None
     if not isinstance(provenance, dict):
         provenance = {}
-    shown = {"candidate": {key: record.get(key) for key in ("id", "inputs", "outputs")}}
+    candidate = {key: record.get(key) for key in ("id", "inputs", "outputs")}
+    try:
+        as_json = orjson.dumps(candidate, default=str)
+    except TypeError:  # nested past orjson's limit: a hostile answer
+        return {"candidate": "(nested too deeply to show)"}
+    # An answer can be as long as lm.max_answer_bytes: a long candidate is kept as the
+    # start of its JSON, as the answer is.
+    shown: dict = {"candidate": candidate if len(as_json) <= MAX_CANDIDATE_BYTES else
+                   excerpt(as_json.decode(errors="replace"), MAX_CANDIDATE_BYTES)}
     for key in ("target_cell", "prompt_hash", "origin"):
         if key in provenance:
             shown[key] = provenance[key]

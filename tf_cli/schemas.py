@@ -231,20 +231,34 @@ class SchemaLoader:
         merged.pop("$ref")
         return merged
 
-    def inline(self, node: dict, signature: Signature, budget: int = 20_000) -> dict:
+    def inline(self, node: dict, signature: Signature, budget: int = 20_000,
+               data_budget: int = 1_000_000) -> dict:
         """`node` with every $ref replaced by the schema it names, all the way down, and
         the keywords that only serve references ($id, $defs...) left out: the form servers
-        that compile a schema into a grammar (llama.cpp) take. A schema whose expansion
-        passes `budget` nodes (references can multiply: a hostile schema could grow
-        without end) raises ConfigError."""
-        left = [budget]
+        that compile a schema into a grammar (llama.cpp) take. References multiply what
+        they name, so a small hostile schema could grow without end: one whose expansion
+        passes `budget` nodes, or `data_budget` bytes of values (enum, const, default,
+        examples...), raises ConfigError."""
+        left = [budget, data_budget]
+        sizes: dict[int, int] = {}  # id of a data value -> its JSON size, measured once
+
+        def fail():
+            raise self._error(self.project.schema_path(signature.name),
+                              f"the schema expands past {budget} nodes, {data_budget} bytes "
+                              f"of values or {MAX_SCHEMA_DEPTH} levels once its $refs are "
+                              "followed")
+
+        def charge(data) -> None:
+            if id(data) not in sizes:
+                sizes[id(data)] = len(orjson.dumps(data))
+            left[1] -= sizes[id(data)]
+            if left[1] < 0:
+                fail()
 
         def expand(value, base: str, depth: int, schema_position: bool):
             left[0] -= 1
             if left[0] < 0 or depth > MAX_SCHEMA_DEPTH:
-                raise self._error(self.project.schema_path(signature.name),
-                                  f"the schema expands past {budget} nodes or "
-                                  f"{MAX_SCHEMA_DEPTH} levels once its $refs are followed")
+                fail()
             if isinstance(value, list):
                 return [expand(item, base, depth + 1, schema_position) for item in value]
             if not isinstance(value, dict):
@@ -261,8 +275,11 @@ class SchemaLoader:
             for key, sub in value.items():
                 if key in _REFERENCE_ONLY:
                     continue
-                out[key] = sub if key in _DATA_KEYWORDS else \
-                    expand(sub, base, depth + 1, key not in _SCHEMA_MAPS)
+                if key in _DATA_KEYWORDS:
+                    charge(sub)
+                    out[key] = sub
+                else:
+                    out[key] = expand(sub, base, depth + 1, key not in _SCHEMA_MAPS)
             return out
 
         return expand(node, self._base_of(signature), 0, True)

@@ -123,31 +123,37 @@ def spell(body: dict, mode: str) -> bool:
 
 
 def refused_format(exc: BaseException) -> bool:
-    """True when an LM error says the server refused the response format itself (rather
-    than failing for another reason): an HTTP error whose message names it."""
+    """True when an LM error says the server refused the response format itself, not that
+    it failed for a passing reason: a 400 or 422 that names the format, or a 500 that says
+    the format failed validation or is not supported (llama-cpp-python answers a
+    json_schema format with a 500 "validation error ... response_format"). A busy 502, 503
+    or 504 is retried as usual, whatever it says."""
     status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
     text = str(exc).lower()
     cause = exc.__cause__ or exc.__context__
     if cause is not None and cause is not exc:
         text += " " + str(cause).lower()
-    if isinstance(status, int) and not (400 <= status < 600) or status in (401, 403, 404, 429):
-        return False
-    return any(word in text for word in ("response_format", "json_schema", "response format",
-                                         "grammar"))
+    names_it = any(word in text for word in ("response_format", "json_schema",
+                                              "response format", "grammar"))
+    if status in (400, 422):
+        return names_it
+    if status == 500:
+        return names_it and any(word in text for word in (
+            "validation", "input should be", "not supported", "unsupported", "invalid"))
+    return False
 
 
 def find_json(text: str) -> Any:
     """The first JSON object or list in `text`: the whole text, a fenced block, or one that
     starts after some prose ("Here are the examples: [...]"). Raises ValueError when there
     is none."""
-    text = text[:_SCAN_CHARS]
-    stripped = text.strip()
-    try:
-        whole = orjson.loads(stripped)
+    try:  # the whole answer, however long (lm.max_answer_bytes bounds it)
+        whole = orjson.loads(text.strip())
         if isinstance(whole, dict | list):
             return whole
     except orjson.JSONDecodeError:
         pass
+    text = text[:_SCAN_CHARS]  # the scan below is bounded
     decoder = json.JSONDecoder()
     tried = 0
     position = 0

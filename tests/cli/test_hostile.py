@@ -129,6 +129,9 @@ def test_the_key_never_follows_an_api_base_that_only_params_yaml_names(hostile):
      "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n",
      "params.yaml:2: YAML aliases (*a) are not accepted"),
     ("coverage: " + "[" * 1000 + "]" * 1000 + "\n", "params.yaml:1: nested more than 64 levels"),
+    # YAML 1.1 reads "010" as 8 and "no" as false: tf reads 1.2 only, and says so.
+    ("%YAML 1.1\n---\nlm:\n  num_threads: 010\n",
+     "params.yaml:1: a %YAML 1.1 directive: tf reads YAML 1.2"),
 ])
 def test_params_yaml_cannot_blow_up(hostile, document: str, message: str):
     project, _ = hostile
@@ -288,6 +291,19 @@ def test_a_deep_yaml_import_and_malformed_pending_lines_are_refused_not_crashes(
     (project / "deep.yaml").write_text("- " + "[" * 1000 + "]" * 1000 + "\n")
     result = run_tf("import", "deep.yaml", "-s", "validate_intent", cwd=project)
     assert result.exit_code == 2 and "deep.yaml:1: nested more than 64 levels" in result.stderr
+    # What libyaml refuses (an unknown directive) but the importer's parser reads is
+    # scanned with that parser: neither the nesting nor an alias bomb gets through.
+    (project / "deep.yaml").write_text("%FOO bar\n---\nx: " + "[" * 5000 + "]" * 5000 + "\n")
+    result = run_tf("import", "deep.yaml", "-s", "validate_intent", cwd=project)
+    assert result.exit_code == 2 and "deep.yaml:3: nested more than 64 levels" in result.stderr
+    bomb = ["%FOO bar", "---", "a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for name, previous in zip("bcdefgh", "abcdefg", strict=True):
+        bomb.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]")
+    (project / "bomb.yaml").write_text("\n".join(bomb) + "\n")
+    started = time.monotonic()
+    result = run_tf("import", "bomb.yaml", "-s", "validate_intent", "--dry-run", cwd=project)
+    assert result.exit_code == 2 and "bomb.yaml:4: YAML aliases (*a)" in result.stderr
+    assert time.monotonic() - started < 30
     path = project / "datasets/validate_intent/synthetic.jsonl"
     path.parent.mkdir(parents=True)
     lines = (b'{"inputs":{},"metadata":{"review":{"status":"pending"}}}\n'

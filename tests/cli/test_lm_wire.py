@@ -171,3 +171,44 @@ def test_dspy_logs_to_a_file_not_between_the_summary_lines(project: Path):
     log = f"reports/{SIG}/generate.log"
     assert f"DSPy's log: {log}" in result.stderr
     assert "LM response was truncated" in (project / log).read_text()
+
+
+def test_a_refusal_that_echoes_the_request_leaks_no_secret(project: Path):
+    secret, token = "sk-SECRETKEY123", "QSECRET"
+    with LMServer() as server:
+        server.state.refuse_json_schema = server.state.echo_request = True
+        env = {**lm_env(server, project), "TF_LM_API_KEY": secret,
+               "TF_LM_API_BASE": f"{server.api_base}?api-key={token}"}
+        result = run_tf("generate", "-s", SIG, "--count", "5", "--format", "json",
+                        cwd=project, env=env)
+    assert result.exit_code == 0, result.stderr
+    refused = json.loads(result.stdout)["structured_output"]["refused"]
+    assert refused and "Authorization: Bearer ***" in refused[0]
+    written = result.stdout + result.stderr + "".join(
+        p.read_text() for p in (project / "reports").rglob("*") if p.is_file())
+    assert secret not in written and token not in written
+
+
+def test_an_answer_nested_past_the_validator_is_one_rejection(project: Path):
+    set_lm(project, num_threads=1)
+    with LMServer() as server:
+        server.state.faults = ["none", "deep_one"]
+        result = run_tf("generate", "-s", SIG, "--count", "5", "--format", "json",
+                        cwd=project, env=lm_env(server, project))
+    assert result.exit_code == 0, result.stderr  # run_tf fails on a traceback
+    summary = json.loads(result.stdout)
+    assert summary["accepted"] == 4 and summary["rejected"] == {"invalid": 1}
+
+
+@pytest.mark.parametrize("base", ["http://127.1:8080/v1", "http://2130706433/v1",
+                                  "http://LOCALHOST./v1", "localhost:8080/v1",
+                                  "http://100.64.1.2/v1", "http://gpu.lan/v1"])
+def test_every_spelling_of_a_local_server_is_local(base):
+    assert not lm.retries_after_timeout(lm.LMSettings(model="openai/m", api_base=base))
+
+
+def test_the_base_the_requests_go_to_decides_not_a_url_in_the_model_name():
+    settings = lm.LMSettings(model="openai/http://remote.example/m",
+                             api_base="http://127.0.0.1:8080/v1")
+    assert not lm.retries_after_timeout(settings)
+    assert lm.retries_after_timeout(lm.LMSettings(model="oobabooga/https://llm.example.com"))

@@ -102,3 +102,57 @@ def test_inlining_follows_references_across_files_and_stops_a_hostile_schema(tmp
     with pytest.raises(ConfigError, match="expands past"):
         project.schemas.inline({"$ref": "#/$defs/d0"}, signature)
     assert time.perf_counter() - started < 5
+
+
+def test_a_busy_server_that_mentions_a_grammar_is_retried_not_stepped_down():
+    from dspy.utils.exceptions import LMInvalidRequestError, LMServerError
+
+    from tf_cli import lm
+    from tf_cli.structured import refused_format
+
+    busy = LMServerError("server busy: grammar sampler queue full; retry later", status=503)
+    assert not refused_format(busy) and lm.retry_wait(busy, 0, cap=30) == 1.0
+    llama = LMServerError("1 validation error: ('body', 'response_format', 'type') Input "
+                          "should be 'text' or 'json_object'", status=500)
+    assert refused_format(llama)
+    assert refused_format(LMInvalidRequestError("response_format json_schema is not "
+                                                 "supported", status=400))
+    assert not refused_format(LMServerError("internal error", status=500))
+
+
+def test_a_long_answer_that_is_json_throughout_is_read_whole():
+    answer = json.dumps({"examples": [{"inputs": {"text": "x" * 1000}}] * 3500})
+    assert len(answer) > 3_000_000 and len(find_json(answer)["examples"]) == 3500
+
+
+def test_a_long_candidate_is_kept_as_an_excerpt_in_the_evidence():
+    from tf_cli.proposals import MAX_CANDIDATE_BYTES, candidate_evidence
+
+    huge = {"id": "x", "inputs": {"implementation": "y" * 900_000}, "outputs": {},
+            "metadata": {"provenance": {"target_cell": {"a": "b"}, "prompt_hash": "h"}}}
+    shown = candidate_evidence(huge)
+    assert isinstance(shown["candidate"], str)
+    assert len(shown["candidate"]) < MAX_CANDIDATE_BYTES + 100
+    assert shown["target_cell"] == {"a": "b"}
+    small = {"id": "x", "inputs": {"a": "b"}, "outputs": {"c": 1}}
+    assert candidate_evidence(small)["candidate"] == small
+
+
+def test_values_multiplied_by_references_count_against_the_budget(tmp_path: Path):
+    root = fixture_project_at(tmp_path / "project")
+    schema_file = root / "schemas" / "validate_completeness.schema.json"
+    schema = json.loads(schema_file.read_text())
+    # 75 x 75 references to one enum of 1,000 strings: 26 KB of schema, 100 MB expanded.
+    schema["$defs"] = {
+        "choice": {"enum": [f"value number {i}" for i in range(1000)]},
+        "row": {"type": "object", "properties": {f"c{i}": {"$ref": "#/$defs/choice"}
+                                                 for i in range(75)}},
+        "table": {"type": "object", "properties": {f"r{i}": {"$ref": "#/$defs/row"}
+                                                   for i in range(75)}}}
+    schema_file.write_text(json.dumps(schema))
+    project = Project(root)
+    signature = project.signature("validate_completeness")
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match="bytes of values"):
+        project.schemas.inline({"$ref": "#/$defs/table"}, signature)
+    assert time.perf_counter() - started < 5
