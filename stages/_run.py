@@ -30,6 +30,20 @@ def log_dspy(project, step: str, signature: str):
     return mention
 
 
+def fail_if_nothing_accepted(step: str, signature: str, tried: int, accepted: int,
+                             what: str, rejects_file: str | None) -> None:
+    """An LM step that had work (`tried`) and accepted nothing fails: DVC then records
+    nothing, and the next `dvc repro` runs it again. `what` says it in the step's words."""
+    from tf_cli.errors import CheckFailed
+
+    if tried and not accepted:
+        raise CheckFailed(
+            f"{step} {signature}: {what}; each answer and why it was rejected: "
+            f"{rejects_file}",
+            hint="the stage is not recorded as done, so the next `dvc repro` runs it again; "
+                 "see the rejects file, the model, and lm.structured_output")
+
+
 def run(step: Callable[[list[str]], object]) -> None:
     from tf_cli.errors import TfError
 

@@ -5,12 +5,11 @@ skipped, so the persisted output only grows. A run that tried prompts and labell
 fails (exit 1), naming the rejects file: DVC then records nothing, and the next
 `dvc repro` tries again."""
 
-from stages._run import log_dspy, run
+from stages._run import fail_if_nothing_accepted, log_dspy, run
 
 
 def main(argv: list[str]) -> None:
     from tf_cli.bootstrap import bootstrap
-    from tf_cli.errors import CheckFailed
     from tf_cli.layout import BOOTSTRAP_FILE
     from tf_cli.project import find_project
     from tf_cli.render.generate import bootstrap_lines
@@ -29,12 +28,9 @@ def main(argv: list[str]) -> None:
     for line in bootstrap_lines(summary.to_json(), argv[0]):
         print(f"bootstrap {argv[0]}: {line}")
     mention_log()
-    if summary.attempted and not summary.accepted:
-        raise CheckFailed(
-            f"bootstrap {argv[0]}: labelled none of the {summary.attempted} prompts it "
-            f"tried; each answer and why it was rejected: {summary.rejects_file}",
-            hint="the stage is not recorded as done, so the next `dvc repro` runs it again; "
-                 "see the rejects file, the model, and lm.structured_output")
+    fail_if_nothing_accepted("bootstrap", argv[0], summary.attempted, len(summary.accepted),
+                             f"labelled none of the {summary.attempted} prompts it tried",
+                             summary.rejects_file)
 
 
 if __name__ == "__main__":

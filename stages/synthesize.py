@@ -6,11 +6,10 @@ A run that planned examples and accepted none fails (exit 1), naming the rejects
 then records nothing, and the next `dvc repro` tries again.
 """
 
-from stages._run import log_dspy, run
+from stages._run import fail_if_nothing_accepted, log_dspy, run
 
 
 def main(argv: list[str]) -> None:
-    from tf_cli.errors import CheckFailed
     from tf_cli.generate import GenerateOptions, generate
     from tf_cli.layout import SYNTHETIC_FILE
     from tf_cli.project import find_project
@@ -30,12 +29,9 @@ def main(argv: list[str]) -> None:
     for line in summary_lines(summary.to_json(), summary.failures, argv[0]):
         print(f"synthesize {argv[0]}: {line}")
     mention_log()
-    if summary.planned and not summary.accepted:
-        raise CheckFailed(
-            f"synthesize {argv[0]}: accepted none of the {summary.planned} examples it "
-            f"planned; each answer and why it was rejected: {summary.rejects_file}",
-            hint="the stage is not recorded as done, so the next `dvc repro` runs it again; "
-                 "see the rejects file, the model, and lm.structured_output")
+    fail_if_nothing_accepted("synthesize", argv[0], summary.planned, len(summary.accepted),
+                             f"accepted none of the {summary.planned} examples it planned",
+                             summary.rejects_file)
 
 
 if __name__ == "__main__":

@@ -93,14 +93,20 @@ def test_inlining_follows_references_across_files_and_stops_a_hostile_schema(tmp
                                                        "b": {"$ref": f"#/$defs/d{i + 1}"}}}
             for i in range(40)}
     defs["d40"] = {"type": "string"}
-    hostile = {**signature.schema, "$defs": defs}
+    refused_quickly(root, defs, "d0", "expands past")
+
+
+def refused_quickly(root: Path, defs: dict, start: str, message: str) -> None:
+    """validate_completeness's schema with these $defs: inlining #/$defs/<start> raises a
+    ConfigError saying `message`, within seconds."""
     schema_file = root / "schemas" / "validate_completeness.schema.json"
-    schema_file.write_text(json.dumps(hostile))
+    schema = json.loads(schema_file.read_text())
+    schema_file.write_text(json.dumps({**schema, "$defs": defs}))
     project = Project(root)
     signature = project.signature("validate_completeness")
     started = time.perf_counter()
-    with pytest.raises(ConfigError, match="expands past"):
-        project.schemas.inline({"$ref": "#/$defs/d0"}, signature)
+    with pytest.raises(ConfigError, match=message):
+        project.schemas.inline({"$ref": f"#/$defs/{start}"}, signature)
     assert time.perf_counter() - started < 5
 
 
@@ -140,19 +146,11 @@ def test_a_long_candidate_is_kept_as_an_excerpt_in_the_evidence():
 
 def test_values_multiplied_by_references_count_against_the_budget(tmp_path: Path):
     root = fixture_project_at(tmp_path / "project")
-    schema_file = root / "schemas" / "validate_completeness.schema.json"
-    schema = json.loads(schema_file.read_text())
     # 75 x 75 references to one enum of 1,000 strings: 26 KB of schema, 100 MB expanded.
-    schema["$defs"] = {
+    refused_quickly(root, {
         "choice": {"enum": [f"value number {i}" for i in range(1000)]},
         "row": {"type": "object", "properties": {f"c{i}": {"$ref": "#/$defs/choice"}
                                                  for i in range(75)}},
         "table": {"type": "object", "properties": {f"r{i}": {"$ref": "#/$defs/row"}
-                                                   for i in range(75)}}}
-    schema_file.write_text(json.dumps(schema))
-    project = Project(root)
-    signature = project.signature("validate_completeness")
-    started = time.perf_counter()
-    with pytest.raises(ConfigError, match="bytes of values"):
-        project.schemas.inline({"$ref": "#/$defs/table"}, signature)
-    assert time.perf_counter() - started < 5
+                                                   for i in range(75)}}},
+        "table", "bytes of values")
