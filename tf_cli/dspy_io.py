@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
+from functools import cache
 from typing import Any, Literal
 
 from tf_cli import lm as _lm  # noqa: F401  sets LITELLM_LOCAL_MODEL_COST_MAP before DSPy runs
@@ -246,13 +247,9 @@ def predict(program, adapter, client, **inputs):
                         str(exc.lm_response or "")) from None
 
 
-_ADAPTER_CLASS: list = []
-
-
+@cache
 def _schema_adapter_class():
     """Built on first use: dspy is imported only by the commands that need it."""
-    if _ADAPTER_CLASS:
-        return _ADAPTER_CLASS[0]
     import dspy
 
     from tf_cli.structured import response_format
@@ -274,7 +271,6 @@ def _schema_adapter_class():
                 self.tf_name, {"type": "object", "properties": properties,
                                "required": list(properties)})
 
-    _ADAPTER_CLASS.append(SchemaAdapter)
     return SchemaAdapter
 
 
