@@ -9,22 +9,31 @@ call one say so and still leave valid outputs.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TypeVar
 
 from tf_cli.errors import TfError
+from tf_cli.lm_retry import (  # noqa: F401  tf's one retry policy, named from here too
+    MAX_ATTEMPTS,
+    reporting_attempts,
+    retry_wait,
+    retrying,
+    timed_out,
+)
+from tf_cli.lm_servers import (
+    COMPATIBLE,
+    compatible_engine_class,
+    compatible_server,
+    retries_after_timeout,
+    token_limit_field,
+    url_in_model,
+)
 
 # DSPy asks LiteLLM for a price map over the network on first use unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
-T = TypeVar("T")
-
-MAX_ATTEMPTS = 4  # a call and three retries
 DEFAULT_MAX_RETRY_WAIT = 30.0
 DEFAULT_DEADLINE = 300.0
 DEFAULT_MAX_ANSWER_BYTES = 4_000_000
@@ -71,7 +80,7 @@ class LMSettings:
     def model_shown(self) -> str | None:
         """The model string for reports, files and messages: a server URL inside it
         ("oobabooga/http://user:pass@host") without its credentials."""
-        url = _url_in_model(self.model)
+        url = url_in_model(self.model)
         if self.model is None or url is None:
             return self.model
         return f"{self.model.split('/', 1)[0]}/{_without_credentials(url)}"
@@ -105,7 +114,7 @@ def settings(params: dict) -> LMSettings:
     if not os.environ.get("TF_LM_MODEL") and isinstance(model, str):
         # Some LiteLLM providers take the server from the model string
         # ("oobabooga/http://host:port"): from params.yaml, that is a base too.
-        trusted = trusted and chosen(_url_in_model(model))
+        trusted = trusted and chosen(url_in_model(model))
     return replace(given, model=model or None, api_base=api_base or None,
                    api_base_trusted=trusted)
 
@@ -149,7 +158,7 @@ def make_lm(lm: LMSettings):
                            "http://localhost:11434/v1)")
     key = os.environ.get("TF_LM_API_KEY")
     # Where the requests go: a URL inside the model string wins, as LiteLLM reads it.
-    where = _url_in_model(lm.model) or lm.api_base or "its default endpoint"
+    where = url_in_model(lm.model) or lm.api_base or "its default endpoint"
     if not lm.api_base_trusted:
         if key:
             raise TfError(
@@ -198,71 +207,6 @@ def make_lm(lm: LMSettings):
     return client
 
 
-_OPENAI_HOST = "api.openai.com"
-# The provider tf declares to lm15 for `openai/<model>` on any other server: the same
-# OpenAI chat wire, with the token limit sent as `max_tokens`, which every
-# OpenAI-compatible server reads (llama.cpp's servers ignore max_completion_tokens, so a
-# small model wrote until its context was full) and no OpenAI-only dials.
-_COMPATIBLE = "tf-openai-compatible"
-
-
-def token_limit_field(lm: LMSettings) -> str:
-    """The field that carries lm.max_tokens: OpenAI's own API gets max_completion_tokens
-    (its reasoning models refuse max_tokens); an `openai/` model on any other base gets
-    max_tokens; Ollama (`ollama_chat/`) and vLLM (`hosted_vllm/`) routes always send
-    max_tokens. lm.token_limit_field names one, for a proxy that needs the other."""
-    if lm.token_limit_field != "auto":
-        return lm.token_limit_field
-    if lm.model and lm.model.startswith("openai/") and lm.api_base and \
-            _host(lm.api_base) != _OPENAI_HOST:
-        return "max_tokens"
-    return "max_completion_tokens" if (lm.model or "").startswith("openai/") else "max_tokens"
-
-
-def retries_after_timeout(lm: LMSettings) -> bool:
-    """Whether a request that timed out (lm.timeout) is sent again. Not to a server on
-    this machine or a private network (loopback, 10/8, 172.16/12, 192.168/16, *.local,
-    localhost): llama.cpp, Ollama and vLLM servers there go on generating the abandoned
-    answer, so a retry would queue behind it and time out too. Hosted APIs are retried."""
-    # The base the requests go to: api_base, or for the LiteLLM providers that take the
-    # server from the model string ("oobabooga/http://host"), that URL.
-    url = lm.api_base or _url_in_model(lm.model)
-    return not (url and _is_local_host(_host(url)))
-
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    if "://" not in url:
-        url = "http://" + url  # "localhost:8080/v1"
-    try:
-        return (urlsplit(url).hostname or "").lower().rstrip(".")
-    except ValueError:
-        return ""
-
-
-_LOCAL_SUFFIXES = (".local", ".localhost", ".lan", ".internal", ".home.arpa")
-
-
-def _is_local_host(host: str) -> bool:
-    """Loopback, private, link-local or shared (CGNAT, Tailscale) addresses, in any
-    spelling the resolver takes ("127.1", "2130706433"), and the names of local networks."""
-    import ipaddress
-    import socket
-
-    if host in ("localhost", "host.docker.internal") or host.endswith(_LOCAL_SUFFIXES):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        try:  # the short and numeric IPv4 forms inet_aton reads, as the resolver does
-            address = ipaddress.ip_address(socket.inet_aton(host))
-        except OSError:
-            return False
-    return (address.is_loopback or address.is_private or address.is_link_local or
-            address in ipaddress.ip_network("100.64.0.0/10"))
-
-
 def _bounded_engine(lm: LMSettings, key: str | None, constraint):
     """DSPy's native (lm15) engine on a transport with a total deadline per request, a cap
     on the answer's size and the response format spelled for the server
@@ -284,105 +228,13 @@ def _bounded_engine(lm: LMSettings, key: str | None, constraint):
     declared: tuple = ()
     engine_class = LM15Engine
     if provider == "openai-chat" and token_limit_field(lm) == "max_tokens":
-        provider, declared, engine_class = _COMPATIBLE, (_compatible_server(),), \
-            _compatible_engine_class()
+        provider, declared, engine_class = COMPATIBLE, (compatible_server(),), \
+            compatible_engine_class()
     engine = engine_class(RouterConfig(
         api_keys={provider: key} if key is not None else None,
         base_urls={provider: lm.api_base} if lm.api_base else None, transport=transport,
         providers=declared))
     return engine, transport
-
-
-@cache
-def _compatible_server():
-    """lm15's declaration of an OpenAI-compatible server: OpenAI's chat wire with
-    `max_tokens`, as lm15's own preset for such servers (LM Studio's) spells it."""
-    from dspy.lm15 import AccessPolicy, OpenAIChatCompat, ProviderDefinition
-
-    return ProviderDefinition.chat(
-        AccessPolicy(provider=_COMPATIBLE, env_keys=(), base_url="http://localhost/v1"),
-        compat=OpenAIChatCompat(instruction_role="system", max_tokens_field="max_tokens",
-                                stream_usage="include", thinking_format="none",
-                                tool_result_name="omit", strict_tools="omit",
-                                cache_control="none"),
-        placeholder_key="local")
-
-
-@cache
-def _compatible_engine_class():
-    """LM15Engine that routes `openai/<model>` to the declared compatible server: the
-    model string (and so DSPy's cache key and every report) stays what the user wrote."""
-    from dspy.clients.engines.lm15_engine import LM15Engine
-
-    class CompatibleServerEngine(LM15Engine):
-        def resolve(self, model: str):
-            head, _, rest = model.partition("/")
-            return super().resolve(f"{_COMPATIBLE}/{rest}" if head == "openai" else model)
-
-    return CompatibleServerEngine
-
-
-def retry_wait(exc: Exception, attempt: int, cap: float,
-               after_timeout: bool = True) -> float | None:
-    """Seconds to wait before retrying after `exc` (`attempt` counts from 0), or None when
-    it is not worth retrying. A server's Retry-After is honoured up to `cap`: one that
-    asks for 28 hours would otherwise stop the command for 28 hours. A request that ran
-    past lm.deadline or answered more than lm.max_answer_bytes is not retried: the same
-    server would do it again; nor one that timed out when `after_timeout` is False
-    (`retries_after_timeout`), nor one whose response format the server refused (the
-    client steps down instead)."""
-    from dspy.utils.exceptions import is_retryable_lm_error
-
-    from tf_cli.lm_transport import bounded_cause
-    from tf_cli.structured import refused_format
-
-    if not is_retryable_lm_error(exc) or bounded_cause(exc) is not None or \
-            refused_format(exc) or (not after_timeout and timed_out(exc)):
-        return None
-    hint = getattr(exc, "retry_after", None)
-    wanted = float(hint) if isinstance(hint, int | float) and hint >= 0 else 2.0 ** attempt
-    return min(wanted, cap)
-
-
-# Who hears of each failed LM attempt in this thread (see `reporting_attempts`).
-_attempt_report: ContextVar[Callable[[Exception, int, float | None], None] | None] = \
-    ContextVar("tf_attempt_report", default=None)
-
-
-@contextmanager
-def reporting_attempts(report: Callable[[Exception, int, float | None], None]
-                       ) -> Iterator[None]:
-    """Within the block, every failed attempt of an LM call made in this thread calls
-    `report(exc, attempt, wait)`: `attempt` counts from 0, `wait` is the seconds before the
-    retry, or None when the call gives up. The retries themselves stay in `retrying`."""
-    token = _attempt_report.set(report)
-    try:
-        yield
-    finally:
-        _attempt_report.reset(token)
-
-
-def retrying(call: Callable[[], T], cap: float, attempts: int = MAX_ATTEMPTS,
-             after_timeout: bool = True) -> T:
-    """tf's one retry policy for LM calls: `call()` up to `attempts` times, waiting
-    `retry_wait` between attempts (so only retryable errors are retried, and no wait passes
-    `cap`); the last error is raised. Each failed attempt is told to the report that
-    `reporting_attempts` installed, if any."""
-    import time
-
-    report = _attempt_report.get()
-    for attempt in range(attempts):
-        try:
-            return call()
-        except Exception as exc:  # DSPy's own LM errors, classified by retry_wait
-            wait = retry_wait(exc, attempt, cap, after_timeout)
-            retry = wait is not None and attempt + 1 < attempts
-            if report is not None:
-                report(exc, attempt, wait if retry else None)
-            if not retry or wait is None:
-                raise
-            time.sleep(wait)
-    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 @cache
@@ -433,25 +285,6 @@ def _bounded_lm_class():
     return BoundedLM
 
 
-def timed_out(exc: BaseException) -> bool:
-    """True when the request failed because no byte came within lm.timeout."""
-    from dspy.utils.exceptions import LMTimeoutError
-
-    from tf_cli.lm_transport import DeadlineExceeded
-
-    link: BaseException | None = exc
-    seen = set()
-    while link is not None and id(link) not in seen:
-        if isinstance(link, DeadlineExceeded):
-            return False  # lm.deadline, reported as such
-        if isinstance(link, LMTimeoutError | TimeoutError) or \
-                type(link).__name__ in ("ReadTimeout", "WriteTimeout", "PoolTimeout"):
-            return True
-        seen.add(id(link))
-        link = link.__cause__ or link.__context__
-    return False
-
-
 def explain(exc: BaseException, lm: LMSettings, limit: int = 300) -> str:
     """An LM error in tf's words: a timeout names lm.timeout (not the HTTP client's
     internals), the DSPy "[model]" prefix goes (the message says the model already), and
@@ -486,20 +319,13 @@ def redacted(text: str, lm: LMSettings, limit: int = 300) -> str:
     from urllib.parse import urlsplit
 
     secrets = [os.environ.get("TF_LM_API_KEY") or ""]
-    for url in (lm.api_base, _url_in_model(lm.model)):
+    for url in (lm.api_base, url_in_model(lm.model)):
         if url:
             parts = urlsplit(url)
             secrets += [parts.netloc.rpartition("@")[0], parts.query]
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         text = text.replace(secret, "***")
     return (text.splitlines() or [""])[0][:limit]
-
-
-def _url_in_model(model: str | None) -> str | None:
-    """The server URL some LiteLLM providers take inside the model string, if any."""
-    if model and "://" in model:
-        return model.split("/", 1)[-1]
-    return None
 
 
 def ensure_reachable(client, lm: LMSettings) -> None:

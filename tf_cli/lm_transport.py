@@ -193,11 +193,7 @@ def _spelled(body: bytes, mode: str) -> bytes:
 
 def bounded_cause(exc: BaseException) -> TransportError | None:
     """The deadline, size or encoding error behind an LM error DSPy raised, if any."""
-    seen = set()
-    link: BaseException | None = exc
-    while link is not None and id(link) not in seen:
-        if isinstance(link, DeadlineExceeded | AnswerTooLarge | EncodedAnswer):
-            return link
-        seen.add(id(link))
-        link = link.__cause__ or link.__context__
-    return None
+    from tf_cli.lm_retry import causes
+
+    return next((link for link in causes(exc)
+                 if isinstance(link, DeadlineExceeded | AnswerTooLarge | EncodedAnswer)), None)
