@@ -15,7 +15,9 @@ WORDS = ("cache token request retry index user order session limit queue lock au
          "header page export import email invoice tenant shard replica timeout").split()
 
 
-def make_examples(n: int, seed: int = 7) -> list[bytes]:
+def make_examples(n: int, seed: int = 7, code_words: tuple[int, int] = (20, 60)) -> list[bytes]:
+    """n valid examples of SIGNATURE; about 890 bytes a line with the default code length,
+    1.9 KB with code_words=(160, 220)."""
     rng = random.Random(seed)
     lines = []
     for i in range(n):
@@ -25,7 +27,7 @@ def make_examples(n: int, seed: int = 7) -> list[bytes]:
         example = {
             "id": f"01K{i:023d}",
             "inputs": {"implementation": "def handler(req):\n    " +
-                       " ".join(rng.choices(WORDS, k=rng.randint(20, 60))),
+                       " ".join(rng.choices(WORDS, k=rng.randint(*code_words))),
                        "requirements": reqs},
             "outputs": {"is_complete": not missing, "missing_requirements": missing,
                         "explanation": " ".join(rng.choices(WORDS, k=rng.randint(10, 30)))},

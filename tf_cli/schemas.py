@@ -52,6 +52,19 @@ class Signature:
     validator: jsonschema_rs.Validator
     rules: tuple  # tuple[rules.Rule, ...]
     project: Project | None = field(default=None, compare=False, repr=False)
+    # tf validate's fast path: the schema and every rule written as a schema, in one
+    # validator (one pass over the example instead of one per rule), and the rules left to
+    # check in Python. Only a record that fails either is examined rule by rule.
+    validator_with_rules: jsonschema_rs.Validator | None = field(default=None, compare=False,
+                                                                 repr=False)
+    python_rules: tuple = ()
+
+    @property
+    def quick_check(self) -> tuple[jsonschema_rs.Validator, tuple]:
+        """(validator, rule checks) that together accept exactly the valid examples."""
+        if self.validator_with_rules is None:
+            return self.validator, tuple(rule.check for rule in self.rules)
+        return self.validator_with_rules, tuple(rule.check for rule in self.python_rules)
 
     @property
     def instructions(self) -> str:
@@ -131,9 +144,21 @@ class SchemaLoader:
                               f"outputs and metadata; {', '.join(missing)} missing",
                               pointer="$.properties")
         # The rules' field paths are checked against the schema they will read.
-        return Signature(name, schema, validator,
-                         load_rules(self, Signature(name, schema, validator, ())),
-                         self.project)
+        rules = load_rules(self, Signature(name, schema, validator, ()))
+        folded = [rule for rule in rules if _foldable(rule.spec)]
+        return Signature(name, schema, validator, rules, self.project,
+                         self._with_rules(path, folded) if folded else None,
+                         tuple(rule for rule in rules if rule not in folded))
+
+    def _with_rules(self, path: Path, rules: list) -> jsonschema_rs.Validator:
+        """One validator for the schema at `path` and the schemas of `rules`: the schema by
+        reference (its own references resolve as before), each rule inline, under a root
+        of its own so no rule's properties count as evaluated for the schema's
+        unevaluatedProperties."""
+        parts = [rule.spec["schema"] if "when" not in rule.spec
+                 else {"if": rule.spec["when"], "then": rule.spec["schema"]} for rule in rules]
+        combined = {"$schema": DRAFT_2020_12, "allOf": [{"$ref": path.name}, *parts]}
+        return self.compile(combined, path.with_name(path.name + "#with-rules"))
 
     def document(self, path: Path) -> dict:
         """A JSON document from schemas/, checked to be an object with only local references."""
@@ -363,6 +388,24 @@ class SchemaLoader:
             return self.document(found)
         raise ValueError(f"{uri} is not a file in schemas/ nor a $id declared there")
 
+
+
+def _foldable(spec: dict) -> bool:
+    """A rule written as a schema (and `when`) with no `$` keyword anywhere: placed inside
+    another schema it means exactly what it meant on its own (no reference or $id to
+    resolve against a different base)."""
+    if "schema" not in spec:
+        return False
+    stack = [spec["schema"], spec.get("when")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if any(isinstance(key, str) and key.startswith("$") for key in node):
+                return False
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
 
 
 def _collect_ids(ids: dict[str, tuple[Path, tuple]], node, base: str, path: Path,

@@ -1,8 +1,10 @@
 """`tf validate`: every dataset line against its signature's schema and rules.
 
-One process, one compiled validator per signature, files streamed line by line. Every
-problem is collected; nothing stops at the first. Duplicate ids are found across all
-files of a signature while keeping only an 8-byte hash per example in memory.
+One compiled validator per signature, files streamed line by line; a large file is cut
+into line-aligned ranges checked by worker processes, one per core (tf_cli/parallel.py),
+with the same problems in the same order. Every problem is collected; nothing stops at
+the first. Duplicate ids are found across all files of a signature while keeping only an
+8-byte hash per example in memory.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import gc
 from array import array
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tf_cli import parallel
 from tf_cli.counting import COUNTED, PENDING, state
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
 from tf_cli.layout import (
@@ -41,6 +44,7 @@ class ValidationReport:
     examples: int = 0
     files: int = 0
     signatures: int = 0
+    processes: int = 1  # the most that checked one file together (tf_cli/parallel.py)
 
     @property
     def exit_code(self) -> int:
@@ -54,6 +58,7 @@ class ValidationReport:
             "examples": self.examples,
             "files": self.files,
             "signatures": self.signatures,
+            "processes": self.processes,
             "problems": [p.to_json() for p in self.problems],
         }
 
@@ -74,8 +79,10 @@ def validate(
     paths: list[Path] | None = None,
     signature: str | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    jobs: int | None = None,
 ) -> ValidationReport:
-    """Validate the given files (default: every dataset and schema) and collect problems."""
+    """Validate the given files (default: every dataset and schema) and collect problems.
+    A large file is checked by up to `jobs` processes (default: one per usable core)."""
     plan = _plan(project, paths, signature)
     report = ValidationReport()
     loader = project.schemas
@@ -92,7 +99,7 @@ def validate(
             continue
         report.signatures += 1
         _validate_signature(project, loader, compiled, plan.checked[name], report,
-                            max_line_bytes)
+                            max_line_bytes, jobs)
     report.problems.sort(key=lambda p: (not p.config, p.path, p.line or 0))
     return report
 
@@ -170,25 +177,29 @@ def _is_within(path: Path, folder: Path) -> bool:
 
 def _validate_signature(project: Project, loader: SchemaLoader, signature: Signature,
                         checked: set[Path], report: ValidationReport,
-                        max_line_bytes: int) -> None:
+                        max_line_bytes: int, jobs: int | None) -> None:
     """Examples against the signature; prompts.jsonl, with ids of its own, against inputs."""
     prompts = {p for p in checked if p.name == PROMPTS_FILE}
     _validate_files(project, signature, project.dataset_files(signature.name),
-                    checked - prompts, report, max_line_bytes)
+                    checked - prompts, report, max_line_bytes, jobs)
     if prompts or any(p.resolve() in checked for p in project.prompt_files(signature.name)):
         _validate_files(project, loader.prompt_signature(signature.name),
-                        project.prompt_files(signature.name), prompts, report, max_line_bytes)
+                        project.prompt_files(signature.name), prompts, report, max_line_bytes,
+                        jobs)
 
 
 def _validate_files(project: Project, signature: Signature, siblings: list[Path],
-                    checked: set[Path], report: ValidationReport, max_line_bytes: int) -> None:
+                    checked: set[Path], report: ValidationReport, max_line_bytes: int,
+                    jobs: int | None) -> None:
     files = sorted(set(siblings) | checked)
     id_hashes = array("q")
     for path in files:
         if path.resolve() in checked:
             report.files += 1
+            workers = parallel.workers_for(path, jobs)
+            report.processes = max(report.processes, workers)
             report.examples += _check_file(path, project.display(path), signature,
-                                           id_hashes, report.problems, max_line_bytes)
+                                           id_hashes, report.problems, max_line_bytes, workers)
         else:  # a sibling file: only its ids matter, for duplicates across files
             for line in read_lines(path, max_line_bytes):
                 if line.record is not None and isinstance(line.record.get("id"), str):
@@ -217,18 +228,63 @@ def _gc_paused():
 
 
 def _check_file(path: Path, shown: str, signature: Signature, id_hashes: array,
-                problems: list[Problem], max_line_bytes: int) -> int:
-    """Validate one file; the hot loop of tf validate. Returns the number of records."""
-    with _gc_paused():
-        return _check_lines(path, shown, signature, id_hashes, problems, max_line_bytes)
+                problems: list[Problem], max_line_bytes: int, workers: int) -> int:
+    """Validate one file, in `workers` processes. Returns the number of records."""
+    if workers == 1:
+        with _gc_paused():
+            return _check_lines(path, shown, signature, id_hashes, problems,
+                                max_line_bytes)[0]
+    global _worker_signature
+    _worker_signature = signature  # the forked workers inherit it
+    try:
+        parts = parallel.map_ranges(_RangeCheck(shown, max_line_bytes), path, workers)
+    finally:
+        _worker_signature = None
+    records = lines = 0
+    for part in parts:  # in file order: line numbers continue from the range before
+        problems.extend(replace(p, line=p.line + lines) if p.line else p
+                        for p in part.problems)
+        id_hashes.extend(part.id_hashes)
+        records, lines = records + part.records, lines + part.lines
+    return records
+
+
+_worker_signature: Signature | None = None  # what a forked worker checks its ranges against
+
+
+@dataclass(frozen=True)
+class _RangeResult:
+    records: int
+    lines: int  # physical lines of the range: the next range's line numbers start after them
+    problems: list[Problem]
+    id_hashes: array
+
+
+@dataclass(frozen=True)
+class _RangeCheck:
+    """Checks one byte range of a file in a worker (picklable: the signature is inherited)."""
+
+    shown: str
+    max_line_bytes: int
+
+    def __call__(self, path: Path, start: int, end: int) -> _RangeResult:
+        assert _worker_signature is not None, "set by _check_file before the fork"
+        problems: list[Problem] = []
+        id_hashes = array("q")
+        with _gc_paused():
+            records, lines = _check_lines(path, self.shown, _worker_signature, id_hashes,
+                                          problems, self.max_line_bytes, start, end)
+        return _RangeResult(records, lines, problems, id_hashes)
 
 
 def _check_lines(path: Path, shown: str, signature: Signature, id_hashes: array,
-                 problems: list[Problem], max_line_bytes: int) -> int:
-    is_valid, add_hash = signature.validator.is_valid, id_hashes.append
-    checks = tuple(rule.check for rule in signature.rules)
-    count = 0
-    for number, record, problem, _, _ in read_lines(path, max_line_bytes):
+                 problems: list[Problem], max_line_bytes: int, start: int = 0,
+                 end: int | None = None) -> tuple[int, int]:
+    """The hot loop of tf validate: (records, physical lines) of the file or range."""
+    validator, checks = signature.quick_check
+    is_valid, add_hash = validator.is_valid, id_hashes.append
+    count = number = 0
+    for number, record, problem, _, _ in read_lines(path, max_line_bytes, start, end):
         if record is None:
             problems.append(Problem(shown, problem or "unreadable line", line=number))
             continue
@@ -244,7 +300,7 @@ def _check_lines(path: Path, shown: str, signature: Signature, id_hashes: array,
         record_id = record.get("id")
         if type(record_id) is str:
             add_hash(hash(record_id))
-    return count
+    return count, number
 
 
 def example_problems(signature: Signature, record: dict, path: str = "<example>",

@@ -20,6 +20,9 @@ def command(
         "datasets/).")] = None,
     output_format: common.TextOrJsonFormat = TextOrJson.text,
     max_line_bytes: MaxLineBytes = DEFAULT_MAX_LINE_BYTES,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, metavar="N", help="Processes that check a large file (8 MB or more) "
+        "together. Default: one per usable core.")] = None,
 ) -> None:
     """Validate examples against their signature's JSON Schema and rules.
 
@@ -28,7 +31,7 @@ def command(
     """
     from tf_cli.validate import validate
 
-    report = validate(common.project(), paths, signature, max_line_bytes)
+    report = validate(common.project(), paths, signature, max_line_bytes, jobs)
     if output_format is TextOrJson.json:
         print_json(report.to_json())
     else:

@@ -1,0 +1,103 @@
+"""Large files checked on every core: byte ranges that end on line boundaries, one worker
+process per range.
+
+Checking a line is parsing and validating it: CPU-bound work that holds the GIL, so threads
+would not help. A file of PARALLEL_FROM_BYTES or more is cut into ranges, each ending just
+after a "\\n", and worker processes check them; the caller adds up the results in range
+order, so line numbers and the order of problems are those of one process reading the
+whole file. Smaller files (a pre-commit hook's usual case) stay in the calling process:
+starting workers costs tens of milliseconds.
+
+Workers are forked, so they share what the caller compiled (schemas, rules) and its
+string hashes (ids are compared by hash across ranges). A caller running other threads
+checks in its own process instead: forking then could copy a lock some thread holds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TypeVar
+
+# Measured on 2 cores (bench/scale.py): below a few MB the pool's start-up outweighs the
+# second core; 8 MB is about 4,000 examples of 2 KB, checked in ~50 ms by one process.
+PARALLEL_FROM_BYTES = 8 << 20
+RANGES_PER_WORKER = 4  # smaller ranges even out a worker slowed by a busy core
+_SCAN = 1 << 16
+
+Result = TypeVar("Result")
+_CAN_FORK = "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (taskset and container limits included)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def workers_for(path: Path, jobs: int | None = None) -> int:
+    """How many worker processes to check `path` with (at most `jobs`, default one per
+    usable core); 1 means "in this process"."""
+    workers = usable_cores() if jobs is None else jobs
+    if workers < 2 or not _CAN_FORK or threading.active_count() > 1:
+        return 1
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 1
+    # each range is at least half the threshold: more workers than that only add start-up
+    return min(workers, max(2, size * 2 // PARALLEL_FROM_BYTES)) \
+        if size >= PARALLEL_FROM_BYTES else 1
+
+
+def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
+    """About `parts` (start, end) byte ranges covering the file, each ending just after a
+    "\\n" (the last one at the end of the file)."""
+    size = path.stat().st_size
+    bounds = [0]
+    with open(path, "rb") as f:
+        for part in range(1, parts):
+            at = max(size * part // parts, bounds[-1] + 1) - 1  # a "\n" here ends a line
+            f.seek(at)
+            while block := f.read(_SCAN):
+                found = block.find(b"\n")
+                if found >= 0:
+                    bounds.append(at + found + 1)
+                    break
+                at += len(block)
+            else:  # no line ends after this point: the last range takes the rest
+                break
+            if bounds[-1] >= size:
+                bounds.pop()
+                break
+    ends = [*bounds[1:], size]
+    return [(start, end) for start, end in zip(bounds, ends, strict=True) if end > start]
+
+
+def map_ranges(check: Callable[[Path, int, int], Result], path: Path,
+               workers: int) -> list[Result]:
+    """check(path, start, end) for every range of the file, in `workers` forked processes
+    (workers_for says how many), results in file order."""
+    ranges = line_ranges(path, workers * RANGES_PER_WORKER)
+    starts, ends = [r[0] for r in ranges], [r[1] for r in ranges]
+    try:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_ignore_ctrl_c,
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(check, [path] * len(ranges), starts, ends))
+    except BrokenProcessPool:  # a worker was killed (out of memory?): do it here instead
+        return [check(path, start, end) for start, end in ranges]
+
+
+def _ignore_ctrl_c() -> None:
+    # Ctrl-C is the parent's to handle: it stops the pool. Workers printing a traceback
+    # each would bury its message.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
