@@ -18,13 +18,13 @@ import orjson
 from tf_cli import dspy_io, lm, proposals
 from tf_cli.errors import UsageError
 from tf_cli.examples import complete
+from tf_cli.file_check import example_problems
 from tf_cli.layout import BOOTSTRAP_FILE, BOOTSTRAPPED, PROMPTS_FILE, rejects_path
 from tf_cli.project import Project
 from tf_cli.proposals import Rejection, Tally
 from tf_cli.records import read_lines
 from tf_cli.schemas import Signature
 from tf_cli.structured import excerpt
-from tf_cli.validate import example_problems
 
 
 @dataclass

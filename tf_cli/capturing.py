@@ -51,7 +51,7 @@ def capture(signature: str, inputs: dict, outputs: dict, *, quality: float | Non
             meta["quality"] = {**meta.get("quality", {}), "score": quality}
         record = complete({"inputs": inputs, "outputs": outputs, "metadata": meta},
                           source=source)
-        from tf_cli.validate import example_problems
+        from tf_cli.file_check import example_problems
 
         problems = example_problems(compiled, record)
         if problems:

@@ -290,8 +290,8 @@ def prediction_problems(signature: Signature, inputs: dict, prediction) -> list[
     """What the schema and rules say of a prediction, as of an example with these inputs
     and the prediction's outputs."""
     from tf_cli.examples import complete
+    from tf_cli.file_check import example_problems
     from tf_cli.layout import PRODUCTION
-    from tf_cli.validate import example_problems
 
     outputs = {key: plain(prediction[key]) for key in keys(signature, "outputs")
                if key in prediction}

@@ -13,13 +13,13 @@ from pathlib import Path
 import orjson
 
 from tf_cli import writer
+from tf_cli.file_check import example_problems
 from tf_cli.ids import new_id, now
 from tf_cli.layout import EXAMPLES_FILE
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.records import canonical_bytes, line_boundary, read_lines
 from tf_cli.schemas import Signature
-from tf_cli.validate import example_problems
 
 
 def complete(record: dict, *, source: str) -> dict:

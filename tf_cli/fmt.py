@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tf_cli.errors import UsageError
+from tf_cli.incremental import Records, format_fingerprint
 from tf_cli.layout import DATASET_SUFFIX
 from tf_cli.problems import Problem
 from tf_cli.project import Project
@@ -32,22 +33,30 @@ class FormatResult:
 
 
 def format_files(project: Project, paths: list[Path] | None = None, check: bool = False,
-                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> FormatResult:
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                 incremental: bool = False) -> FormatResult:
+    """With `check` and `incremental`, the parts of a file that `tf validate --incremental`
+    found canonical and that have not changed since are not read again."""
     result = FormatResult()
+    records = Records(project) if check and incremental else None
     for path in _dataset_files(project, paths):
         result.files += 1
         with nullcontext() if check else locked(path):  # --check writes nothing
-            _format_file(path, project.display(path), check, max_line_bytes, result)
+            _format_file(path, project.display(path), check, max_line_bytes, result, records)
     return result
 
 
 def _format_file(path: Path, shown: str, check: bool, max_line_bytes: int,
-                 result: FormatResult) -> None:
+                 result: FormatResult, records: Records | None = None) -> None:
     needs_rewrite = False
     unfixable = []
-    for line in read_lines(path, max_line_bytes):
+    unchanged = records.unchanged(path, format_fingerprint(max_line_bytes), "canonical") \
+        if records else None
+    start, end, skipped = (unchanged.head_end, unchanged.tail_start, unchanged.head_lines) \
+        if unchanged else (0, None, 0)
+    for line in read_lines(path, max_line_bytes, start, end):
         if line.problem and not line.fixable:
-            unfixable.append(Problem(shown, line.problem, line=line.number))
+            unfixable.append(Problem(shown, line.problem, line=skipped + line.number))
         needs_rewrite |= line.fixable or not line.canonical
     if unfixable:
         result.problems.extend(unfixable)

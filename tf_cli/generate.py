@@ -36,6 +36,7 @@ from tf_cli.coverage.spec import CoverageSpec, params_problem
 from tf_cli.coverage.spread import spread
 from tf_cli.errors import ConfigError
 from tf_cli.examples import complete
+from tf_cli.file_check import example_problems
 from tf_cli.layout import (
     EXAMPLES_FILE,
     HUMAN_SOURCES,
@@ -49,7 +50,6 @@ from tf_cli.proposals import NotAsked, Rejection, Tally, candidate_evidence
 from tf_cli.records import read_lines, write_json, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 from tf_cli.structured import excerpt, find_json, response_format
-from tf_cli.validate import example_problems
 
 STRATEGIES = ("fresh_scenario", "variation", "edge_case", "adversarial")
 _STRATEGY_TEXT = {

@@ -15,14 +15,11 @@ checks in its own process instead: forking then could copy a lock some thread ho
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,7 +30,8 @@ RANGES_PER_WORKER = 4  # smaller ranges even out a worker slowed by a busy core
 _SCAN = 1 << 16
 
 Result = TypeVar("Result")
-_CAN_FORK = "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+# fork: Linux and the BSDs (macOS has it, but its system libraries are not safe to fork)
+_CAN_FORK = hasattr(os, "fork") and sys.platform != "darwin"
 
 
 def usable_cores() -> int:
@@ -44,29 +42,28 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def workers_for(path: Path, jobs: int | None = None) -> int:
-    """How many worker processes to check `path` with (at most `jobs`, default one per
-    usable core); 1 means "in this process"."""
+def workers_for(size: int, jobs: int | None = None) -> int:
+    """How many worker processes to check `size` bytes of a file with (at most `jobs`,
+    default one per usable core); 1 means "in this process"."""
     workers = usable_cores() if jobs is None else jobs
-    if workers < 2 or not _CAN_FORK or threading.active_count() > 1:
+    if workers < 2 or size < PARALLEL_FROM_BYTES or not _CAN_FORK \
+            or threading.active_count() > 1:
         return 1
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return 1
-    # each range is at least half the threshold: more workers than that only add start-up
-    return min(workers, max(2, size * 2 // PARALLEL_FROM_BYTES)) \
-        if size >= PARALLEL_FROM_BYTES else 1
+    # each range at least half the threshold: more workers than that only add start-up
+    return min(workers, max(2, size * 2 // PARALLEL_FROM_BYTES))
 
 
-def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
-    """About `parts` (start, end) byte ranges covering the file, each ending just after a
-    "\\n" (the last one at the end of the file)."""
-    size = path.stat().st_size
-    bounds = [0]
+def line_ranges(path: Path, parts: int, start: int = 0,
+                end: int | None = None) -> list[tuple[int, int]]:
+    """About `parts` (start, end) byte ranges covering bytes [start, end) of the file (start
+    at a line start; end just after a "\n", or the end of the file), each range ending just
+    after a "\n" (the last one at `end`)."""
+    end = path.stat().st_size if end is None else end
+    bounds = [start]
     with open(path, "rb") as f:
         for part in range(1, parts):
-            at = max(size * part // parts, bounds[-1] + 1) - 1  # a "\n" here ends a line
+            # a "\n" at `at` ends a line: the range ends just after it
+            at = max(start + (end - start) * part // parts, bounds[-1] + 1) - 1
             f.seek(at)
             while block := f.read(_SCAN):
                 found = block.find(b"\n")
@@ -76,25 +73,29 @@ def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
                 at += len(block)
             else:  # no line ends after this point: the last range takes the rest
                 break
-            if bounds[-1] >= size:
+            if bounds[-1] >= end:
                 bounds.pop()
                 break
-    ends = [*bounds[1:], size]
-    return [(start, end) for start, end in zip(bounds, ends, strict=True) if end > start]
+    ends = [*bounds[1:], end]
+    return [(first, last) for first, last in zip(bounds, ends, strict=True) if last > first]
 
 
-def map_ranges(check: Callable[[Path, int, int], Result], path: Path,
-               workers: int) -> list[Result]:
-    """check(path, start, end) for every range of the file, in `workers` forked processes
-    (workers_for says how many), results in file order."""
-    ranges = line_ranges(path, workers * RANGES_PER_WORKER)
-    starts, ends = [r[0] for r in ranges], [r[1] for r in ranges]
+def map_ranges(check: Callable[[Path, int, int], Result], path: Path, workers: int,
+               start: int = 0, end: int | None = None) -> list[Result]:
+    """check(path, first, last) for every range of bytes [start, end) of the file, in
+    `workers` forked processes (workers_for says how many), results in file order."""
+    import multiprocessing  # here, not at the top: tf validate on a small file never needs it
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    ranges = line_ranges(path, workers * RANGES_PER_WORKER, start, end)
+    firsts, lasts = [r[0] for r in ranges], [r[1] for r in ranges]
     try:
         with ProcessPoolExecutor(max_workers=workers, initializer=_ignore_ctrl_c,
                                  mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(check, [path] * len(ranges), starts, ends))
+            return list(pool.map(check, [path] * len(ranges), firsts, lasts))
     except BrokenProcessPool:  # a worker was killed (out of memory?): do it here instead
-        return [check(path, start, end) for start, end in ranges]
+        return [check(path, first, last) for first, last in ranges]
 
 
 def _ignore_ctrl_c() -> None:

@@ -1,24 +1,23 @@
 """`tf validate`: every dataset line against its signature's schema and rules.
 
-One compiled validator per signature, files streamed line by line; a large file is cut
-into line-aligned ranges checked by worker processes, one per core (tf_cli/parallel.py),
-with the same problems in the same order. Every problem is collected; nothing stops at
-the first. Duplicate ids are found across all files of a signature while keeping only an
-8-byte hash per example in memory.
+Which files against which signature, and duplicate ids across a signature's files (only
+an 8-byte hash per example kept in memory). Each file is checked by tf_cli/file_check.py
+(on every core if it is large); with --incremental, only what changed since it last checked
+clean (tf_cli/incremental.py). Every problem is collected; nothing stops at the first.
 """
 
 from __future__ import annotations
 
-import gc
 from array import array
 from collections.abc import Iterable
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from tf_cli import parallel
+from tf_cli import incremental, parallel
 from tf_cli.counting import COUNTED, PENDING, state
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
+from tf_cli.file_check import FileCheck, check_file
+from tf_cli.incremental import Records
 from tf_cli.layout import (
     DATASET_SUFFIX,
     EXAMPLES_FILE,
@@ -28,14 +27,14 @@ from tf_cli.layout import (
     SCHEMA_SUFFIX,
     SHARED_SCHEMAS,
 )
-from tf_cli.problems import Problem, json_path
+from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES, canonical_bytes, read_lines
 from tf_cli.schemas import SchemaLoader, Signature
 
-# Above this many ids, duplicates are found by sorting a numpy array (fast, 8 bytes per id)
-# instead of a Python set (about 60 bytes per id).
-_NUMPY_DUPLICATE_SEARCH_FROM = 50_000
+# Above this many ids, duplicates are found by sorting a numpy array (8 bytes per id)
+# instead of a Python set (about 60 bytes per id; importing numpy costs 0.1 s).
+_NUMPY_DUPLICATE_SEARCH_FROM = 1_000_000
 
 
 @dataclass
@@ -45,6 +44,7 @@ class ValidationReport:
     files: int = 0
     signatures: int = 0
     processes: int = 1  # the most that checked one file together (tf_cli/parallel.py)
+    unchanged_lines: int = 0  # not checked again (--incremental: tf_cli/incremental.py)
 
     @property
     def exit_code(self) -> int:
@@ -59,6 +59,7 @@ class ValidationReport:
             "files": self.files,
             "signatures": self.signatures,
             "processes": self.processes,
+            "unchanged_lines": self.unchanged_lines,
             "problems": [p.to_json() for p in self.problems],
         }
 
@@ -80,28 +81,32 @@ def validate(
     signature: str | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     jobs: int | None = None,
+    incremental: bool = False,
 ) -> ValidationReport:
     """Validate the given files (default: every dataset and schema) and collect problems.
-    A large file is checked by up to `jobs` processes (default: one per usable core)."""
+
+    A large file is checked by up to `jobs` processes (default: one per usable core). With
+    `incremental`, the parts of a file unchanged since it last checked clean in this clone
+    are not checked again (tf_cli/incremental.py); duplicate ids are still looked for
+    among all lines."""
     plan = _plan(project, paths, signature)
-    report = ValidationReport()
+    run = _Run(project, ValidationReport(), max_line_bytes, jobs,
+               Records(project) if incremental else None)
     loader = project.schemas
     for path in plan.orphans:
-        report.files += 1
-        report.problems.append(Problem(
-            project.display(path),
-            _orphan_message(project, path)))
+        run.report.files += 1
+        run.report.problems.append(Problem(project.display(path),
+                                           _orphan_message(project, path)))
     for name in sorted(plan.checked):
         try:
             compiled = loader.signature(name)
         except ConfigError as exc:
-            report.problems.extend(exc.problems)
+            run.report.problems.extend(exc.problems)
             continue
-        report.signatures += 1
-        _validate_signature(project, loader, compiled, plan.checked[name], report,
-                            max_line_bytes, jobs)
-    report.problems.sort(key=lambda p: (not p.config, p.path, p.line or 0))
-    return report
+        run.report.signatures += 1
+        run.signature(loader, compiled, plan.checked[name])
+    run.report.problems.sort(key=lambda p: (not p.config, p.path, p.line or 0))
+    return run.report
 
 
 def _orphan_message(project: Project, path: Path) -> str:
@@ -175,152 +180,91 @@ def _is_within(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
-def _validate_signature(project: Project, loader: SchemaLoader, signature: Signature,
-                        checked: set[Path], report: ValidationReport,
-                        max_line_bytes: int, jobs: int | None) -> None:
-    """Examples against the signature; prompts.jsonl, with ids of its own, against inputs."""
-    prompts = {p for p in checked if p.name == PROMPTS_FILE}
-    _validate_files(project, signature, project.dataset_files(signature.name),
-                    checked - prompts, report, max_line_bytes, jobs)
-    if prompts or any(p.resolve() in checked for p in project.prompt_files(signature.name)):
-        _validate_files(project, loader.prompt_signature(signature.name),
-                        project.prompt_files(signature.name), prompts, report, max_line_bytes,
-                        jobs)
+@dataclass
+class _Run:
+    """One tf validate: where its results go and how files are read."""
 
-
-def _validate_files(project: Project, signature: Signature, siblings: list[Path],
-                    checked: set[Path], report: ValidationReport, max_line_bytes: int,
-                    jobs: int | None) -> None:
-    files = sorted(set(siblings) | checked)
-    id_hashes = array("q")
-    for path in files:
-        if path.resolve() in checked:
-            report.files += 1
-            workers = parallel.workers_for(path, jobs)
-            report.processes = max(report.processes, workers)
-            report.examples += _check_file(path, project.display(path), signature,
-                                           id_hashes, report.problems, max_line_bytes, workers)
-        else:  # a sibling file: only its ids matter, for duplicates across files
-            for line in read_lines(path, max_line_bytes):
-                if line.record is not None and isinstance(line.record.get("id"), str):
-                    id_hashes.append(hash(line.record["id"]))
-    duplicated = _duplicate_hashes(id_hashes)
-    if duplicated:
-        report.problems.extend(_duplicate_id_problems(project, files, checked, duplicated,
-                                                      max_line_bytes))
-
-
-@contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector while streaming records.
-
-    Every parsed record is an acyclic tree freed by reference counting as soon as the next
-    line replaces it, so the collector finds nothing; yet the thousands of dicts allocated
-    per second trigger it constantly, costing about 10% of tf validate's time.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _check_file(path: Path, shown: str, signature: Signature, id_hashes: array,
-                problems: list[Problem], max_line_bytes: int, workers: int) -> int:
-    """Validate one file, in `workers` processes. Returns the number of records."""
-    if workers == 1:
-        with _gc_paused():
-            return _check_lines(path, shown, signature, id_hashes, problems,
-                                max_line_bytes)[0]
-    global _worker_signature
-    _worker_signature = signature  # the forked workers inherit it
-    try:
-        parts = parallel.map_ranges(_RangeCheck(shown, max_line_bytes), path, workers)
-    finally:
-        _worker_signature = None
-    records = lines = 0
-    for part in parts:  # in file order: line numbers continue from the range before
-        problems.extend(replace(p, line=p.line + lines) if p.line else p
-                        for p in part.problems)
-        id_hashes.extend(part.id_hashes)
-        records, lines = records + part.records, lines + part.lines
-    return records
-
-
-_worker_signature: Signature | None = None  # what a forked worker checks its ranges against
-
-
-@dataclass(frozen=True)
-class _RangeResult:
-    records: int
-    lines: int  # physical lines of the range: the next range's line numbers start after them
-    problems: list[Problem]
-    id_hashes: array
-
-
-@dataclass(frozen=True)
-class _RangeCheck:
-    """Checks one byte range of a file in a worker (picklable: the signature is inherited)."""
-
-    shown: str
+    project: Project
+    report: ValidationReport
     max_line_bytes: int
+    jobs: int | None
+    records: Records | None  # with --incremental
 
-    def __call__(self, path: Path, start: int, end: int) -> _RangeResult:
-        assert _worker_signature is not None, "set by _check_file before the fork"
-        problems: list[Problem] = []
+    def signature(self, loader: SchemaLoader, signature: Signature, checked: set[Path]) -> None:
+        """Examples against the signature; prompts.jsonl, with ids of its own, against
+        inputs."""
+        prompts = {p for p in checked if p.name == PROMPTS_FILE}
+        self.files(signature, "examples", self.project.dataset_files(signature.name),
+                   checked - prompts)
+        if prompts or any(p.resolve() in checked
+                          for p in self.project.prompt_files(signature.name)):
+            self.files(loader.prompt_signature(signature.name), "prompts",
+                       self.project.prompt_files(signature.name), prompts)
+
+    def files(self, signature: Signature, view: str, siblings: list[Path],
+              checked: set[Path]) -> None:
+        files = sorted(set(siblings) | checked)
         id_hashes = array("q")
-        with _gc_paused():
-            records, lines = _check_lines(path, self.shown, _worker_signature, id_hashes,
-                                          problems, self.max_line_bytes, start, end)
-        return _RangeResult(records, lines, problems, id_hashes)
+        fingerprint = None if self.records is None else \
+            incremental.fingerprint(self.project, signature.name, view, self.max_line_bytes)
+        for path in files:
+            if path.resolve() in checked:
+                self.report.files += 1
+                found = self.file(path, signature, fingerprint)
+                self.report.examples += found.records
+                self.report.problems.extend(found.problems)
+                id_hashes.extend(found.id_hashes)
+            else:  # a sibling file: only its ids matter, for duplicates across files
+                id_hashes.extend(self.sibling_ids(path, fingerprint))
+        duplicated = _duplicate_hashes(id_hashes)
+        if duplicated:
+            self.report.problems.extend(_duplicate_id_problems(
+                self.project, files, checked, duplicated, self.max_line_bytes))
+
+    def file(self, path: Path, signature: Signature, fingerprint: str | None) -> FileCheck:
+        shown = self.project.display(path)
+        if self.records is None or fingerprint is None:
+            workers = parallel.workers_for(path.stat().st_size, self.jobs)
+            self.report.processes = max(self.report.processes, workers)
+            return check_file(path, shown, signature, self.max_line_bytes, workers)
+        unchanged = self.records.unchanged(path, fingerprint)
+        size = path.stat().st_size
+        start, end = (unchanged.head_end, unchanged.tail_start) if unchanged else (0, size)
+        workers = parallel.workers_for(end - start, self.jobs)
+        self.report.processes = max(self.report.processes, workers)
+        found = check_file(path, shown, signature, self.max_line_bytes, workers, start, end,
+                           collect_ids=True)
+        assert found.ids is not None
+        if not found.problems and found.canonical and (unchanged is None or end > start):
+            self.records.remember(path, fingerprint, self.max_line_bytes, unchanged,
+                                  found.ids, start, end)
+        if unchanged is None:
+            return found
+        self.report.unchanged_lines += unchanged.lines
+        whole = FileCheck(unchanged.head_lines, unchanged.head_lines,
+                          id_hashes=_hashes(unchanged.head_ids))
+        whole.add(found)
+        whole.add(FileCheck(unchanged.tail_lines, unchanged.tail_lines,
+                            id_hashes=_hashes(unchanged.tail_ids)))
+        return whole
+
+    def sibling_ids(self, path: Path, fingerprint: str | None) -> Iterable[int]:
+        if fingerprint is not None and self.records is not None:
+            unchanged = self.records.unchanged(path, fingerprint)
+            if unchanged is not None and unchanged.head_end == unchanged.tail_start:
+                return _hashes(unchanged.head_ids + unchanged.tail_ids)  # as recorded
+        return [hash(line.record["id"]) for line in read_lines(path, self.max_line_bytes)
+                if line.record is not None and isinstance(line.record.get("id"), str)]
 
 
-def _check_lines(path: Path, shown: str, signature: Signature, id_hashes: array,
-                 problems: list[Problem], max_line_bytes: int, start: int = 0,
-                 end: int | None = None) -> tuple[int, int]:
-    """The hot loop of tf validate: (records, physical lines) of the file or range."""
-    validator, checks = signature.quick_check
-    is_valid, add_hash = validator.is_valid, id_hashes.append
-    count = number = 0
-    for number, record, problem, _, _ in read_lines(path, max_line_bytes, start, end):
-        if record is None:
-            problems.append(Problem(shown, problem or "unreadable line", line=number))
-            continue
-        count += 1
-        # Fast path: a valid record costs one is_valid call and one call per rule.
-        if is_valid(record):
-            for check in checks:
-                if check(record) is not None:
-                    problems.extend(example_problems(signature, record, shown, number))
-                    break
-        else:
-            problems.extend(example_problems(signature, record, shown, number))
-        record_id = record.get("id")
-        if type(record_id) is str:
-            add_hash(hash(record_id))
-    return count, number
-
-
-def example_problems(signature: Signature, record: dict, path: str = "<example>",
-                     line: int | None = None) -> list[Problem]:
-    """Every schema problem of one example; if it has none, every rule it breaks."""
-    problems = [Problem(path, error.message, line=line, pointer=json_path(error.instance_path))
-                for error in signature.validator.iter_errors(record)]
-    if problems:
-        return problems
-    for rule in signature.rules:
-        failure = rule.check(record)
-        if failure is not None:
-            problems.append(Problem(
-                path, f"rule {rule.name}: {failure.detail} (rule: {rule.description})",
-                line=line, pointer=failure.pointer, rule=rule.name))
-    return problems
+def _hashes(ids: list[str | None]) -> array:
+    return array("q", map(hash, filter(None, ids)))  # in C: 100,000 ids in a few ms
 
 
 def _duplicate_hashes(id_hashes: array) -> set[int]:
     if len(id_hashes) < _NUMPY_DUPLICATE_SEARCH_FROM:
+        if len(set(id_hashes)) == len(id_hashes):  # the usual answer, found in C
+            return set()
         seen: set[int] = set()
         duplicated = set()
         for value in id_hashes:

@@ -9,7 +9,7 @@ import typer
 from tf_cli import console
 from tf_cli.commands import common
 from tf_cli.commands.common import MaxLineBytes, Paths, TextOrJson, print_json
-from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK
+from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES
 from tf_cli.words import plural
 
@@ -20,6 +20,9 @@ def command(
                                         "that would change and exit 1 if any.")] = False,
     output_format: common.TextOrJsonFormat = TextOrJson.text,
     max_line_bytes: MaxLineBytes = DEFAULT_MAX_LINE_BYTES,
+    incremental: Annotated[bool, typer.Option(
+        "--incremental", help="With --check: skip the parts of a file unchanged since "
+        "`tf validate --incremental` last found it clean. For pre-commit hooks.")] = False,
 ) -> None:
     """Rewrite JSONL files canonically: one compact object per line, keys sorted.
 
@@ -28,7 +31,9 @@ def command(
     """
     from tf_cli.fmt import format_files
 
-    result = format_files(common.project(), paths, check, max_line_bytes)
+    if incremental and not check:
+        raise UsageError("--incremental only goes with --check: a rewrite reads every line")
+    result = format_files(common.project(), paths, check, max_line_bytes, incremental)
     if output_format is TextOrJson.json:
         print_json(result.to_json())
     else:

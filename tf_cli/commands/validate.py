@@ -23,6 +23,10 @@ def command(
     jobs: Annotated[int | None, typer.Option(
         "--jobs", "-j", min=1, metavar="N", help="Processes that check a large file (8 MB or more) "
         "together. Default: one per usable core.")] = None,
+    incremental: Annotated[bool, typer.Option(
+        "--incremental", help="Skip the parts of a file unchanged since it last checked "
+        "clean in this clone (recorded in .git/tf/); duplicate ids are still checked "
+        "against every line. For pre-commit hooks.")] = False,
 ) -> None:
     """Validate examples against their signature's JSON Schema and rules.
 
@@ -31,7 +35,7 @@ def command(
     """
     from tf_cli.validate import validate
 
-    report = validate(common.project(), paths, signature, max_line_bytes, jobs)
+    report = validate(common.project(), paths, signature, max_line_bytes, jobs, incremental)
     if output_format is TextOrJson.json:
         print_json(report.to_json())
     else:
@@ -39,6 +43,8 @@ def command(
             console.out(str(problem))
         scope = (f"{plural(report.examples, 'example')} in {plural(report.files, 'file')} "
                  f"of {plural(report.signatures, 'signature')}")
+        if report.unchanged_lines:
+            scope += f" ({plural(report.unchanged_lines, 'unchanged line')} not checked again)"
         if report.problems:
             console.note(f"{plural(len(report.problems), 'problem')} in {scope}", "red")
         else:

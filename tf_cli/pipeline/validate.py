@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from tf_cli.counting import PENDING, REJECTED, state
 from tf_cli.examples import input_key
+from tf_cli.file_check import example_problems
 from tf_cli.layout import (
     HUMAN_SOURCES,
     PIPELINE_SOURCE_FILES,
@@ -29,7 +30,6 @@ from tf_cli.project import Project
 from tf_cli.records import read_lines, write_records
 from tf_cli.schemas import Signature
 from tf_cli.settings import Settings
-from tf_cli.validate import example_problems
 
 
 @dataclass(frozen=True)
