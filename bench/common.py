@@ -61,8 +61,9 @@ def new_project(root: Path, lines: list[bytes] = (), params: bool = False) -> Pa
     """A tf project at `root` with the repository's schemas (and params.yaml), holding
     `lines` as the examples of SIGNATURE; returns the data file."""
     shutil.copytree(REPO / "schemas", root / "schemas")
-    if params:
+    if params:  # the settings and the coverage requirements (dimensions, grids)
         shutil.copy(REPO / "params.yaml", root / "params.yaml")
+        shutil.copy(REPO / "coverage.yaml", root / "coverage.yaml")
     data = root / "datasets" / SIGNATURE / "examples.jsonl"
     data.parent.mkdir(parents=True)
     if lines:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import tempfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,57 +89,46 @@ def diff(project: Project, base: str | None = None, head: str | None = None,
     root = project.root
     base_sha = git.resolve(root, base) if base else git.default_base(root)
     head_sha = git.resolve(root, head) if head else git.WORKTREE
-    # Both sides at once: git decompresses and DuckDB scans outside the GIL (2 cores here).
+    # Both sides at once: git decompresses outside the GIL (2 cores here).
     with ThreadPoolExecutor(max_workers=2) as pool:
-        (before, unreadable_before), (after, unreadable_after) = pool.map(
-            lambda rev: _examples(git.read_tree(root, rev, DATASETS_DIR)), (base_sha, head_sha))
-    names = sorted((set(before) | set(after) | set(unreadable_before) | set(unreadable_after))
-                   & set(project.signatures()))
+        before, after = pool.map(lambda rev: _Side(git.read_tree(root, rev, DATASETS_DIR)),
+                                 (base_sha, head_sha))
+    names = sorted((set(before.lines) | set(after.lines)) & set(project.signatures()))
     if only:
         names = [n for n in names if n == project.require_signature(only)]
     result = DataDiff(base_sha, head_sha or "working tree",
                       [p for p in git.changed_paths(root, base_sha, head_sha)
                        if p.startswith(WATCHED)], [])
     for name in names:
-        old, new = before.get(name, {}), after.get(name, {})
-        unreadable = {"base": unreadable_before.get(name, 0),
-                      "head": unreadable_after.get(name, 0)}
-        entry = _compare(name, old, new)
-        entry.unreadable = {side: count for side, count in unreadable.items() if count}
-        _coverage_delta(project, entry, old, new)
+        entry = _compare(name, before.lines.get(name, []), after.lines.get(name, []))
+        worktree = project.dataset_files(name) if head_sha is git.WORKTREE else None
+        _coverage_delta(project, entry, before.files.get(name, []),
+                        after.files.get(name, []), worktree)
         result.signatures.append(entry)
     return result
 
 
-def _examples(files: dict[str, bytes]) -> tuple[dict[str, dict[str, list[bytes]]],
-                                                dict[str, int]]:
-    """signature -> id -> the lines holding it (two: a duplicated id); and signature -> how
-    many non-blank lines are no example."""
-    out: dict[str, dict[bytes, list[bytes]]] = {}
-    unreadable: dict[str, int] = {}
-    for path, content in files.items():
-        parts = path.split("/")
-        if len(parts) != 3 or not path.endswith(DATASET_SUFFIX) or parts[2] == PROMPTS_FILE:
-            continue
-        by_id = out.setdefault(parts[1], {})
-        for line in content.splitlines():
-            # A canonical line starts with its ULID (keys sorted: "id" first): slice it.
-            example_id: bytes | None
-            if line[33:35] == b'",' and line[:7] == b'{"id":"':
-                example_id = line[7:33]
-            else:
-                example_id = _id_of(line)
-                if example_id is None:
-                    if line.strip():
-                        unreadable[parts[1]] = unreadable.get(parts[1], 0) + 1
-                    continue
-            entries = by_id.get(example_id)
-            if entries is None:
-                by_id[example_id] = [line]
-            else:
-                entries.append(line)
-    examples = {name: {k.decode(): v for k, v in by_id.items()} for name, by_id in out.items()}
-    return examples, unreadable
+class _Side:
+    """One revision's dataset files: signature -> the raw contents of its example files,
+    and -> their lines (prompts.jsonl, inputs only, is left out)."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files: dict[str, list[bytes]] = {}
+        self.lines: dict[str, list[bytes]] = {}
+        for path, content in files.items():
+            parts = path.split("/")
+            if len(parts) != 3 or not path.endswith(DATASET_SUFFIX) or \
+                    parts[2] == PROMPTS_FILE:
+                continue
+            self.files.setdefault(parts[1], []).append(content)
+            self.lines.setdefault(parts[1], []).extend(content.splitlines())
+
+
+def _ids(lines: list[bytes]) -> list[bytes | None]:
+    """The id of every line (None: no example). A canonical line starts with its ULID
+    (keys sorted: "id" first): sliced, not parsed."""
+    return [line[7:33] if line[33:35] == b'",' and line[:7] == b'{"id":"' else _id_of(line)
+            for line in lines]
 
 
 def _id_of(line: bytes) -> bytes | None:
@@ -151,28 +141,56 @@ def _id_of(line: bytes) -> bytes | None:
     return None
 
 
-def _compare(name: str, old: dict, new: dict) -> SignatureDiff:
+def _compare(name: str, old_lines: list[bytes], new_lines: list[bytes]) -> SignatureDiff:
+    """Example by example. Lines found byte for byte on both sides are set aside first (in
+    C): only the ids of the others are looked at line by line."""
     from tf_cli.counting import COUNTED, state
 
     entry = SignatureDiff(name)
-    entry.added = [i for i in new if i not in old]
+    old_ids, new_ids = _ids(old_lines), _ids(new_lines)
+    kept_old, kept_new = set(old_lines), set(new_lines)
+    touched = {i for i, line in zip(old_ids, old_lines, strict=True)
+               if i is not None and line not in kept_new}
+    touched |= {i for i, line in zip(new_ids, new_lines, strict=True)
+                if i is not None and line not in kept_old}
+    old, new = _by_id(old_ids, old_lines, touched), _by_id(new_ids, new_lines, touched)
+    entry.added = [i.decode() for i in new if i not in old]
     for example_id in entry.added:
-        record = orjson.loads(new[example_id][-1])
+        record = orjson.loads(new[example_id.encode()][-1])
         found = state(record) if isinstance(record, dict) else COUNTED
         if found != COUNTED:
             entry.added_states[example_id] = found
-    entry.removed = [i for i in old if i not in new]
-    for example_id, lines in new.items():
-        previous = old.get(example_id)
+    entry.removed = [i.decode() for i in old if i not in new]
+    for key, lines in new.items():
+        previous = old.get(key)
         if previous is not None and lines[-1] != previous[-1]:  # bytes differ: compare fields
             changes = _field_changes(orjson.loads(previous[-1]), orjson.loads(lines[-1]))
             if changes:  # else only the formatting changed
-                entry.modified.append({"id": example_id, "changes": changes})
-    entry.duplicate_ids = {"base": [i for i, v in old.items() if len(v) > 1],
-                           "head": [i for i, v in new.items() if len(v) > 1]}
-    entry.examples = {"base": sum(map(len, old.values())),
-                      "head": sum(map(len, new.values()))}
+                entry.modified.append({"id": key.decode(), "changes": changes})
+    entry.duplicate_ids = {side: [i.decode() for i, n in Counter(ids).items()
+                                  if n > 1 and i is not None]
+                           for side, ids in (("base", old_ids), ("head", new_ids))}
+    entry.examples = {"base": len(old_ids) - old_ids.count(None),
+                      "head": len(new_ids) - new_ids.count(None)}
+    entry.unreadable = {side: n for side, n in (
+        ("base", _unreadable(old_ids, old_lines)), ("head", _unreadable(new_ids, new_lines)))
+        if n}
     return entry
+
+
+def _by_id(ids: list[bytes | None], lines: list[bytes],
+           wanted: set[bytes]) -> dict[bytes, list[bytes]]:
+    """id -> its lines (two or more: a duplicated id), for the wanted ids, in file order."""
+    found: dict[bytes, list[bytes]] = {}
+    for example_id, line in zip(ids, lines, strict=True):
+        if example_id in wanted:
+            found.setdefault(example_id, []).append(line)
+    return found
+
+
+def _unreadable(ids: list[bytes | None], lines: list[bytes]) -> int:
+    """Lines that are no example and not blank."""
+    return sum(1 for i, line in zip(ids, lines, strict=True) if i is None and line.strip())
 
 
 def _flat(value, prefix: str = "") -> dict:
@@ -212,23 +230,27 @@ def word_diff(old: str, new: str) -> str:
     return " ".join(out)
 
 
-def _coverage_delta(project: Project, entry: SignatureDiff, old: dict, new: dict) -> None:
+def _coverage_delta(project: Project, entry: SignatureDiff, old: list[bytes],
+                    new: list[bytes], worktree: list[Path] | None) -> None:
+    """Coverage of both sides under today's coverage.yaml; the working tree's files are
+    read where they are, a revision's are written as they are to a scratch folder."""
     from tf_cli.coverage import measure
 
     # In memory where the system has it: the files are read once, right away.
     scratch = "/dev/shm" if Path("/dev/shm").is_dir() else None
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
 
-        def side(name_and_examples):
-            name, examples = name_and_examples
-            path = Path(tmp) / f"{name}.jsonl"
-            path.write_bytes(b"\n".join(line for lines in examples.values()
-                                         for line in lines) + b"\n")
-            return name, measure(project, [entry.signature], files={entry.signature: [path]},
-                                 diversity=False)[0]
+        def side(name_and_contents):
+            name, contents, paths = name_and_contents
+            if paths is None:
+                paths = [Path(tmp) / f"{name}-{n}.jsonl" for n in range(len(contents))]
+                for path, content in zip(paths, contents, strict=True):
+                    path.write_bytes(content)
+            return name, measure(project, [entry.signature],
+                                 files={entry.signature: paths}, diversity=False)[0]
 
         with ThreadPoolExecutor(max_workers=2) as pool:
-            files = dict(pool.map(side, (("base", old), ("head", new))))
+            files = dict(pool.map(side, (("base", old, None), ("head", new, worktree))))
     before, after = files["base"], files["head"]
     # What counts (tf_cli.counting), as tf coverage and tf status say; pending apart.
     entry.examples = {"base": before.examples, "head": after.examples}

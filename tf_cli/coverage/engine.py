@@ -145,6 +145,13 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
     selects.append("metadata.source AS source")
     selects.append(f"{STATE_SQL} AS state")
     selects.append("id")
+    # The diversity sample's words come from the same scan (reading the JSONL is most of
+    # the cost): every n-th example by id hash, n from the number of lines in the files.
+    every = max(1, math.ceil(_count_lines(files) / sample)) if sample else 0
+    if every:
+        selects.append(f"CASE WHEN hash(id) % {every} = 0 THEN list_filter("
+                       f"regexp_split_to_array(lower({duck.text_sql(loader, signature)}), "
+                       "'[^[:alnum:]]+'), lambda w: w <> '') END AS words")
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE cov_all AS SELECT {', '.join(selects)} "
                     f"FROM {duck.source_sql(files, types)}")
@@ -166,7 +173,7 @@ def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec
     result = SignatureCoverage(
         spec.signature, total, spec.min_examples, spec.target_examples, by_source,
         by_source.get(SYNTHETIC, 0) / total if total else 0.0,
-        _diversity(con, loader, signature, files, types, total, sample, counted), dimensions,
+        _diversity(con) if every and total else None, dimensions,
         pending=states.get(PENDING, 0), rejected=states.get(REJECTED, 0))
     if states.get(PENDING) and not with_pending:
         result.pending_dimensions = {
@@ -243,30 +250,28 @@ def _bucket_counts(con, name: str, declared: tuple[str, ...],
     return counts
 
 
-def _diversity(con, loader, signature, files, types, total: int, sample: int,
-               counted: str) -> float | None:
-    """Share of distinct word trigrams in a fixed-size, id-hashed sample of the examples.
+def _diversity(con) -> float | None:
+    """Share of distinct word trigrams in a fixed-size, id-hashed sample of the counted
+    examples (the `words` column of cov_all).
 
     1.0 means no trigram repeats; templated data scores low. A sample of fixed size keeps
     scores comparable as the data set grows, and hashing ids keeps it stable.
     """
-    if not total or not sample:
-        return None
-    every = max(1, math.ceil(total / sample))
-    text = duck.text_sql(loader, signature)
-    # Materialized first: DuckDB plans the trigram expansion poorly over a file scan.
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE diversity_sample AS
-        SELECT list_filter(regexp_split_to_array(lower({text}), '[^[:alnum:]]+'),
-                           lambda w: w <> '') AS w
-        FROM {duck.source_sql(files, types)}
-        WHERE hash(id) % {every} = 0 AND {STATE_SQL} IN ({counted})""")
     value = con.execute("""
         WITH grams AS (
-            SELECT unnest(list_transform(range(1, len(w) - 1),
-                                         lambda i: w[i] || ' ' || w[i + 1] || ' ' || w[i + 2]))
+            SELECT unnest(list_transform(range(1, len(words) - 1),
+                          lambda i: words[i] || ' ' || words[i + 1] || ' ' || words[i + 2]))
                    AS g
-            FROM diversity_sample WHERE len(w) >= 3)
+            FROM cov WHERE len(words) >= 3)
         SELECT count(DISTINCT g)::DOUBLE / nullif(count(*), 0) FROM grams""").fetchone()[0]
     return round(value, 4) if value is not None else None
 
+
+def _count_lines(files: list[Path]) -> int:
+    """Lines in the files (a bound on the examples, known before DuckDB reads them)."""
+    lines = 0
+    for path in files:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                lines += chunk.count(b"\n")
+    return lines
