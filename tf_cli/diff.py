@@ -100,10 +100,9 @@ def diff(project: Project, base: str | None = None, head: str | None = None,
                       [p for p in git.changed_paths(root, base_sha, head_sha)
                        if p.startswith(WATCHED)], [])
     for name in names:
-        entry = _compare(name, before.lines.get(name, []), after.lines.get(name, []))
-        worktree = project.dataset_files(name) if head_sha is git.WORKTREE else None
-        _coverage_delta(project, entry, before.files.get(name, []),
-                        after.files.get(name, []), worktree)
+        entry, head_lines = _compare(name, before.lines.get(name, []),
+                                     after.lines.get(name, []))
+        _coverage_delta(project, entry, before.files.get(name, []), head_lines)
         result.signatures.append(entry)
     return result
 
@@ -141,18 +140,20 @@ def _id_of(line: bytes) -> bytes | None:
     return None
 
 
-def _compare(name: str, old_lines: list[bytes], new_lines: list[bytes]) -> SignatureDiff:
-    """Example by example. Lines found byte for byte on both sides are set aside first (in
-    C): only the ids of the others are looked at line by line."""
+def _compare(name: str, old_lines: list[bytes], new_lines: list[bytes]
+             ) -> tuple[SignatureDiff, dict[bytes, list[bytes]]]:
+    """Example by example; and the head's lines of every id whose lines changed. Lines
+    found on both sides (as often) are set aside first, in C: only the ids of the others
+    are looked at."""
     from tf_cli.counting import COUNTED, state
 
     entry = SignatureDiff(name)
     old_ids, new_ids = _ids(old_lines), _ids(new_lines)
-    kept_old, kept_new = set(old_lines), set(new_lines)
+    old_count, new_count = Counter(old_lines), Counter(new_lines)
     touched = {i for i, line in zip(old_ids, old_lines, strict=True)
-               if i is not None and line not in kept_new}
+               if i is not None and new_count[line] != old_count[line]}
     touched |= {i for i, line in zip(new_ids, new_lines, strict=True)
-                if i is not None and line not in kept_old}
+                if i is not None and new_count[line] != old_count[line]}
     old, new = _by_id(old_ids, old_lines, touched), _by_id(new_ids, new_lines, touched)
     entry.added = [i.decode() for i in new if i not in old]
     for example_id in entry.added:
@@ -175,7 +176,7 @@ def _compare(name: str, old_lines: list[bytes], new_lines: list[bytes]) -> Signa
     entry.unreadable = {side: n for side, n in (
         ("base", _unreadable(old_ids, old_lines)), ("head", _unreadable(new_ids, new_lines)))
         if n}
-    return entry
+    return entry, new
 
 
 def _by_id(ids: list[bytes | None], lines: list[bytes],
@@ -231,27 +232,22 @@ def word_diff(old: str, new: str) -> str:
 
 
 def _coverage_delta(project: Project, entry: SignatureDiff, old: list[bytes],
-                    new: list[bytes], worktree: list[Path] | None) -> None:
-    """Coverage of both sides under today's coverage.yaml; the working tree's files are
-    read where they are, a revision's are written as they are to a scratch folder."""
-    from tf_cli.coverage import measure
+                    changed: dict[bytes, list[bytes]]) -> None:
+    """Coverage of both sides under today's coverage.yaml, from one scan of the base: the
+    head is the base with the examples of the changed ids replaced by their head lines."""
+    from tf_cli.coverage.engine import measure_change
 
     # In memory where the system has it: the files are read once, right away.
     scratch = "/dev/shm" if Path("/dev/shm").is_dir() else None
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
-
-        def side(name_and_contents):
-            name, contents, paths = name_and_contents
-            if paths is None:
-                paths = [Path(tmp) / f"{name}-{n}.jsonl" for n in range(len(contents))]
-                for path, content in zip(paths, contents, strict=True):
-                    path.write_bytes(content)
-            return name, measure(project, [entry.signature],
-                                 files={entry.signature: paths}, diversity=False)[0]
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            files = dict(pool.map(side, (("base", old, None), ("head", new, worktree))))
-    before, after = files["base"], files["head"]
+        base = [Path(tmp) / f"base-{n}.jsonl" for n in range(len(old))]
+        for path, content in zip(base, old, strict=True):
+            path.write_bytes(content)
+        head = Path(tmp) / "head.jsonl"
+        head.write_bytes(b"".join(line + b"\n" for lines in changed.values() for line in lines))
+        before, after = measure_change(project, entry.signature, base, head,
+                                       {i.decode() for i in changed}
+                                       | set(entry.removed))
     # What counts (tf_cli.counting), as tf coverage and tf status say; pending apart.
     entry.examples = {"base": before.examples, "head": after.examples}
     entry.pending = {"base": before.pending, "head": after.pending}

@@ -163,18 +163,33 @@ def text_sql(loader: SchemaLoader, signature: Signature) -> str:
     return f"concat_ws(' ', {', '.join(pieces)})" if pieces else "''"
 
 
-def source_sql(files: list[Path], column_types: dict[str, str]) -> str:
+def source_sql(files: list[Path], column_types: dict[str, str],
+               with_filename: bool = False) -> str:
     """A FROM-clause relation over the JSONL files (typed; lines that are no example with
-    an id are skipped: tf validate reports them)."""
+    an id are skipped: tf validate reports them); `with_filename` adds the column
+    `filename`, the absolute path of each row's file."""
     if not files:
         nothing = ", ".join(f"NULL::{t} AS {name}" for name, t in column_types.items())
+        if with_filename:
+            nothing += ", NULL::VARCHAR AS filename"
         return f"(SELECT {nothing} WHERE false)"
     listed = ", ".join(_literal(_absolute(f)) for f in files)
     types = ", ".join(f"{_literal(n)}: {_literal(t)}" for n, t in column_types.items())
     # A line DuckDB cannot read (conflict markers, a torn line) becomes a row of NULLs
     # with ignore_errors; without an id it is no example, so it is left out.
     return (f"(SELECT * FROM read_json([{listed}], format = 'newline_delimited', "
-            f"columns = {{{types}}}, ignore_errors = true) WHERE id IS NOT NULL)")
+            f"columns = {{{types}}}, ignore_errors = true, filename = {with_filename}) "
+            "WHERE id IS NOT NULL)")
+
+
+def literal(text: str) -> str:
+    """`text` as an SQL string literal."""
+    return _literal(text)
+
+
+def file_literal(path: Path) -> str:
+    """The SQL literal of `path` as source_sql names it (its `filename` column)."""
+    return _literal(_absolute(path))
 
 
 def buckets(files: list[Path], column_types: dict[str, str], dimensions: dict[str, str],

@@ -13,8 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tf_cli import duck
+
+if TYPE_CHECKING:
+    import duckdb
 from tf_cli.counting import COUNTED, PENDING, REJECTED, STALE, STATE_SQL
 from tf_cli.coverage.gaps import Gap, TargetGap
 from tf_cli.coverage.requirements import NULL_BUCKET, Measured, Requirement, TooBig, WhereMin
@@ -131,70 +135,128 @@ def measure(project: Project, only: list[str] | None = None,
         connection.close()
 
 
+def measure_change(project: Project, signature: str, base_files: list[Path],
+                   head_extra: Path, replaced_ids: set[str]
+                   ) -> tuple[SignatureCoverage, SignatureCoverage]:
+    """Coverage of one signature on two sides of a change, from one scan (tf diff): the
+    base is `base_files`; the head is the base without the examples of `replaced_ids`, plus
+    the examples in `head_extra` (the head's lines of those ids and its new ones)."""
+    loader = project.schemas
+    spec = project.coverage[project.require_signature(signature)]
+    connection = duck.connect([*base_files, head_extra])
+    try:
+        table = _Table.build(connection, project, loader, spec, [*base_files, head_extra],
+                             0, with_filename=True)
+        extra = duck.file_literal(head_extra)
+        connection.execute("CREATE TEMP TABLE replaced (id VARCHAR)")
+        if replaced_ids:
+            connection.executemany("INSERT INTO replaced VALUES (?)",
+                                   [[i] for i in sorted(replaced_ids)])
+        sides = []
+        for kept in (f"filename <> {extra}",
+                     f"filename = {extra} OR id NOT IN (SELECT id FROM replaced)"):
+            connection.execute("CREATE OR REPLACE TEMP TABLE cov_all AS SELECT * EXCLUDE "
+                               f"(filename) FROM cov_scanned WHERE {kept}")
+            sides.append(table.evaluate(False))
+        return sides[0], sides[1]
+    finally:
+        connection.close()
+
+
 def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec,
                  sample: int, files: list[Path], with_pending: bool) -> SignatureCoverage:
-    import duckdb
+    table = _Table.build(con, project, loader, spec, files, sample)
+    return table.evaluate(with_pending)
 
-    signature = loader.signature(spec.signature)
-    types = duck.columns(loader, signature)
-    filters = [r for r in spec.requirements if isinstance(r, WhereMin)]
-    wheres = [r.where for r in filters]
-    _check_sql(con, project, spec, types, filters)
-    selects = [f'CAST(({d.sql}) AS VARCHAR) AS "d_{name}"' for name, d in spec.dimensions.items()]
-    selects += [f"coalesce(({w}), false) AS w_{i}" for i, w in enumerate(wheres)]
-    selects.append("metadata.source AS source")
-    selects.append(f"{STATE_SQL} AS state")
-    selects.append("id")
-    # The diversity sample's words come from the same scan (reading the JSONL is most of
-    # the cost): every n-th example by id hash, n from the number of lines in the files.
-    every = max(1, math.ceil(_count_lines(files) / sample)) if sample else 0
-    if every:
-        selects.append(f"CASE WHEN hash(id) % {every} = 0 THEN list_filter("
-                       f"regexp_split_to_array(lower({duck.text_sql(loader, signature)}), "
-                       "'[^[:alnum:]]+'), lambda w: w <> '') END AS words")
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE cov_all AS SELECT {', '.join(selects)} "
-                    f"FROM {duck.source_sql(files, types)}")
-    except duckdb.Error as exc:  # SQL that parses and types, yet fails on a real value
-        raise _failing_sql(con, project, spec, types, files, filters, exc) from None
-    # A pending copy of a counted example (left by an interrupted approval) is no longer
-    # waiting for review: it counts nowhere.
-    con.execute(f"UPDATE cov_all SET state = '{STALE}' WHERE state = '{PENDING}' AND id IN "
-                f"(SELECT id FROM cov_all WHERE state = '{COUNTED}')")
-    counted = f"'{COUNTED}', '{PENDING}'" if with_pending else f"'{COUNTED}'"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW cov AS SELECT * FROM cov_all "
-                f"WHERE state IN ({counted})")
-    states = dict(con.execute("SELECT state, count(*) FROM cov_all GROUP BY 1").fetchall())
-    total = con.execute("SELECT count(*) FROM cov").fetchone()[0]
-    by_source = dict(con.execute("SELECT coalesce(source, '(none)'), count(*) FROM cov "
-                                 "GROUP BY 1 ORDER BY 2 DESC").fetchall())
-    dimensions = {name: _bucket_counts(con, name, d.buckets)
-                  for name, d in spec.dimensions.items()}
-    result = SignatureCoverage(
-        spec.signature, total, spec.min_examples, spec.target_examples, by_source,
-        by_source.get(SYNTHETIC, 0) / total if total else 0.0,
-        _diversity(con) if every and total else None, dimensions,
-        pending=states.get(PENDING, 0), rejected=states.get(REJECTED, 0))
-    if states.get(PENDING) and not with_pending:
-        result.pending_dimensions = {
-            name: _bucket_counts(con, name, d.buckets, f"cov_all WHERE state = '{PENDING}'")
-            for name, d in spec.dimensions.items()}
-    measured = Measured(con, total, by_source, dimensions,
-                        {name: d.buckets for name, d in spec.dimensions.items()}, tuple(wheres))
-    for requirement in spec.requirements:
+
+@dataclass
+class _Table:
+    """A signature's examples scanned once into cov_all: a row per example with its
+    bucket in every dimension, each `where` filter's value, its source and state (and,
+    for the diversity sample, its words)."""
+
+    con: duckdb.DuckDBPyConnection
+    project: Project
+    spec: CoverageSpec
+    wheres: tuple[str, ...]
+    diversity: bool
+
+    @classmethod
+    def build(cls, con, project: Project, loader: SchemaLoader, spec: CoverageSpec,
+              files: list[Path], sample: int, with_filename: bool = False) -> _Table:
+        import duckdb
+
+        signature = loader.signature(spec.signature)
+        types = duck.columns(loader, signature)
+        filters = [r for r in spec.requirements if isinstance(r, WhereMin)]
+        wheres = [r.where for r in filters]
+        _check_sql(con, project, spec, types, filters)
+        selects = [f'CAST(({d.sql}) AS VARCHAR) AS "d_{name}"'
+                   for name, d in spec.dimensions.items()]
+        selects += [f"coalesce(({w}), false) AS w_{i}" for i, w in enumerate(wheres)]
+        selects.append("metadata.source AS source")
+        selects.append(f"{STATE_SQL} AS state")
+        selects.append("id")
+        # The diversity sample's words come from the same scan (reading the JSONL is most
+        # of the cost): every n-th example by id hash, n from the number of lines.
+        every = max(1, math.ceil(_count_lines(files) / sample)) if sample else 0
+        if every:
+            selects.append(f"CASE WHEN hash(id) % {every} = 0 THEN list_filter("
+                           f"regexp_split_to_array(lower({duck.text_sql(loader, signature)}),"
+                           " '[^[:alnum:]]+'), lambda w: w <> '') END AS words")
+        if with_filename:
+            selects.append("filename")
+        target = "cov_scanned" if with_filename else "cov_all"
         try:
-            outcome = requirement.evaluate(measured)
-        except TooBig as exc:
-            raise ConfigError([params_problem(project, requirement.origin,
-                                              f"{spec.signature}: {exc}")]) from None
-        result.requirements.append(RequirementResult(requirement, outcome.passed,
-                                                     outcome.actual, outcome.detail))
-        result.gaps.extend(outcome.gaps)
-    if total < spec.target_examples:
-        result.gaps.append(TargetGap(spec.target_examples - total, total, "warn",
-                                     f"target of {plural(spec.target_examples, 'example')}"))
-    result.gaps.sort(key=lambda g: (g.level != "error", -g.need))
-    return result
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT "
+                        f"{', '.join(selects)} FROM "
+                        f"{duck.source_sql(files, types, with_filename)}")
+        except duckdb.Error as exc:  # SQL that parses and types, yet fails on a real value
+            raise _failing_sql(con, project, spec, types, files, filters, exc) from None
+        return cls(con, project, spec, tuple(wheres), bool(every))
+
+    def evaluate(self, with_pending: bool) -> SignatureCoverage:
+        """Bucket counts and every requirement, over cov_all."""
+        con, spec = self.con, self.spec
+        # A pending copy of a counted example (left by an interrupted approval) is no
+        # longer waiting for review: it counts nowhere.
+        con.execute(f"UPDATE cov_all SET state = '{STALE}' WHERE state = '{PENDING}' AND id "
+                    f"IN (SELECT id FROM cov_all WHERE state = '{COUNTED}')")
+        counted = (COUNTED, PENDING) if with_pending else (COUNTED,)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW cov AS SELECT * FROM cov_all WHERE state "
+                    f"IN ({', '.join(duck.literal(state) for state in counted)})")
+        states = dict(con.execute("SELECT state, count(*) FROM cov_all GROUP BY 1").fetchall())
+        total = sum(states.get(state, 0) for state in counted)
+        by_source = dict(con.execute("SELECT coalesce(source, '(none)'), count(*) FROM cov "
+                                     "GROUP BY 1 ORDER BY 2 DESC").fetchall())
+        dimensions = {name: _bucket_counts(con, name, d.buckets)
+                      for name, d in spec.dimensions.items()}
+        result = SignatureCoverage(
+            spec.signature, total, spec.min_examples, spec.target_examples, by_source,
+            by_source.get(SYNTHETIC, 0) / total if total else 0.0,
+            _diversity(con) if self.diversity and total else None, dimensions,
+            pending=states.get(PENDING, 0), rejected=states.get(REJECTED, 0))
+        if states.get(PENDING) and not with_pending:
+            result.pending_dimensions = {
+                name: _bucket_counts(con, name, d.buckets, f"cov_all WHERE state = '{PENDING}'")
+                for name, d in spec.dimensions.items()}
+        measured = Measured(con, total, by_source, dimensions,
+                            {name: d.buckets for name, d in spec.dimensions.items()},
+                            self.wheres)
+        for requirement in spec.requirements:
+            try:
+                outcome = requirement.evaluate(measured)
+            except TooBig as exc:
+                raise ConfigError([params_problem(self.project, requirement.origin,
+                                                  f"{spec.signature}: {exc}")]) from None
+            result.requirements.append(RequirementResult(requirement, outcome.passed,
+                                                         outcome.actual, outcome.detail))
+            result.gaps.extend(outcome.gaps)
+        if total < spec.target_examples:
+            result.gaps.append(TargetGap(spec.target_examples - total, total, "warn",
+                                         f"target of {plural(spec.target_examples, 'example')}"))
+        result.gaps.sort(key=lambda g: (g.level != "error", -g.need))
+        return result
 
 
 def _failing_sql(con, project: Project, spec: CoverageSpec, types: dict[str, str],
