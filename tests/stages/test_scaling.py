@@ -154,6 +154,9 @@ def team(tmp_path_factory) -> Team:
 
     repro = run("dvc", "repro", cwd=work, env=env)
     assert repro.returncode == 0, repro.stdout[-3000:] + repro.stderr[-3000:]
+    # The validate stage read the file DVC keeps: its two examples await review.
+    validated = json.loads((work / "reports" / SIG / "validate.json").read_text())
+    assert validated["rejected_by_reason"] == {"review": 2}, validated
     ok("git", "add", "-A", cwd=work, env=env)
     ok("git", "commit", "-qm", "pipeline results", cwd=work, env=env)
     assert ok("git", "status", "--porcelain", cwd=work, env=env) == ""
