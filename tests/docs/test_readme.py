@@ -72,7 +72,7 @@ SKIPPED = {
     "dvc exp run --queue -n sweep -S 'optimize.optimizer=bootstrap_fewshot,mipro_v2' "
     "optimize@validate_intent":
         "needs a model and minutes of queue workers; tests/stages/test_scaling.py::"
-        "test_two_queued_optimizer_experiments_run_in_parallel_and_dvc_exp_show_lists_both "
+        "test_a_queued_sweep_of_two_optimizers_runs_on_two_workers_and_exp_show_lists_both "
         "queues a sweep of two optimizers, runs it with -j 2 and reads dvc exp show, against "
         "the test LM server",
     "git pull                                # the commit the experiments ran on":

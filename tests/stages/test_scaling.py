@@ -61,7 +61,8 @@ def base_env(base: Path, home: str = "home") -> dict[str, str]:
     """What every process here gets: this Python's tools first on PATH, and nothing of the
     user's: no AWS or TF_LM variables from outside, HOME and the AWS files inside `base`."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "TF_LM_", "GIT_", "DVC_"))}
+           if not k.startswith(("AWS_", "TF_LM_", "GIT_", "DVC_"))
+           and not k.lower().endswith("_proxy")}  # 127.0.0.1 directly, never through a proxy
     (base / home).mkdir(exist_ok=True)
     return {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
             "HOME": str(base / home), "GIT_CONFIG_NOSYSTEM": "1", "DVC_NO_ANALYTICS": "1",
@@ -121,7 +122,8 @@ def team(tmp_path_factory) -> Team:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     # The bucket exists before anyone pushes, as a real one would (moto takes an unsigned PUT).
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{BUCKET}", method="PUT"))
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    direct.open(urllib.request.Request(f"{endpoint}/{BUCKET}", method="PUT"), timeout=30)
 
     work = assemble_repository(base / "work")
     only_signatures(work, [SIG])
@@ -130,7 +132,7 @@ def team(tmp_path_factory) -> Team:
                                       "  max_bootstrapped_demos: 2": "  max_bootstrapped_demos: 1",
                                       "  max_labeled_demos: 4": "  max_labeled_demos: 1"})
     env = person_env(base, work)
-    # The team's remote, in .dvc/config (committed): README, "An S3 bucket".
+    # The team's remote, in .dvc/config (committed), as the README's S3 block sets it up.
     ok("dvc", "remote", "add", "-d", "storage", f"s3://{BUCKET}/cache", cwd=work, env=env)
     ok("dvc", "remote", "modify", "storage", "endpointurl", endpoint, cwd=work, env=env)
     # An application captured two examples (tf_cli.capture), committed to git at first ...
@@ -225,7 +227,9 @@ def stop_workers(clone: Path, env: dict) -> None:
     records its exit code), so none outlives the test's folder."""
     ok("dvc", "queue", "stop", cwd=clone, env=env)
     deadline = time.monotonic() + 30
-    for info in (clone / ".dvc" / "tmp" / "exps" / "celery").glob("dvc-exp-worker-*.json"):
+    workers = sorted((clone / ".dvc" / "tmp" / "exps" / "celery").glob("dvc-exp-worker-*.json"))
+    assert len(workers) == 2, workers
+    for info in workers:
         while json.loads(info.read_text()).get("returncode") is None:
             assert time.monotonic() < deadline, f"{info.name}: worker still running"
             time.sleep(0.2)
@@ -247,7 +251,7 @@ def optimizer_and_scores(data: dict) -> tuple[str, dict]:
     return params["optimize"]["optimizer"], scores
 
 
-def test_two_queued_optimizer_experiments_run_in_parallel_and_dvc_exp_show_lists_both(
+def test_a_queued_sweep_of_two_optimizers_runs_on_two_workers_and_exp_show_lists_both(
         team: Team, tmp_path: Path):
     clone = team.base / "queue"  # a copy of the team's clone, its cache included
     shutil.copytree(team.work, clone, symlinks=True)
