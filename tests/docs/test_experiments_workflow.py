@@ -73,3 +73,11 @@ def test_the_matrix_covers_the_pipelines_signatures_with_known_optimizers():
     schema = json.loads((REPO / "tf_cli" / "params.schema.json").read_text())
     known = schema["properties"]["optimize"]["properties"]["optimizer"]["enum"]
     assert set(matrix["optimizer"]) <= set(known)
+
+
+def test_the_job_installs_tf_with_the_s3_extra():
+    """The one `run:` step tests/stages/test_scaling.py skips (its Python has both)."""
+    install = next(step for step in steps() if step.get("name") == "Install tf")
+    assert install["run"].strip() == "python -m pip install -e '.[s3]'"
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert re.search(r'^s3 = \[\s*"dvc-s3', pyproject, re.M)
