@@ -61,6 +61,24 @@ SKIPPED = {
     "export TF_LM_MODEL=openai/gpt-4o-mini TF_LM_API_KEY=sk-...":
         "needs the reader's own model and key; tf lm check against a server is tested in "
         "tests/cli/test_hostile.py",
+    ".venv/bin/pip install -e '.[s3]'                      # dvc-s3":
+        "needs the reader's bucket and credentials; tests/stages/test_scaling.py sets up the "
+        "same remote (dvc remote add -d, endpointurl) on an S3 server on 127.0.0.1 and pushes "
+        "and pulls through it",
+    "git rm -q --cached datasets/validate_completeness/captured.jsonl  # if git tracks it; "
+    "the file stays":
+        "needs an S3 remote: tests/stages/test_scaling.py runs this block as written (its "
+        "`team` fixture), against the S3 test server, and pulls the file into a fresh clone",
+    "dvc exp run --queue -n sweep -S 'optimize.optimizer=bootstrap_fewshot,mipro_v2' "
+    "optimize@validate_intent":
+        "needs a model and minutes of queue workers; tests/stages/test_scaling.py::"
+        "test_a_queued_sweep_of_two_optimizers_runs_on_two_workers_and_exp_show_lists_both "
+        "queues a sweep of two optimizers, runs it with -j 2 and reads dvc exp show, against "
+        "the test LM server",
+    "git pull                                # the commit the experiments ran on":
+        "needs the workflow's experiments on a Git remote; tests/stages/test_scaling.py::"
+        "test_two_runners_push_their_experiments_and_a_third_clone_compares_and_applies_one "
+        "runs the workflow's steps in two clones, then dvc exp pull, show and apply in a third",
 }
 
 
@@ -95,15 +113,19 @@ def _summary_file(clone: Path, env: dict) -> None:
 
 
 DVC_BLOCK = "dvc repro                                   # rebuild what changed"
+SINGLE_ITEM_BLOCK = "dvc repro --single-item --force optimize@validate_intent   # this stage only"
 
 
 @dataclass(frozen=True)
 class Run:
     setup: Callable[[Path, dict], None] | None = None
     slow: bool = False  # runs the DVC pipeline
-    after: str | None = None  # a block whose commands must have run first, in the same clone
+    # A block whose commands must have run first, in the same clone (it may have its own):
+    # the chain runs as one test, every block's setup first.
+    after: str | None = None
     stages: frozenset[str] | None = None  # the DVC stages the block runs, when the text says
     may_run: frozenset[str] = frozenset()  # and those it runs only if their deps changed
+    says: tuple[str, ...] = ()  # what its output must contain, when the text says
 
 
 # Blocks run here, with what each needs.
@@ -115,9 +137,13 @@ RUN: dict[str, Run] = {
     "tf coverage                                  # bucket counts per dimension, requirements":
         Run(_summary_file),
     DVC_BLOCK: Run(slow=True),
-    "dvc repro --single-item --force optimize@validate_intent   # this stage only":
+    SINGLE_ITEM_BLOCK:
         Run(_one_signature, slow=True, after=DVC_BLOCK,  # "this stage only", then the summary
             stages=frozenset({"optimize@validate_intent"}), may_run=frozenset({"summary"})),
+    # After a repro (the two blocks above, in the same clone): push, clone, pull, no stage run.
+    "dvc remote add -d --local storage ../tf-dvc-storage   # any folder; made by the first push":
+        Run(slow=True, after=SINGLE_ITEM_BLOCK, stages=frozenset(),
+            says=("Data and pipelines are up to date.",)),
 }
 
 
@@ -143,24 +169,36 @@ def _params() -> list:
     return out
 
 
+def _chain(block: Block) -> list[Block]:
+    """The block and the blocks it runs after, first first."""
+    by_key = {b.key: b for b in _blocks()}
+    chain = [block]
+    while RUN[chain[0].key].after:
+        chain.insert(0, by_key[RUN[chain[0].key].after])
+    return chain
+
+
 @pytest.mark.parametrize("block", _params())
 def test_readme_block_runs_as_written(block: Block, tmp_path: Path):
     clone = assemble_repository(tmp_path / "repo")
     env: dict = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "COLUMNS": "200",
                  "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    run = RUN[block.key]
-    if run.setup:
-        run.setup(clone, env)
+    chain = _chain(block)
+    for each in chain:
+        if RUN[each.key].setup:
+            RUN[each.key].setup(clone, env)
     server = env.pop("_server", None)
     stdin = env.pop("_stdin", "")
     set_up = _untracked(clone)  # what the setup wrote, such as incoming.jsonl
     try:
-        if run.after:
-            _run(next(b for b in _blocks() if b.key == run.after), clone, env, "")
-        output = _run(block, clone, env, stdin)
-        if run.stages is not None:
-            ran = set(re.findall(r"Running stage '([^']+)'", output))
-            assert run.stages <= ran <= run.stages | run.may_run, output
+        for each in chain:
+            run = RUN[each.key]
+            output = _run(each, clone, env, stdin if each is block else "")
+            if run.stages is not None:
+                ran = set(re.findall(r"Running stage '([^']+)'", output))
+                assert run.stages <= ran <= run.stages | run.may_run, (each.line, output)
+            for said in run.says:
+                assert said in output, (each.line, output)
     finally:
         if server:
             server.__exit__(None, None, None)
