@@ -258,9 +258,12 @@ def test_a_queued_sweep_of_two_optimizers_runs_on_two_workers_and_exp_show_lists
     with LMServer() as server:
         env = person_env(team.base, clone, **lm_env(server))
         # One -S with two values queues one experiment per value (DVC's sweep syntax).
+        # mipro_v2 with two candidates and two trials: the pipeline's other optimizer
+        # against the LM, in the same queue (its settings leave bootstrap_fewshot alone).
         queued = ok("dvc", "exp", "run", "--queue", "-n", "sweep",
-                    "-S", "optimize.optimizer=bootstrap_fewshot,labeled_fewshot",
-                    f"optimize@{SIG}", cwd=clone, env=env)
+                    "-S", "optimize.optimizer=bootstrap_fewshot,mipro_v2",
+                    "-S", "optimize.auto=null", "-S", "optimize.num_candidates=2",
+                    "-S", "optimize.num_trials=2", f"optimize@{SIG}", cwd=clone, env=env)
         assert queued.count("Queued experiment") == 2, queued
         # The workers outlive `dvc queue start` and hold its output: to files, not pipes.
         with open(tmp_path / "start.out", "w") as out:
@@ -283,7 +286,7 @@ def test_a_queued_sweep_of_two_optimizers_runs_on_two_workers_and_exp_show_lists
         optimizers[optimizer] = name
         assert isinstance(scores["optimized_score_percent"], int | float), (name, scores)
         assert scores["lm_calls"] > 0, (name, scores)
-    assert set(optimizers) == {"bootstrap_fewshot", "labeled_fewshot"}
+    assert set(optimizers) == {"bootstrap_fewshot", "mipro_v2"}
     # Queued experiments ran in copies: the workspace is as it was.
     assert ok("git", "status", "--porcelain", cwd=clone, env=env) == ""
 
