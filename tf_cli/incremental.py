@@ -163,7 +163,7 @@ class Records:
         if len(ids) > MAX_RECORDED_LINES or sum(b.lines for b in blocks) != len(ids):
             return
         record_path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_writer(record_path) as out:
+        with atomic_writer(record_path, durable=False) as out:  # a crash: a full check
             out.write(orjson.dumps({
                 **claims, "size": size, "ids": ids,
                 "blocks": [[b.start, b.end, b.lines, b.digest.hex()] for b in blocks]}))
