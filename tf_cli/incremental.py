@@ -117,30 +117,37 @@ class Records:
             record = orjson.loads(record_path.read_bytes())
             if record.get(claim) != fingerprint:
                 return None
-            blocks = [Block(s, e, n, bytes.fromhex(d)) for s, e, n, d in record["blocks"]]
+            blocks = [Block(int(s), int(e), int(n), bytes.fromhex(d))
+                      for s, e, n, d in record["blocks"]]
             ids = record["ids"]
-            old_size = record["size"]
-        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return None  # unreadable: check everything (and record it again)
-        if sum(block.lines for block in blocks) != len(ids):
-            return None
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size == 0:
+            old_size = int(record["size"])
+            if sum(block.lines for block in blocks) != len(ids) or \
+                    not all(i is None or type(i) is str for i in ids) or \
+                    any(not 0 <= b.start < b.end <= old_size for b in blocks):
                 return None
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return _compare(data, size, old_size, blocks, ids)
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size == 0:
+                    return None
+                with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    return _compare(data, size, old_size, blocks, ids)
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None  # a damaged record, or a file that cannot be mapped: check it all
 
     def remember(self, path: Path, fingerprint: str, max_line_bytes: int,
                  unchanged: Unchanged | None, checked_ids: list[str | None],
-                 checked_from: int, checked_to: int) -> None:
+                 checked_from: int, checked_to: int, checked_as: os.stat_result) -> None:
         """Record `path` as valid and canonical: the unchanged blocks kept, the lines
         checked now (bytes [checked_from, checked_to), with their ids) cut into new
-        blocks."""
+        blocks. Nothing is recorded if the file changed since `checked_as` (its stat
+        before the check): what was checked might not be what would be recorded."""
         try:
-            self._remember(path, {"valid": fingerprint,
-                                  "canonical": format_fingerprint(max_line_bytes)},
-                           unchanged, checked_ids, checked_from, checked_to)
+            now = path.stat()
+            if (now.st_size, now.st_mtime_ns, now.st_ino) == \
+                    (checked_as.st_size, checked_as.st_mtime_ns, checked_as.st_ino):
+                self._remember(path, {"valid": fingerprint,
+                                      "canonical": format_fingerprint(max_line_bytes)},
+                               unchanged, checked_ids, checked_from, checked_to)
         except OSError:  # a record is only a shortcut: without it the next run checks it all
             pass
 

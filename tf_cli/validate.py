@@ -227,9 +227,10 @@ class _Run:
             workers = parallel.workers_for(path.stat().st_size, self.jobs)
             self.report.processes = max(self.report.processes, workers)
             return check_file(path, shown, signature, self.max_line_bytes, workers)
+        before = path.stat()  # a file changed while it was checked is not recorded
         unchanged = self.records.unchanged(path, fingerprint)
-        size = path.stat().st_size
-        start, end = (unchanged.head_end, unchanged.tail_start) if unchanged else (0, size)
+        start, end = (unchanged.head_end, unchanged.tail_start) if unchanged \
+            else (0, before.st_size)
         workers = parallel.workers_for(end - start, self.jobs)
         self.report.processes = max(self.report.processes, workers)
         found = check_file(path, shown, signature, self.max_line_bytes, workers, start, end,
@@ -237,7 +238,7 @@ class _Run:
         assert found.ids is not None
         if not found.problems and found.canonical and (unchanged is None or end > start):
             self.records.remember(path, fingerprint, self.max_line_bytes, unchanged,
-                                  found.ids, start, end)
+                                  found.ids, start, end, before)
         if unchanged is None:
             return found
         self.report.unchanged_lines += unchanged.lines

@@ -98,7 +98,14 @@ def test_a_schema_change_or_a_damaged_record_means_a_full_check(repo: Path):
     assert validate(repo)["unchanged_lines"] == LINES
     assert validate(repo, "--max-line-bytes", "100000")["unchanged_lines"] == 0
 
-    for record in (repo / ".git" / "tf" / "checked").iterdir():
+    records = list((repo / ".git" / "tf" / "checked").iterdir())
+    for broken in ({"blocks": [["x", 1, 2, "00"]]}, {"ids": [5]}, {"size": 1},
+                   {"blocks": [[0, 10 ** 12, 1, "00"]]}):
+        for record in records:  # under the right fingerprint, but not what tf wrote
+            record.write_bytes(orjson.dumps({**orjson.loads(record.read_bytes()), **broken}))
+        damaged = validate(repo)
+        assert damaged["ok"] and damaged["unchanged_lines"] == 0, broken
+    for record in records:
         record.write_bytes(b'{"valid": "damaged')
     damaged = validate(repo)
     assert damaged["ok"] and damaged["unchanged_lines"] == 0
