@@ -27,6 +27,7 @@ from typing import TypeVar
 # second core; 8 MB is about 4,000 examples of 2 KB, checked in ~50 ms by one process.
 PARALLEL_FROM_BYTES = 8 << 20
 RANGES_PER_WORKER = 4  # smaller ranges even out a worker slowed by a busy core
+MAX_RANGE_BYTES = 64 << 20  # about 0.3 s of work: what Ctrl-C waits for at most
 _SCAN = 1 << 16
 
 Result = TypeVar("Result")
@@ -88,14 +89,18 @@ def map_ranges(check: Callable[[Path, int, int], Result], path: Path, workers: i
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    ranges = line_ranges(path, workers * RANGES_PER_WORKER, start, end)
+    size = (path.stat().st_size if end is None else end) - start
+    ranges = line_ranges(path, max(workers * RANGES_PER_WORKER, size // MAX_RANGE_BYTES),
+                         start, end)
     firsts, lasts = [r[0] for r in ranges], [r[1] for r in ranges]
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_ctrl_c,
+                               mp_context=multiprocessing.get_context("fork"))
     try:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_ignore_ctrl_c,
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(check, [path] * len(ranges), firsts, lasts))
+        return list(pool.map(check, [path] * len(ranges), firsts, lasts))
     except BrokenProcessPool:  # a worker was killed (out of memory?): do it here instead
         return [check(path, first, last) for first, last in ranges]
+    finally:  # on Ctrl-C too: the ranges not started are dropped, not waited for
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _ignore_ctrl_c() -> None:
