@@ -6,6 +6,10 @@ the point (and tf only forks when it runs no other thread, as in the CLI)."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -88,3 +92,23 @@ def test_a_small_file_is_checked_in_one_process(project: Path):
     result = run_tf_process("validate", "--format", "json", cwd=project)
     assert result.exit_code == 0, result
     assert json.loads(result.stdout)["processes"] == 1
+
+
+def test_ctrl_c_during_a_parallel_check_exits_130_without_a_traceback(project: Path):
+    """The parent handles Ctrl-C (the workers ignore it) and drops the ranges not started."""
+    line = canonical(example(1))
+    (project / FILE).parent.mkdir(parents=True)
+    with open(project / FILE, "wb") as out:  # ~190 MB of one valid line: seconds of work
+        for n in range(200_000):
+            out.write(line.replace(b"01K" + b"%023d" % 1, b"01K" + b"%023d" % n, 1))
+    child = subprocess.Popen([sys.executable, "-m", "tf_cli", "validate", "--jobs", "2"],
+                             cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                         signal.SIG_DFL))
+    time.sleep(1.0)  # started, and well inside the check
+    sent = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, (out, err)
+    assert time.monotonic() - sent < 5
+    assert "Traceback" not in err and "ok:" not in out
