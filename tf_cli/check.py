@@ -44,5 +44,7 @@ class CheckResult:
                 "coverage": coverage_json(self.coverage)}
 
 
-def run_check(project: Project) -> CheckResult:
-    return CheckResult(validate(project), measure(project))
+def run_check(project: Project, incremental: bool = False) -> CheckResult:
+    """Validation (with `incremental`, only what changed since the records in
+    .git/tf/checked/: tf_cli/incremental.py) and every coverage requirement."""
+    return CheckResult(validate(project, incremental=incremental), measure(project))

@@ -132,3 +132,17 @@ def test_fmt_check_reads_only_what_changed_and_reports_it(repo: Path):
     assert check.exit_code == 1 and f"{FILE}:4500:" in check.stdout, check
     refused = run_tf("fmt", "--incremental", FILE, cwd=repo)
     assert refused.exit_code == 2 and "only goes with --check" in refused.stderr
+
+
+def test_check_incremental_uses_the_same_records(repo: Path):
+    """The CI gate (tf check --incremental, with records restored from the default branch's
+    runs) skips what a clean check recorded, and still fails on a changed line."""
+    def check() -> dict:
+        result = run_tf("check", "--incremental", "--format", "json", cwd=repo)
+        return {"exit": result.exit_code, **json.loads(result.stdout)["validation"]}
+
+    assert check()["unchanged_lines"] == 0
+    assert check()["unchanged_lines"] == LINES
+    edit_line(repo, 10, with_outputs(is_complete="yes"))
+    broken = check()
+    assert broken["exit"] == 1 and [p["line"] for p in broken["problems"]] == [10]

@@ -17,6 +17,9 @@ def command(
     base: Annotated[str | None, typer.Option(
         "--base", metavar="REV", help="Include `tf diff REV` (what the change adds) in the "
         "report.")] = None,
+    incremental: Annotated[bool, typer.Option(
+        "--incremental", help="Validate only what changed since a file last checked clean "
+        "(records in .git/tf/, as tf validate --incremental; CI can cache them).")] = False,
 ) -> None:
     """Validate every dataset and check every coverage requirement (the CI gate).
 
@@ -27,7 +30,7 @@ def command(
     from tf_cli.render.check import markdown, text_lines
 
     project = common.project()
-    result = run_check(project)
+    result = run_check(project, incremental)
     changes = None
     if base:
         from tf_cli.diff import diff
