@@ -36,23 +36,23 @@ def canonical(record: dict) -> bytes:
 def write_large_file(project: Path) -> dict[str, int]:
     """Valid examples past the parallel threshold, with trouble spread over the whole file;
     returns where each kind of trouble is (1-based line numbers)."""
-    lines = [canonical(example(n)) for n in range(1, 20_001)]
+    lines = [canonical(example(n)) for n in range(1, 40_001)]
     assert sum(map(len, lines)) > 1.5 * PARALLEL_FROM_BYTES
     broken_rule = example(2)  # is_complete with requirements missing: a rule, not the schema
     broken_rule["outputs"]["is_complete"] = True
     wrong_type = example(3)
     wrong_type["outputs"]["is_complete"] = "yes"
-    record = example(20_004)  # valid, but its keys out of order: not canonical
+    record = example(40_004)  # valid, but its keys out of order: not canonical
     reordered = json.dumps({key: record[key] for key in reversed(record)}).encode() + b"\n"
-    where = {"wrong_type": 150, "broken_rule": 7_000, "malformed": 9_999,
-             "too_long": 12_345, "reordered": 14_000, "duplicate": 19_990}
+    where = {"wrong_type": 150, "broken_rule": 14_000, "malformed": 19_999,
+             "too_long": 24_345, "reordered": 28_000, "duplicate": 39_990}
     lines[where["wrong_type"] - 1] = canonical({**wrong_type, "id": "01K" + "9" * 23})
     lines[where["broken_rule"] - 1] = canonical({**broken_rule, "id": "01K" + "8" * 23})
     lines[where["malformed"] - 1] = b'{"id": "01K' + b"7" * 23 + b'", "inputs": \n'
-    lines[where["too_long"] - 1] = canonical({**example(20_002), "pad": "x" * LIMIT})
+    lines[where["too_long"] - 1] = canonical({**example(40_002), "pad": "x" * LIMIT})
     lines[where["reordered"] - 1] = reordered
     lines[where["duplicate"] - 1] = lines[4]  # the id of line 5, near the other end
-    body = b"".join(lines) + canonical(example(20_003))[:-1]  # the last line has no "\n"
+    body = b"".join(lines) + canonical(example(40_003))[:-1]  # the last line has no "\n"
     (project / FILE).parent.mkdir(parents=True, exist_ok=True)
     (project / FILE).write_bytes(body)
     return where
@@ -71,7 +71,7 @@ def test_several_processes_report_exactly_what_one_reports(project: Path):
     together = validate_json(project, jobs=3)
     assert alone["processes"] == 1 and together["processes"] == 3
     assert together["problems"] == alone["problems"]
-    assert together["examples"] == alone["examples"] == 20_001 - 2  # malformed, too long
+    assert together["examples"] == alone["examples"] == 40_001 - 2  # malformed, too long
 
     lines = {kind: [p["line"] for p in alone["problems"] if p["line"] == line]
              for kind, line in where.items()}

@@ -21,8 +21,8 @@ def command(
     output_format: common.TextOrJsonFormat = TextOrJson.text,
     max_line_bytes: MaxLineBytes = DEFAULT_MAX_LINE_BYTES,
     jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", min=1, metavar="N", help="Processes that check a large file (8 MB or more) "
-        "together. Default: one per usable core.")] = None,
+        "--jobs", "-j", min=1, metavar="N", help="Processes that check a large file "
+        "(16 MB or more) together. Default: one per usable core.")] = None,
     incremental: Annotated[bool, typer.Option(
         "--incremental", help="Skip the parts of a file unchanged since it last checked "
         "clean in this clone (recorded in .git/tf/); duplicate ids are still checked "
