@@ -11,14 +11,17 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tf_cli.errors import UsageError
-from tf_cli.incremental import Records, format_fingerprint
 from tf_cli.layout import DATASET_SUFFIX
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES, read_lines
 from tf_cli.writer import locked, write_all
+
+if TYPE_CHECKING:
+    from tf_cli.incremental import Records
 
 
 @dataclass
@@ -38,7 +41,11 @@ def format_files(project: Project, paths: list[Path] | None = None, check: bool 
     """With `check` and `incremental`, the parts of a file that `tf validate --incremental`
     found canonical and that have not changed since are not read again."""
     result = FormatResult()
-    records = Records(project) if check and incremental else None
+    records = None
+    if check and incremental:  # imported here: a plain tf fmt does without it
+        from tf_cli.incremental import Records
+
+        records = Records(project)
     for path in _dataset_files(project, paths):
         result.files += 1
         with nullcontext() if check else locked(path):  # --check writes nothing
@@ -50,8 +57,8 @@ def _format_file(path: Path, shown: str, check: bool, max_line_bytes: int,
                  result: FormatResult, records: Records | None = None) -> None:
     needs_rewrite = False
     unfixable = []
-    unchanged = records.unchanged(path, format_fingerprint(max_line_bytes), "canonical") \
-        if records else None
+    unchanged = records.unchanged(path, records.format_fingerprint(max_line_bytes),
+                                  "canonical") if records else None
     start, end, skipped = (unchanged.head_end, unchanged.tail_start, unchanged.head_lines) \
         if unchanged else (0, None, 0)
     for line in read_lines(path, max_line_bytes, start, end):

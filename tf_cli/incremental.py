@@ -63,20 +63,6 @@ class Unchanged:
         return self.head_lines + self.tail_lines
 
 
-def fingerprint(project: Project, signature: str, view: str, max_line_bytes: int) -> str:
-    """What "valid" depends on besides the file itself."""
-    digest = hashlib.blake2b(f"{_FORMAT}\0{_code_digest()}\0{signature}\0{view}\0"
-                             f"{max_line_bytes}".encode())
-    _add_files(digest, project.schemas_dir, ".json")
-    return digest.hexdigest()
-
-
-def format_fingerprint(max_line_bytes: int) -> str:
-    """What "canonical" depends on besides the file itself (tf fmt --check)."""
-    return hashlib.blake2b(f"{_FORMAT}\0{_code_digest()}\0{max_line_bytes}".encode()
-                           ).hexdigest()
-
-
 @functools.cache
 def _code_digest() -> str:
     """tf's own code: a release or an edit that changes what valid means drops the records."""
@@ -101,6 +87,24 @@ class Records:
         self.project = project
         found = _git_dir(project.root)
         self.folder = found / "tf" / "checked" if found else None
+
+    def fingerprint(self, signature: str, view: str, max_line_bytes: int) -> str:
+        """What "valid" depends on besides the file itself."""
+        return hashlib.blake2b(f"{_FORMAT}\0{_code_digest()}\0{self._schemas_digest}\0"
+                               f"{signature}\0{view}\0{max_line_bytes}".encode()).hexdigest()
+
+    @staticmethod
+    def format_fingerprint(max_line_bytes: int) -> str:
+        """What "canonical" depends on besides the file itself (tf fmt --check)."""
+        return hashlib.blake2b(f"{_FORMAT}\0{_code_digest()}\0{max_line_bytes}".encode()
+                               ).hexdigest()
+
+    @functools.cached_property
+    def _schemas_digest(self) -> str:
+        """Every file in schemas/, read once per run (not once per signature)."""
+        digest = hashlib.blake2b()
+        _add_files(digest, self.project.schemas_dir, ".json")
+        return digest.hexdigest()
 
     def _record_path(self, path: Path) -> Path | None:
         if self.folder is None:
@@ -148,7 +152,7 @@ class Records:
             if (now.st_size, now.st_mtime_ns, now.st_ino) == \
                     (checked_as.st_size, checked_as.st_mtime_ns, checked_as.st_ino):
                 self._remember(path, {"valid": fingerprint,
-                                      "canonical": format_fingerprint(max_line_bytes)},
+                                      "canonical": self.format_fingerprint(max_line_bytes)},
                                unchanged, checked_ids, checked_from, checked_to)
         except OSError:  # a record is only a shortcut: without it the next run checks it all
             pass

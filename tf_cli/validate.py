@@ -12,12 +12,12 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tf_cli import incremental, parallel
+from tf_cli import parallel
 from tf_cli.counting import COUNTED, PENDING, state
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
 from tf_cli.file_check import FileCheck, check_file
-from tf_cli.incremental import Records
 from tf_cli.layout import (
     DATASET_SUFFIX,
     EXAMPLES_FILE,
@@ -31,6 +31,9 @@ from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.records import DEFAULT_MAX_LINE_BYTES, canonical_bytes, read_lines
 from tf_cli.schemas import SchemaLoader, Signature
+
+if TYPE_CHECKING:
+    from tf_cli.incremental import Records
 
 # Above this many ids, duplicates are found by sorting a numpy array (8 bytes per id)
 # instead of a Python set (about 60 bytes per id; importing numpy costs 0.1 s).
@@ -90,8 +93,12 @@ def validate(
     are not checked again (tf_cli/incremental.py); duplicate ids are still looked for
     among all lines."""
     plan = _plan(project, paths, signature)
-    run = _Run(project, ValidationReport(), max_line_bytes, jobs,
-               Records(project) if incremental else None)
+    records = None
+    if incremental:  # imported here: a plain tf validate does without it
+        from tf_cli.incremental import Records
+
+        records = Records(project)
+    run = _Run(project, ValidationReport(), max_line_bytes, jobs, records)
     loader = project.schemas
     for path in plan.orphans:
         run.report.files += 1
@@ -188,7 +195,7 @@ class _Run:
     report: ValidationReport
     max_line_bytes: int
     jobs: int | None
-    records: Records | None  # with --incremental
+    records: Records | None  # with --incremental (tf_cli/incremental.py)
 
     def signature(self, loader: SchemaLoader, signature: Signature, checked: set[Path]) -> None:
         """Examples against the signature; prompts.jsonl, with ids of its own, against
@@ -206,7 +213,7 @@ class _Run:
         files = sorted(set(siblings) | checked)
         id_hashes = array("q")
         fingerprint = None if self.records is None else \
-            incremental.fingerprint(self.project, signature.name, view, self.max_line_bytes)
+            self.records.fingerprint(signature.name, view, self.max_line_bytes)
         for path in files:
             if path.resolve() in checked:
                 self.report.files += 1
