@@ -111,6 +111,24 @@ def load_rules(loader, signature) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+def foldable(spec: dict) -> bool:
+    """A rule written as a schema (and `when`) with no `$` keyword anywhere: placed inside
+    another schema it means exactly what it meant on its own (no reference or $id to
+    resolve against a different base)."""
+    if "schema" not in spec:
+        return False
+    stack = [spec["schema"], spec.get("when")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if any(isinstance(key, str) and key.startswith("$") for key in node):
+                return False
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
+
+
 _PATH_KEYS = ("field", "of", "limit")
 # Keywords whose schemas apply to the same place in the example.
 _IN_PLACE = ("if", "then", "else", "not", "allOf", "anyOf", "oneOf", "dependentSchemas")

@@ -129,7 +129,7 @@ class SchemaLoader:
         return ConfigError([Problem(self.project.display(path), message, config=True, **where)])
 
     def _load_signature(self, name: str) -> Signature:
-        from tf_cli.rules import load_rules  # rules compile their fragments through us
+        from tf_cli.rules import foldable, load_rules  # rules compile their fragments here
 
         path = self.project.schema_path(name)
         if not path.is_file():
@@ -145,7 +145,7 @@ class SchemaLoader:
                               pointer="$.properties")
         # The rules' field paths are checked against the schema they will read.
         rules = load_rules(self, Signature(name, schema, validator, ()))
-        folded = [rule for rule in rules if _foldable(rule.spec)]
+        folded = [rule for rule in rules if foldable(rule.spec)]
         return Signature(name, schema, validator, rules, self.project,
                          self._with_rules(path, folded) if folded else None,
                          tuple(rule for rule in rules if rule not in folded))
@@ -388,24 +388,6 @@ class SchemaLoader:
             return self.document(found)
         raise ValueError(f"{uri} is not a file in schemas/ nor a $id declared there")
 
-
-
-def _foldable(spec: dict) -> bool:
-    """A rule written as a schema (and `when`) with no `$` keyword anywhere: placed inside
-    another schema it means exactly what it meant on its own (no reference or $id to
-    resolve against a different base)."""
-    if "schema" not in spec:
-        return False
-    stack = [spec["schema"], spec.get("when")]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if any(isinstance(key, str) and key.startswith("$") for key in node):
-                return False
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return True
 
 
 def _collect_ids(ids: dict[str, tuple[Path, tuple]], node, base: str, path: Path,
