@@ -120,6 +120,11 @@ class _State:
         self.finish_reason = "stop"  # "length" makes DSPy log a warning for every answer
         self.field_values: dict = {}  # output field -> the value every answer gives it
         self.echo_request = False  # a refusal quotes the request's Authorization and path
+        # Answers that depend on the demos shown: (a text in a demo, a text in the question,
+        # output field -> value). A rule applies when some message before the last (DSPy
+        # sends demos as earlier turns) holds the first text and the last one the second;
+        # later rules win. The effect tests predict scores from these.
+        self.demo_rules: list[tuple[str, str, dict]] = []
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -170,16 +175,16 @@ class _Handler(BaseHTTPRequestHandler):
                          messages)
             return
         schema = _schema_of(response_format)
+        values = self._values(messages)
         if schema is not None:  # a constrained answer: JSON of the schema
             answer = value_for(schema, "answer")
             if isinstance(answer, dict):
-                answer.update({k: v for k, v in self.state.field_values.items() if k in answer})
+                answer.update({k: v for k, v in values.items() if k in answer})
             self._answer(body, json.dumps(answer), messages)
             return
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
         outputs = system.split("Your output fields are:", 1)[-1].split("All interactions", 1)[0]
         fields = _FIELD.findall(outputs)
-        values = self.state.field_values
 
         def shown(name: str, kind: str) -> str:
             return json.dumps(values[name]) if name in values else answer_for(kind, name)
@@ -187,6 +192,17 @@ class _Handler(BaseHTTPRequestHandler):
         text = "".join(f"[[ ## {name} ## ]]\n{shown(name, kind)}\n\n"
                        for name, kind in fields) + "[[ ## completed ## ]]"
         self._answer(body, text, messages)
+
+    def _values(self, messages: list) -> dict:
+        """Output field -> the value to answer with: field_values, then the demo rules."""
+        values = dict(self.state.field_values)
+        if messages and self.state.demo_rules:
+            shown = "\n".join(str(m.get("content", "")) for m in messages[:-1])
+            asked = str(messages[-1].get("content", ""))
+            for in_demo, in_question, fields in self.state.demo_rules:
+                if in_demo in shown and in_question in asked:
+                    values.update(fields)
+        return values
 
     def _answer(self, body: dict, text: str, messages: list) -> None:
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)

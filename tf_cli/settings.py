@@ -110,6 +110,27 @@ class OptimizeSettings:
 
 
 @dataclass(frozen=True)
+class EffectSettings:
+    """The effect stage (tf_cli.effect): what each bucket and chosen demo does for the dev
+    score, measured by evaluating the optimized program without it."""
+
+    max_lm_calls: int = 300  # per signature and run; 0 turns the measurement off
+    dimensions: tuple[str, ...] | None = None  # coverage dimensions to ablate; None: all
+    harmful_below: float = -5.0  # percent points: a demo whose removal gains more is harmful
+    low_value_below: float = 1.0  # percent points: a demo that helps less is low-value
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """tf prune's policies (tf_cli.lifecycle); each None (or empty) is off."""
+
+    max_age_days: dict = field(default_factory=dict)  # metadata.source -> days
+    min_quality: float | None = None  # metadata.quality.score below it retires
+    max_per_cell: int | None = None  # per cell of balance.cell_dimensions, best kept
+    harmful_runs: int | None = None  # flagged harmful by this many effect runs in a row
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every section of params.yaml but `lm` and `coverage` (see the module docstring)."""
 
@@ -121,6 +142,8 @@ class Settings:
     pipeline: PipelineSettings
     balance: BalanceSettings
     optimize: OptimizeSettings
+    effect: EffectSettings
+    lifecycle: LifecycleSettings
 
     @classmethod
     def from_params(cls, params: dict) -> Settings:
