@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tf_cli import dspy_io, lm
-from tf_cli.errors import ConfigError
+from tf_cli.errors import ConfigError, TfError
 from tf_cli.layout import DSPY_FILE, data_dir, program_path, report_path, split_path
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
@@ -37,8 +37,6 @@ class _Demo:
 
 
 def measure_effect(project: Project, signature_name: str, options: EffectSettings) -> dict:
-    import dspy
-
     loader = project.schemas
     signature = loader.signature(signature_name)
     spec = signature.coverage
@@ -52,17 +50,15 @@ def measure_effect(project: Project, signature_name: str, options: EffectSetting
                                           f'effect.dimensions: "{unknown[0]}" is not a '
                                           f"coverage dimension of {signature_name}")])
     data = read_json(data_dir(project, signature_name) / DSPY_FILE)
-    dev = dspy_io.to_examples(data["dev"], data["input_keys"])
-    program = dspy_io.make_program(dspy_io.dspy_signature(loader, signature),
-                                   project.settings.optimize.program)
-    program.load(str(program_path(project, signature_name)))
-    demos = _demos(program, data, _train_buckets(project, signature_name, dimensions))
+    saved = read_json(program_path(project, signature_name))
+    demos = _demos(_saved_demos(saved), data,
+                   _train_buckets(project, signature_name, dimensions))
     settings = project.lm
-    per_evaluation = len(dev)
+    per_evaluation = len(data["dev"])
     report: dict = {"signature": signature_name, "dimensions": dimensions,
-                    "dev": len(dev), "max_lm_calls": options.max_lm_calls}
+                    "dev": per_evaluation, "max_lm_calls": options.max_lm_calls}
     why_not = (None if settings.configured else "no language model configured") or \
-        (None if dev else "the dev split is empty") or \
+        (None if per_evaluation else "the dev split is empty") or \
         (None if options.max_lm_calls >= per_evaluation else
          f"effect.max_lm_calls {options.max_lm_calls} is below one evaluation "
          f"({per_evaluation} dev examples)")
@@ -74,6 +70,17 @@ def measure_effect(project: Project, signature_name: str, options: EffectSetting
                       evaluations=0, skipped=0)
         return _write(project, signature_name, report, bucket_rows, demo_rows)
 
+    import dspy
+
+    dev = dspy_io.to_examples(data["dev"], data["input_keys"])
+    program = dspy_io.make_program(dspy_io.dspy_signature(loader, signature),
+                                   project.settings.optimize.program)
+    program.load_state(saved)
+    if [len(p.demos) for p in program.predictors()] != [len(d) for d in _saved_demos(saved)]:
+        raise TfError(f"{project.display(program_path(project, signature_name))}: its "
+                      "demos do not fit the program optimize.program describes "
+                      f"({project.settings.optimize.program})",
+                      hint="run `dvc repro`: the optimize stage writes the program again")
     client = lm.make_lm(settings)
     lm.ensure_reachable(client, settings)
     metric = dspy_io.make_metric(loader, signature, project.settings.optimize.metric)
@@ -179,15 +186,27 @@ def _train_buckets(project: Project, signature_name: str,
             for example_id, values in rows.items()}
 
 
-def _demos(program, data: dict, buckets: dict[str, dict[str, str]]) -> list[_Demo]:
+def _saved_demos(saved: dict) -> list[list[dict]]:
+    """The demos of each predictor of a saved program (DSPy's save(): a Predict's own state,
+    or a module's {predictor name: state}, in the order of its predictors()), read as JSON:
+    listing them needs no DSPy."""
+    if isinstance(saved.get("demos"), list):
+        return [saved["demos"]]
+    return [state["demos"] for state in saved.values()
+            if isinstance(state, dict) and isinstance(state.get("demos"), list)]
+
+
+def _demos(per_predictor: list[list[dict]], data: dict,
+           buckets: dict[str, dict[str, str]]) -> list[_Demo]:
     """The program's demos in order, each matched to the training example it came from: by
     id, or (a demo DSPy bootstrapped, which carries no id) by its inputs."""
     by_inputs = {_inputs_key(record, data["input_keys"]): record.get("id")
                  for record in data["train"]}
     found = []
-    for number, predictor in enumerate(program.predictors()):
-        for demo in predictor.demos:
-            fields = dict(demo.items()) if hasattr(demo, "items") else dict(demo)
+    for number, demos in enumerate(per_predictor):
+        for fields in demos:
+            if not isinstance(fields, dict):
+                continue
             example_id = fields.get("id") or by_inputs.get(
                 _inputs_key(fields, data["input_keys"]))
             found.append(_Demo(number, example_id, bool(fields.get("augmented")),
