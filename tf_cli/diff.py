@@ -32,7 +32,7 @@ from pathlib import Path
 import orjson
 
 from tf_cli import git
-from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, PROMPTS_FILE
+from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, PROMPTS_FILE, RETIRED_FILE
 from tf_cli.project import Project
 
 JSON_VERSION = 1
@@ -109,7 +109,8 @@ def diff(project: Project, base: str | None = None, head: str | None = None,
 
 class _Side:
     """One revision's dataset files: signature -> the raw contents of its example files,
-    and -> their lines (prompts.jsonl, inputs only, is left out)."""
+    and -> their lines (prompts.jsonl, inputs only, and retired.jsonl are left out: a
+    retired example shows as removed, a restored one as added)."""
 
     def __init__(self, files: dict[str, bytes]):
         self.files: dict[str, list[bytes]] = {}
@@ -117,7 +118,7 @@ class _Side:
         for path, content in files.items():
             parts = path.split("/")
             if len(parts) != 3 or not path.endswith(DATASET_SUFFIX) or \
-                    parts[2] == PROMPTS_FILE:
+                    parts[2] in (PROMPTS_FILE, RETIRED_FILE):
                 continue
             self.files.setdefault(parts[1], []).append(content)
             self.lines.setdefault(parts[1], []).extend(content.splitlines())

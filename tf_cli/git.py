@@ -59,6 +59,26 @@ def commit(project_root: Path, path: Path, message: str, hint: str | None = None
         hint=hint)
 
 
+def commit_paths(project_root: Path, paths: list[Path], message: str) -> None:
+    """Commit these files (their current content) alone: whatever else is staged stays
+    staged and out of the commit."""
+    hint = "the files are changed as reported; commit them yourself"
+    names = [str(p) for p in paths]
+    run(project_root, "add", "--", *names, error=TfError, hint=hint)
+    run(project_root, "commit", "--quiet", "-m", message, "--", *names, error=TfError,
+        hint=hint)
+
+
+def uncommitted(project_root: Path, paths: list[Path]) -> list[str]:
+    """Those of `paths` with changes git has not committed (staged, unstaged or untracked),
+    as git names them. Outside a git repository: a UsageError."""
+    out = run(project_root, "status", "--porcelain", "-z", "--untracked-files=all", "--",
+              *[str(p) for p in paths],
+              hint="tf commits what it moves: run it in a git repository, or pass "
+                   "--no-commit")
+    return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
+
+
 def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str, bytes]:
     """path -> content of every file under `folder` at `revision` (None: working tree)."""
     if revision is WORKTREE:
@@ -81,6 +101,52 @@ def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str
         files[path] = out[header_end + 1:header_end + 1 + size]
         position = header_end + 1 + size + 1
     return files
+
+
+def file_versions(project_root: Path, path: str, limit: int = 100,
+                  experiments: bool = False) -> list[tuple[str, bytes]]:
+    """(commit, content) of each recorded version of one file, newest first: the commits
+    of the current branch that changed it, then (with `experiments`) DVC experiments'
+    commits (refs/exps/...) whose version is none of the branch's (an experiment applied
+    and committed is one run, not two). At most `limit`; none outside a git repository."""
+    log = try_run(project_root, "log", f"-{limit}", "--format=%H", "--", path) or ""
+    commits = log.split()
+    found = [(c, content) for c, content in zip(
+        commits, _blobs(project_root, [f"{c}:{path}" for c in commits]), strict=True)
+        if content is not None]
+    if experiments:
+        refs = (try_run(project_root, "for-each-ref", "--format=%(objectname)", "refs/exps")
+                or "").split()
+        seen = {content for _, content in found}
+        for commit, content in zip(refs, _blobs(project_root, [f"{c}:{path}" for c in refs]),
+                                   strict=True):
+            if content is not None and content not in seen:
+                seen.add(content)
+                found.append((commit, content))
+    return found[:limit]
+
+
+def _blobs(project_root: Path, names: list[str]) -> list[bytes | None]:
+    """The content of each `rev:path` (None where it does not exist), from one
+    `git cat-file --batch` process."""
+    if not names:
+        return []
+    out = subprocess.run(["git", "cat-file", "--batch"], cwd=project_root,
+                         input="".join(f"{n}\n" for n in names).encode(),
+                         capture_output=True, check=True).stdout
+    contents: list[bytes | None] = []
+    position = 0
+    for _ in names:
+        header_end = out.index(b"\n", position)
+        header = out[position:header_end].split()
+        if header[-1] == b"missing":
+            contents.append(None)
+            position = header_end + 1
+            continue
+        size = int(header[2])
+        contents.append(out[header_end + 1:header_end + 1 + size])
+        position = header_end + 1 + size + 1
+    return contents
 
 
 def changed_paths(project_root: Path, base: str, head: str | None) -> list[str]:

@@ -8,12 +8,16 @@ else in tf spells a file name.
     datasets/<sig>/bootstrap.jsonl   pending review: labelled by the bootstrap teacher
     datasets/<sig>/synthetic.jsonl   pending review: written by tf generate
     datasets/<sig>/prompts.jsonl     inputs only, for bootstrap to label; not examples
+    datasets/<sig>/retired.jsonl     retired by tf prune (metadata.retired says why and
+                                     from where): validated, never counted or trained
     data/<sig>/                      pipeline outputs: pool, rejects, train, dev, dspy.json
     programs/<sig>.json              the optimized program
     reports/<sig>/<step>.json        each step's report: validate, balance, convert,
                                      optimize (stages), generate (tf generate); and
                                      train_coverage.json (balance: bucket counts)
     reports/<sig>/scores.json        optimize's numbers: the DVC metrics file
+    reports/<sig>/effect.json        the effect stage's numbers (metrics); demos.json: per
+                                     demo and bucket (tf_cli.effect reads it)
     summary/                         the summary stage: summary.md, plots/*.json
 """
 
@@ -38,6 +42,7 @@ CAPTURED_FILE = "captured.jsonl"
 BOOTSTRAP_FILE = "bootstrap.jsonl"
 SYNTHETIC_FILE = "synthetic.jsonl"
 PROMPTS_FILE = "prompts.jsonl"
+RETIRED_FILE = "retired.jsonl"
 # Files whose examples wait for `tf review` (review.status: pending) until approved.
 PENDING_FILES = (SYNTHETIC_FILE, BOOTSTRAP_FILE, CAPTURED_FILE)
 # The files that feed the pipeline, human-curated first: of two duplicates, the one met

@@ -13,7 +13,7 @@ import orjson
 
 from tf_cli import git
 from tf_cli.counting import counted_in
-from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, PROMPTS_FILE, REPORTS_DIR
+from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, PROMPTS_FILE, REPORTS_DIR, RETIRED_FILE
 from tf_cli.project import Project
 
 
@@ -50,7 +50,7 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
             examples = sum(counted_in(content) for path, content in data.items()
                            if path.startswith(f"{DATASETS_DIR}/{name}/")
                            and path.endswith(DATASET_SUFFIX)
-                           and not path.endswith(PROMPTS_FILE))
+                           and path.rsplit("/", 1)[-1] not in (PROMPTS_FILE, RETIRED_FILE))
             scores = _scores(reports.get(f"{REPORTS_DIR}/{name}/optimize.json"))
             rows.append(LogRow(commit[:10], date, subject, name, examples,
                                targets.get(name, 0), *scores))

@@ -28,6 +28,7 @@ from tf_cli.commands import (
     lm,
     log,
     merge,
+    prune,
     review,
     sample,
     status,
@@ -73,7 +74,7 @@ def root(
 COMMANDS = {
     "validate": validate, "fmt": fmt, "check": check, "coverage": coverage, "status": status,
     "sample": sample, "add-example": add_example, "import": import_, "generate": generate,
-    "bootstrap": bootstrap, "review": review, "diff": diff, "log": log,
+    "bootstrap": bootstrap, "review": review, "prune": prune, "diff": diff, "log": log,
     "check-merge": check_merge, "merge-driver": merge,
 }
 HIDDEN = {"merge-driver"}  # git runs it (`make hooks` installs it), not people

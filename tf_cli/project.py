@@ -25,6 +25,7 @@ from tf_cli.layout import (
     DATASET_SUFFIX,
     DATASETS_DIR,
     PROMPTS_FILE,
+    RETIRED_FILE,
     RULES_SUFFIX,
     SCHEMA_SUFFIX,
     SCHEMAS_DIR,
@@ -123,13 +124,24 @@ class Project:
         return sorted(p.name for p in self.datasets_dir.iterdir() if p.is_dir())
 
     def dataset_files(self, signature: str) -> list[Path]:
-        """The example files of a signature (every *.jsonl but prompts.jsonl)."""
+        """The example files of a signature: every *.jsonl but prompts.jsonl (inputs only)
+        and retired.jsonl (examples tf prune retired: never counted or trained)."""
         folder = self.dataset_dir(signature)
         require_real_folders(folder)
         if not folder.is_dir():
             return []
         return [require_regular(p) for p in sorted(folder.glob(f"*{DATASET_SUFFIX}"))
-                if p.name != PROMPTS_FILE]
+                if p.name not in (PROMPTS_FILE, RETIRED_FILE)]
+
+    def retired_files(self, signature: str) -> list[Path]:
+        """datasets/<sig>/retired.jsonl, if there is one: checked as examples by tf validate."""
+        path = self.dataset_dir(signature) / RETIRED_FILE
+        return [require_regular(path)] if os.path.lexists(path) else []
+
+    def checked_files(self, signature: str) -> list[Path]:
+        """Every file tf validate checks for a signature: examples, retired, prompts."""
+        return self.dataset_files(signature) + self.retired_files(signature) + \
+            self.prompt_files(signature)
 
     def prompt_files(self, signature: str) -> list[Path]:
         path = self.dataset_dir(signature) / PROMPTS_FILE

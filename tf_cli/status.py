@@ -5,6 +5,7 @@ from __future__ import annotations
 from tf_cli.coverage import Gap, SignatureCoverage
 from tf_cli.coverage.gaps import ShareGap, TotalGap, WhereGap
 from tf_cli.coverage.render import gap_place
+from tf_cli.effect import HARMFUL, SignatureEffect
 from tf_cli.words import plural
 
 
@@ -33,10 +34,19 @@ def recommendations(coverages: list[SignatureCoverage], per_signature: int = 3) 
     return out
 
 
-def next_steps(coverages: list[SignatureCoverage]) -> list[str]:
-    """What `tf status` ends with: the recommendations, then the review queues to empty."""
+def next_steps(coverages: list[SignatureCoverage],
+               effects: list[SignatureEffect] = ()) -> list[str]:
+    """What `tf status` ends with: the recommendations, then the review queues to empty,
+    then the harmful demos to look at (or retire: tf prune, lifecycle.harmful_runs)."""
     steps = recommendations(coverages)
     steps += [f"review {plural(cov.pending, 'pending example')} of "
               f"{cov.signature}: tf review --signature {cov.signature}"
               for cov in coverages if cov.pending]
+    for found in effects:
+        harmful = found.flagged(HARMFUL)
+        if harmful:
+            steps.append(f"look at {plural(len(harmful), 'harmful demo')} of {found.signature} "
+                         f"({', '.join(str(r.get('id')) for r in harmful[:3])}): the dev score "
+                         "rose without them; tf prune retires them once lifecycle.harmful_runs "
+                         "runs in a row agree")
     return steps

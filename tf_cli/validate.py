@@ -132,7 +132,7 @@ def _plan(project: Project, paths: list[Path] | None, signature: str | None) -> 
         project.require_signature(signature)
     if not paths:
         for name in [signature] if signature else project.signatures():
-            plan.add(name, project.dataset_files(name) + project.prompt_files(name))
+            plan.add(name, project.checked_files(name))
         if not signature:
             _add_orphans(project, plan)
         return plan
@@ -157,9 +157,9 @@ def _plan_file(project: Project, plan: _Plan, file: Path, signature: str | None)
         name = file.name.removesuffix(SCHEMA_SUFFIX).removesuffix(RULES_SUFFIX)
         if name in SHARED_SCHEMAS:  # shared definitions: every signature depends on them
             for each in project.signatures():
-                plan.add(each, project.dataset_files(each) + project.prompt_files(each))
+                plan.add(each, project.checked_files(each))
         elif name in project.signatures():
-            plan.add(name, project.dataset_files(name) + project.prompt_files(name))
+            plan.add(name, project.checked_files(name))
         return
     if signature:
         plan.add(signature, [file])
@@ -180,7 +180,7 @@ def _add_orphans(project: Project, plan: _Plan) -> None:
         plan.orphans.extend(sorted(project.datasets_dir.glob(f"*{DATASET_SUFFIX}")))
     for name in project.dataset_signatures():
         if name not in known:
-            plan.orphans.extend(project.dataset_files(name) + project.prompt_files(name))
+            plan.orphans.extend(project.checked_files(name))
 
 
 def _is_within(path: Path, folder: Path) -> bool:
@@ -201,8 +201,8 @@ class _Run:
         """Examples against the signature; prompts.jsonl, with ids of its own, against
         inputs."""
         prompts = {p for p in checked if p.name == PROMPTS_FILE}
-        self.files(signature, "examples", self.project.dataset_files(signature.name),
-                   checked - prompts)
+        self.files(signature, "examples", self.project.dataset_files(signature.name) +
+                   self.project.retired_files(signature.name), checked - prompts)
         if prompts or any(p.resolve() in checked
                           for p in self.project.prompt_files(signature.name)):
             self.files(loader.prompt_signature(signature.name), "prompts",

@@ -18,14 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tf_cli import dspy_io, lm
+from tf_cli.effect import DEMOS_REPORT, HARMFUL, LOW_VALUE
 from tf_cli.errors import ConfigError, TfError
 from tf_cli.layout import DSPY_FILE, data_dir, program_path, report_path, split_path
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
 from tf_cli.settings import EffectSettings
-
-HARMFUL, LOW_VALUE = "harmful", "low-value"
-DEMOS_REPORT = "demos"  # reports/<sig>/demos.json
 
 
 @dataclass

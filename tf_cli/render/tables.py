@@ -1,4 +1,5 @@
-"""Rich tables: `tf status` (readiness per signature) and `tf log` (history per commit)."""
+"""Rich tables: `tf status` (readiness and effect per signature) and `tf log` (history per
+commit)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from tf_cli.coverage import SignatureCoverage
+    from tf_cli.effect import SignatureEffect
     from tf_cli.log import LogRow
 
 
@@ -30,6 +32,51 @@ def status_table(coverages: list[SignatureCoverage]) -> Table:
             f"{cov.diversity:.2f}" if cov.diversity is not None else "-",
             f"{len(cov.failed_errors)} (+{len(cov.failed_warnings)} warn)")
     return table
+
+
+def effect_table(effects: list[SignatureEffect]) -> Table:
+    """Which examples help: the effect stage's last measurement per signature (percent
+    points of dev score with the bucket or demo, against without), and how often the
+    recorded optimization runs chose each example."""
+    from rich.table import Table
+
+    from tf_cli.effect import HARMFUL, LOW_VALUE
+
+    table = Table(title="Which examples help (effect on the dev score, percent points)",
+                  title_justify="left")
+    for column in ("signature", "dev score", "helps most", "helps least", "harmful",
+                   "low-value", "most chosen"):
+        table.add_column(column, justify="right" if column == "dev score" else "left")
+    for found in effects:
+        buckets, demos = found.buckets(), found.demos()
+        if not found.evaluated:
+            reason = (found.measured or {}).get("reason") or "not measured yet (dvc repro)"
+            parts = [reason, "", "", "", ""]
+        else:
+            parts = [_parts(buckets[:1], demos[:1]), _parts(buckets[-1:], demos[-1:]),
+                     _ids(found, found.flagged(HARMFUL)), _ids(found, found.flagged(LOW_VALUE)),
+                     ""]
+        most = ", ".join(f"{i} {n}/{found.runs}" for i, n in found.chosen.most_common(2))
+        parts[4] = most or "-"
+        table.add_row(found.signature, score(found.measured.get("dev_score_percent")
+                                             if found.measured else None), *parts)
+    return table
+
+
+def _parts(buckets: list[dict], demos: list[dict]) -> str:
+    shown = [f"{b['dimension']}={b['bucket']} {b['effect']:+.1f}" for b in buckets]
+    shown += [f"{d.get('id')} {d['effect']:+.1f}" for d in demos]
+    return "; ".join(shown) or "-"
+
+
+def _ids(found: SignatureEffect, rows: list[dict]) -> str:
+    shown = []
+    for row in rows[:3]:
+        streak = found.harmful_streak.get(row.get("id"), 0)
+        runs = f", {streak} runs in a row" if streak > 1 else ""
+        shown.append(f"{row.get('id')} {row['effect']:+.1f}{runs}")
+    more = len(rows) - len(shown)
+    return "; ".join(shown) + (f" (+{more} more)" if more > 0 else "") if rows else "-"
 
 
 def log_table(rows: list[LogRow]) -> Table:
