@@ -30,7 +30,7 @@ from pathlib import Path
 from tf_cli import git, writer
 from tf_cli.counting import COUNTED, state
 from tf_cli.errors import UsageError
-from tf_cli.ids import now
+from tf_cli.ids import now, parse_time
 from tf_cli.layout import HUMAN_SOURCES, RETIRED_FILE
 from tf_cli.project import Project
 from tf_cli.records import read_lines
@@ -187,7 +187,7 @@ def _own_reasons(record: dict, policy, today: datetime) -> list[str]:
     reasons = []
     source = metadata.get("source")
     limit = policy.max_age_days.get(source) if isinstance(source, str) else None
-    created = _date(metadata.get("created_at"))
+    created = parse_time(metadata.get("created_at"))
     if limit is not None and created is not None and (today - created).days > limit:
         reasons.append(f"{(today - created).days} days old, over lifecycle.max_age_days."
                        f"{source} {limit}")
@@ -240,20 +240,10 @@ def _keep_first(record: dict):
     metadata = record["metadata"]
     quality = metadata.get("quality")
     score = quality.get("score") if isinstance(quality, dict) else None
-    created = _date(metadata.get("created_at"))
+    created = parse_time(metadata.get("created_at"))
     return (metadata.get("source") not in HUMAN_SOURCES,
             -float(score) if isinstance(score, int | float) else -1.0,
             -(created.timestamp() if created else 0.0), record["id"])
-
-
-def _date(value) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _records(path: Path, ids: set[str]) -> dict[str, dict]:

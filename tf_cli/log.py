@@ -51,18 +51,21 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
                            if path.startswith(f"{DATASETS_DIR}/{name}/")
                            and path.endswith(DATASET_SUFFIX)
                            and path.rsplit("/", 1)[-1] not in (PROMPTS_FILE, RETIRED_FILE))
-            scores = _scores(reports.get(f"{REPORTS_DIR}/{name}/optimize.json"))
+            scores = scores_in(reports.get(f"{REPORTS_DIR}/{name}/optimize.json"))
             rows.append(LogRow(commit[:10], date, subject, name, examples,
                                targets.get(name, 0), *scores))
     return rows
 
 
-def _scores(content: bytes | None) -> tuple[float | None, float | None, str | None]:
+def scores_in(content: bytes | None) -> tuple[float | None, float | None, str | None]:
     if not content:
         return None, None, None
+    """(optimized, baseline, optimizer) that an optimize report records."""
     try:
         report = orjson.loads(content)
     except orjson.JSONDecodeError:
+        return None, None, None
+    if not isinstance(report, dict):
         return None, None, None
     # Reports before the scale was in the name said optimized_score (the same percent).
     return (report.get("optimized_score_percent", report.get("optimized_score")),

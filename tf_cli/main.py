@@ -29,6 +29,7 @@ from tf_cli.commands import (
     log,
     merge,
     prune,
+    report,
     review,
     sample,
     status,
@@ -75,6 +76,7 @@ COMMANDS = {
     "validate": validate, "fmt": fmt, "check": check, "coverage": coverage, "status": status,
     "sample": sample, "add-example": add_example, "import": import_, "generate": generate,
     "bootstrap": bootstrap, "review": review, "prune": prune, "diff": diff, "log": log,
+    "report": report,
     "check-merge": check_merge, "merge-driver": merge,
 }
 HIDDEN = {"merge-driver"}  # git runs it (`make hooks` installs it), not people

@@ -216,6 +216,16 @@ def line_boundary(path: Path, size: int) -> int:
     return 0
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it: done once, at import)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
 @contextmanager
 def atomic_writer(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
     """Write to a temporary file beside `path`, then fsync and rename it into place.
@@ -232,8 +242,9 @@ def atomic_writer(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
             tmp.flush()
             if durable:
                 os.fsync(tmp.fileno())
-        if path.exists():
-            os.chmod(tmp_name, path.stat().st_mode & 0o777)
+        # mkstemp makes the file 0600: keep the old file's mode, or give a new one the mode
+        # open() would (0666 less the umask), so a report is as readable as any other file.
+        os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -41,6 +41,7 @@ class RequirementResult:
     passed: bool
     actual: float
     detail: str
+    cells: tuple[tuple[dict[str, str], int], ...] | None = None  # a grid's, every one
 
     @property
     def label(self) -> str:
@@ -55,9 +56,11 @@ class RequirementResult:
         return self.requirement.expected
 
     def to_json(self) -> dict:
+        cells = {} if self.cells is None else {
+            "cells": [{"cell": cell, "count": count} for cell, count in self.cells]}
         return {"label": self.label, "kind": self.requirement.KIND, "level": self.level,
                 "passed": self.passed, "actual": self.actual, "expected": self.expected,
-                "detail": self.detail, **self.requirement.subject()}
+                "detail": self.detail, **self.requirement.subject(), **cells}
 
 
 @dataclass
@@ -250,7 +253,8 @@ class _Table:
                 raise ConfigError([params_problem(self.project, requirement.origin,
                                                   f"{spec.signature}: {exc}")]) from None
             result.requirements.append(RequirementResult(requirement, outcome.passed,
-                                                         outcome.actual, outcome.detail))
+                                                         outcome.actual, outcome.detail,
+                                                         outcome.cells))
             result.gaps.extend(outcome.gaps)
         if total < spec.target_examples:
             result.gaps.append(TargetGap(spec.target_examples - total, total, "warn",

@@ -73,6 +73,9 @@ class Outcome:
     actual: float  # what was measured: a count or a share
     detail: str  # the measurement in words, e.g. "3 in difficulty = hard"
     gaps: tuple[Gap, ...] = ()
+    # A grid's every cell, empty ones included: ({dimension: bucket}, count) in the order of
+    # its axes (declared buckets first), for heatmaps (tf coverage --format json, tf report).
+    cells: tuple[tuple[dict[str, str], int], ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,13 +228,17 @@ class Grid(Requirement):
                          f"{' x '.join(str(len(axis)) for axis in axes)}), over the "
                          f"{MAX_GRID_CELLS:,} tf checks; use dimensions with fewer buckets")
         gaps: list[Gap] = []
+        cells = []
         for cell in itertools.product(*axes):
             have = counts.get(cell, 0)
+            named = dict(zip(self.grid, cell, strict=True))
+            cells.append((named, have))
             if have < self.min_per_cell:
                 gaps.append(CellGap(int(self.min_per_cell) - have, have, self.level, self.label,
-                                    dict(zip(self.grid, cell, strict=True))))
+                                    named))
         return Outcome(not gaps, size - len(gaps),
-                       f"{size - len(gaps)} of {plural(size, 'cell')} filled", tuple(gaps))
+                       f"{size - len(gaps)} of {plural(size, 'cell')} filled", tuple(gaps),
+                       tuple(cells))
 
 
 @dataclass(frozen=True, kw_only=True)
