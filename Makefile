@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: repro test test-fast hooks lint bench local-lm test-local-lm
+.PHONY: repro test test-fast browser hooks lint bench local-lm test-local-lm
 
 # dvc runs each stage's `python -m stages...` through the shell: the venv's python first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -30,12 +30,26 @@ repro: $(VENV)/.installed
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((n + 1)); [ $$n -gt 5 ] && n=5; echo $$n)
 PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(PYTEST)
 
 # Everything but the tests marked slow (the DVC pipeline end to end, kill -9 at random).
 test-fast: $(VENV)/.installed-test
 	$(PYTEST) -m "not slow"
+
+# Headless Chromium for tests/docs/test_report.py (tf report --html rendered offline):
+# Debian's chromium package, installed when missing and this user can (root with apt-get);
+# otherwise that test is skipped, and says so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the report test (once)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends chromium >/dev/null; } || \
+	      echo "note: installing chromium failed: the report's browser test is skipped"; \
+	  else \
+	    echo "note: no chromium, and no root with apt-get: the report's browser test is skipped"; \
+	  fi; }
 
 # Install the git pre-commit hook of this repository (tf validate, tf fmt --check, ruff),
 # and tf's merge driver for dataset files under the name `union` (see .gitattributes).

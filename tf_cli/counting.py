@@ -37,18 +37,3 @@ def state(record: dict) -> str:
     if status == "rejected":
         return REJECTED
     return COUNTED
-
-
-def counted_in(content: bytes) -> int:
-    """How many counted examples a JSONL file's bytes hold (for history, where every
-    revision of every file is read); a line that is not a JSON object is no example."""
-    import orjson
-
-    total = 0
-    for line in content.splitlines():
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        total += isinstance(record, dict) and state(record) == COUNTED
-    return total

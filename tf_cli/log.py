@@ -1,18 +1,21 @@
 """`tf log`: the history of the data and its scores, one row per commit that touched them.
 
 Reads every revision straight from Git: counted examples per signature (tf_cli.counting),
-the distance to today's target_examples, and the optimized and baseline dev scores that
+the distance to today's target_examples, their freshness (median age at the commit) and
+mean quality score, and the optimized and baseline dev scores that
 reports/<sig>/optimize.json recorded at that commit.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import asdict, dataclass
 
 import orjson
 
 from tf_cli import git
-from tf_cli.counting import counted_in
+from tf_cli.counting import COUNTED, state
+from tf_cli.ids import parse_time
 from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, PROMPTS_FILE, REPORTS_DIR, RETIRED_FILE
 from tf_cli.project import Project
 
@@ -28,6 +31,11 @@ class LogRow:
     optimized_score: float | None
     baseline_score: float | None
     optimizer: str | None
+    # Freshness and quality of the counted examples at that commit: the median age (days
+    # from metadata.created_at to the commit) and the mean metadata.quality.score of those
+    # that have one (None when none has).
+    median_age_days: float | None = None
+    mean_quality: float | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -46,15 +54,53 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
         commit, date, subject = line.split("\t", 2)
         data = git.read_tree(root, commit, DATASETS_DIR)
         reports = git.read_tree(root, commit, REPORTS_DIR)
+        when = parse_time(date)
         for name in names:
-            examples = sum(counted_in(content) for path, content in data.items()
-                           if path.startswith(f"{DATASETS_DIR}/{name}/")
-                           and path.endswith(DATASET_SUFFIX)
-                           and path.rsplit("/", 1)[-1] not in (PROMPTS_FILE, RETIRED_FILE))
+            found = _Counted(when)
+            for path, content in data.items():
+                if path.startswith(f"{DATASETS_DIR}/{name}/") and path.endswith(DATASET_SUFFIX) \
+                        and path.rsplit("/", 1)[-1] not in (PROMPTS_FILE, RETIRED_FILE):
+                    found.add(content)
             scores = scores_in(reports.get(f"{REPORTS_DIR}/{name}/optimize.json"))
-            rows.append(LogRow(commit[:10], date, subject, name, examples,
-                               targets.get(name, 0), *scores))
+            rows.append(LogRow(commit[:10], date, subject, name, found.examples,
+                               targets.get(name, 0), *scores, *found.freshness()))
     return rows
+
+
+class _Counted:
+    """The counted examples of one signature's files at one commit (tf_cli.counting): how
+    many, their ages at the commit, their quality scores."""
+
+    def __init__(self, at):
+        self.at = at
+        self.examples = 0
+        self.ages: list[float] = []
+        self.qualities: list[float] = []
+
+    def add(self, content: bytes) -> None:
+        for line in content.splitlines():
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue  # not an example: tf validate reports it
+            if not isinstance(record, dict) or state(record) != COUNTED:
+                continue
+            self.examples += 1
+            metadata = record.get("metadata")
+            if not isinstance(metadata, dict):
+                continue
+            created = parse_time(metadata.get("created_at"))
+            if created is not None and self.at is not None:
+                self.ages.append((self.at - created).total_seconds() / 86400)
+            quality = metadata.get("quality")
+            score = quality.get("score") if isinstance(quality, dict) else None
+            if isinstance(score, int | float) and not isinstance(score, bool):
+                self.qualities.append(float(score))
+
+    def freshness(self) -> tuple[float | None, float | None]:
+        age = round(statistics.median(self.ages), 1) if self.ages else None
+        quality = round(statistics.fmean(self.qualities), 3) if self.qualities else None
+        return age, quality
 
 
 def scores_in(content: bytes | None) -> tuple[float | None, float | None, str | None]:

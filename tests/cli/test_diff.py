@@ -148,6 +148,8 @@ def test_log_lists_counts_and_scores_per_commit_and_plots(project: Path, history
     assert [r["subject"] for r in rows] == ["scores", "remove", "reorder", "value", "edit",
                                             "add", "start"]
     assert [r["examples"] for r in rows] == [2, 2, 3, 3, 3, 3, 2]
+    assert all(isinstance(r["median_age_days"], float) for r in rows)  # freshness trend
+    assert {r["mean_quality"] for r in rows} == {None}  # no example has a quality score
     assert rows[0]["optimized_score"] == 71.5 and rows[0]["optimizer"] == "bootstrap_fewshot"
     assert rows[1]["optimized_score"] is None and rows[0]["target"] == 50
     assert (project / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

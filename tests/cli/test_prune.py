@@ -112,6 +112,10 @@ def test_retire_then_restore_round_trips_and_each_commit_holds_only_the_moved_li
     assert message.startswith(f"tf prune: retire 4 examples of {SIG}")
     assert all(i in message for i in ids(1, 2, 4, 6))
 
+    # tf log's trend: the retire commit counts 4 examples, of a higher mean quality.
+    rows = json.loads(run_tf("log", "-s", SIG, "--format", "json", cwd=repo).stdout)["rows"]
+    assert [(r["examples"], r["mean_quality"]) for r in rows] == [(4, 0.7), (8, 0.64)]
+    assert all(r["median_age_days"] > 0 for r in rows)
     # Retired examples are checked but never counted; a second prune finds nothing.
     assert run_tf("validate", cwd=repo).exit_code == 0
     coverage = json.loads(run_tf("coverage", "-s", SIG, "--format", "json", cwd=repo).stdout)

@@ -25,7 +25,8 @@ def command(
     count: Annotated[int, common.count_option("Commits to read.")] = 200,
 ) -> None:
     """Walk the Git history of datasets/ and reports/: per commit and signature, the
-    examples, the target, and the optimization scores recorded then."""
+    examples, the target, their freshness (median age in days at the commit) and mean
+    quality score, and the optimization scores recorded then."""
     from tf_cli.log import history
     from tf_cli.log import plot as draw
 

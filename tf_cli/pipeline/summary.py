@@ -1,4 +1,5 @@
-"""summary stage: summary/summary.md across signatures, and the data behind `dvc plots`.
+"""summary stage: summary/summary.md across signatures, the data behind `dvc plots`, and
+summary/report.html, the curator's page (tf report --html).
 
 It reads what the other stages wrote in reports/<sig>/ (validate.json, balance.json,
 optimize.json).
@@ -45,6 +46,17 @@ def summarize(project: Project, signatures: list[str]) -> str:
     _write_json_rows(summary_dir(project) / "plots" / "coverage.json", buckets)
     _write_json_rows(summary_dir(project) / "plots" / "scores.json", scores)
     return text
+
+
+def write_html_report(project: Project, signatures: list[str]):
+    """summary/report.html: the page `tf report --html` writes (tf_cli.report), for the
+    pipeline's signatures. Returns its path."""
+    from tf_cli.render.html import page
+    from tf_cli.report import build
+
+    path = summary_dir(project) / "report.html"
+    _write(path, page(build(project, signatures)))
+    return path
 
 
 def _write(path, text: str) -> None:

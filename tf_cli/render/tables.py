@@ -83,12 +83,13 @@ def log_table(rows: list[LogRow]) -> Table:
     from rich.table import Table
 
     table = Table(title="tf log", title_justify="left")
-    for column in ("commit", "date", "signature", "examples", "target", "optimized",
-                   "baseline", "optimizer", "subject"):
-        table.add_column(column, justify="right" if column in (
-            "examples", "target", "optimized", "baseline") else "left")
+    numbers = ("examples", "target", "median age", "quality", "optimized", "baseline")
+    for column in ("commit", "date", "signature", *numbers, "optimizer", "subject"):
+        table.add_column(column, justify="right" if column in numbers else "left")
     for r in rows:
         table.add_row(r.commit, r.date[:10], r.signature, str(r.examples), str(r.target),
+                      score(r.median_age_days),
+                      "-" if r.mean_quality is None else f"{r.mean_quality:.2f}",
                       score(r.optimized_score), score(r.baseline_score),
                       r.optimizer or "-", r.subject)
     return table
