@@ -22,8 +22,10 @@ import orjson
 from tf_cli.rules import Rule
 from tf_cli.schemas import SchemaLoader, Signature
 
-# Metadata tf fills in itself, or that machines write (generation, review, quality).
-AUTOMATIC_METADATA = frozenset({"source", "created_at", "provenance", "quality", "review"})
+# Metadata tf fills in itself, or that machines write (generation, review, quality,
+# retirement by tf prune).
+AUTOMATIC_METADATA = frozenset({"source", "created_at", "provenance", "quality", "review",
+                                "retired"})
 PARTS = ("inputs", "outputs", "metadata")
 SKIP = object()  # an optional field left empty
 TRIPLE_QUOTE = '"""'

@@ -72,7 +72,8 @@ def offline_clone(tmp_path_factory) -> Path:
     # No dvc.lock in the assembled repository: the first repro runs every stage.
     ran = set(re.findall(r"Running stage '([^']+)'", result.stdout))
     assert ran == {f"{stage}@{name}" for name in SIGNATURES for stage in (
-        "bootstrap", "synthesize", "validate", "balance", "convert", "optimize")} | {"summary"}
+        "bootstrap", "synthesize", "validate", "balance", "convert", "optimize", "effect")} | {
+        "summary"}
     # each stage reports in words, not as a Python dict
     assert "validate validate_intent: accepted " in result.stdout
     assert ("optimize validate_intent: optimizer labeled_fewshot, baseline score percent -, "
@@ -95,7 +96,14 @@ def test_offline_repro_leaves_splits_programs_and_reports(offline_clone: Path):
         assert result["demos"] == 4 and result["lm_calls"] == 0
         validation = report(offline_clone, name, "validate")
         assert validation["accepted"] + validation["rejected"] > 0
+        # The effect stage lists the demos and their buckets; it measures nothing offline.
+        effect = report(offline_clone, name, "demos")
+        assert effect["evaluated"] is False and effect["reason"] == "no language model configured"
+        assert [d["id"] for d in effect["demos"]] == result["demos_chosen"]
+        assert all(d["buckets"] and d["effect"] is None for d in effect["demos"])
+        assert report(offline_clone, name, "effect")["lm_calls"] == 0
     assert "| validate_intent |" in (offline_clone / "summary" / "summary.md").read_text()
+    assert "validate_completeness" in (offline_clone / "summary" / "report.html").read_text()
 
 
 def test_dvc_metrics_are_a_few_numbers_per_signature(offline_clone: Path):
@@ -142,7 +150,8 @@ def test_an_edit_reruns_one_signature_and_moves_no_example_between_splits(
     ran = set(re.findall(r"Running stage '([^']+)'", rerun.stdout))
     assert ran == {"synthesize@validate_intent", "validate@validate_intent",
                    "balance@validate_intent",
-                   "convert@validate_intent", "optimize@validate_intent", "summary"}
+                   "convert@validate_intent", "optimize@validate_intent",
+                   "effect@validate_intent", "summary"}
     after = splits(offline_clone, "validate_intent")
     assert len(after) == len(before) + 1
     assert all(after[example_id] == split for example_id, split in before.items())
@@ -183,7 +192,8 @@ def test_an_edit_to_tf_code_reports_the_stages_that_run_it(offline_clone: Path,
     with open(clone / "tf_cli" / "coverage" / "spread.py", "a") as out:
         out.write("\n# edited\n")
     every_stage = {f"{stage}@{name}" for name in SIGNATURES for stage in (
-        "bootstrap", "synthesize", "validate", "balance", "convert", "optimize")} | {"summary"}
+        "bootstrap", "synthesize", "validate", "balance", "convert", "optimize", "effect")} | {
+        "summary"}
     changed = changed_stages(clone)
     assert set(changed) == every_stage
     assert all("tf_cli" in deps for deps in changed.values()), changed
