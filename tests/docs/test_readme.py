@@ -75,6 +75,10 @@ SKIPPED = {
         "test_a_queued_sweep_of_two_optimizers_runs_on_two_workers_and_exp_show_lists_both "
         "queues a sweep of two optimizers, runs it with -j 2 and reads dvc exp show, against "
         "the test LM server",
+    "tf prune --dry-run          # what the policies would retire, and why; nothing changes":
+        "the fixture sets no lifecycle policy and no example is retired: "
+        "tests/cli/test_prune.py runs each of these commands on data built to be pruned, "
+        "and checks the commits they make",
     "git pull                                # the commit the experiments ran on":
         "needs the workflow's experiments on a Git remote; tests/stages/test_scaling.py::"
         "test_two_runners_push_their_experiments_and_a_third_clone_compares_and_applies_one "
@@ -134,6 +138,7 @@ RUN: dict[str, Run] = {
     "tf coverage --signature validate_completeness --gaps      # what is missing": Run(_model),
     "tf validate                          # every dataset and schema": Run(_incoming),
     "tf fmt            # rewrite every dataset file canonically": Run(),
+    "tf report                            # every signature: summary/report.html": Run(),
     "tf coverage                                  # bucket counts per dimension, requirements":
         Run(_summary_file),
     DVC_BLOCK: Run(slow=True),
