@@ -30,8 +30,11 @@ def test_pipeline_against_the_test_server(tmp_path: Path):
         env = {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base,
                "TF_LM_API_KEY": SECRET}
         server.state.finish_reason = "length"  # DSPy logs a warning for each answer
+        # The effect stage with a budget of two evaluations: the program and one bucket
+        # (tests/stages/test_effect.py measures every effect against predicted values).
         run = dvc("exp", "run", "-S", "optimize.optimizer=bootstrap_fewshot",
-                  "-S", "lm.cache=false", cwd=clone, env=env)
+                  "-S", "lm.cache=false", "-S", "effect.dimensions=[difficulty]",
+                  "-S", "effect.max_lm_calls=12", cwd=clone, env=env)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         server.state.finish_reason = "stop"
         # DSPy's log went to a file per stage, not into dvc's output.
@@ -52,6 +55,11 @@ def test_pipeline_against_the_test_server(tmp_path: Path):
             assert result["demos"] == result["demos_bootstrapped"] + result["demos_labelled"]
             assert result["structured_output"]["used"] == "json_schema"
             assert result["lm"]["token_limit_field"] == "max_tokens"
+        effect = report(clone, SIG, "demos")
+        dev = effect["dev"]
+        assert effect["evaluated"] is True and 0 < dev <= 6, effect
+        assert effect["evaluations"] == 12 // dev and effect["skipped"] > 0
+        assert effect["buckets"][0]["effect"] is not None
         diff = dvc("metrics", "diff", "--md", cwd=clone)
         assert f"reports/{SIG}/scores.json" in diff.stdout
         assert "optimized_score_percent" in diff.stdout
