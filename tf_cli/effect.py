@@ -15,16 +15,19 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 
 from tf_cli import git
+from tf_cli.errors import UsageError
 from tf_cli.layout import REPORTS_DIR, report_path
-from tf_cli.project import Project
+from tf_cli.project import Project, irregular
 
 HARMFUL, LOW_VALUE = "harmful", "low-value"  # the flags the effect stage gives demos
 DEMOS_REPORT = "demos"  # reports/<sig>/demos.json, by the effect stage
 MAX_RUNS = 100  # versions of a report read from history
+MAX_REPORT_BYTES = 32 << 20  # a report is a few KB; reports/ is in git, so bound the read
 
 
 @dataclass
@@ -37,7 +40,18 @@ class SignatureEffect:
 
     @property
     def evaluated(self) -> bool:
-        return bool(self.measured and self.measured.get("evaluated"))
+        return bool(self.measured and self.measured.get("evaluated") is True)
+
+    @property
+    def dev_score(self) -> float | None:
+        value = (self.measured or {}).get("dev_score_percent")
+        return float(value) if isinstance(value, int | float) and \
+            not isinstance(value, bool) else None
+
+    @property
+    def reason(self) -> str | None:
+        value = (self.measured or {}).get("reason")
+        return str(value)[:500] if value is not None else None
 
     def buckets(self) -> list[dict]:
         """Measured buckets, most helpful first."""
@@ -54,10 +68,8 @@ class SignatureEffect:
         return [r for r in self.demos() if r.get("flag") == flag]
 
     def to_json(self) -> dict:
-        measured = self.measured or {}
         return {"signature": self.signature, "evaluated": self.evaluated,
-                "reason": measured.get("reason"),
-                "dev_score_percent": measured.get("dev_score_percent"),
+                "reason": self.reason, "dev_score_percent": self.dev_score,
                 "buckets": self.buckets(), "demos": self.demos(),
                 "harmful": [r["id"] for r in self.flagged(HARMFUL)],
                 "low_value": [r["id"] for r in self.flagged(LOW_VALUE)],
@@ -66,14 +78,14 @@ class SignatureEffect:
 
 
 def read(project: Project, signature: str) -> SignatureEffect:
-    path = report_path(project, signature, DEMOS_REPORT)
-    measured = _load(path.read_bytes()) if path.is_file() else None
+    now = report_bytes(project, report_path(project, signature, DEMOS_REPORT))
+    measured = _load(now) if now is not None else None
     found = SignatureEffect(signature, measured)
     runs = git.file_versions(project.root, f"{REPORTS_DIR}/{signature}/optimize.json",
-                             MAX_RUNS, experiments=True)
-    optimize_now = report_path(project, signature, "optimize")
-    if optimize_now.is_file() and all(content != optimize_now.read_bytes() for _, content in runs):
-        runs.insert(0, ("", optimize_now.read_bytes()))  # a run not committed yet
+                             MAX_RUNS, experiments=True, max_bytes=MAX_REPORT_BYTES)
+    optimize_now = report_bytes(project, report_path(project, signature, "optimize"))
+    if optimize_now is not None and all(content != optimize_now for _, content in runs):
+        runs.insert(0, ("", optimize_now))  # a run not committed yet
     for _, content in runs:
         report = _load(content)
         if report is None:
@@ -90,7 +102,8 @@ def harmful_streaks(project: Project, signature: str, measured: dict | None) -> 
     """id -> how many effect runs in a row, newest first, flagged it harmful: the working
     tree's demos.json (when it differs from the last commit's), then its git history."""
     versions = [_load(c) for _, c in git.file_versions(
-        project.root, f"{REPORTS_DIR}/{signature}/{DEMOS_REPORT}.json", MAX_RUNS)]
+        project.root, f"{REPORTS_DIR}/{signature}/{DEMOS_REPORT}.json", MAX_RUNS,
+        max_bytes=MAX_REPORT_BYTES)]
     if measured is not None and (not versions or versions[0] != measured):
         versions.insert(0, measured)
     streak: dict[str, int] = {}
@@ -108,6 +121,25 @@ def harmful_streaks(project: Project, signature: str, measured: dict | None) -> 
     return streak
 
 
+def report_bytes(project: Project, path: Path) -> bytes | None:
+    """A report in the working tree, or None when there is none. reports/ is in git: a pull
+    request can put a link (to a secret), a FIFO (a read that never ends) or a huge file
+    there, and those are refused."""
+    kind = irregular(path)
+    if kind:
+        raise UsageError(f"{project.display(path)}: {kind}; a report must be a regular file "
+                         "inside the repository", hint="remove it: `dvc repro` writes it again")
+    try:
+        with open(path, "rb") as report:
+            content = report.read(MAX_REPORT_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    if len(content) > MAX_REPORT_BYTES:
+        raise UsageError(f"{project.display(path)}: over {MAX_REPORT_BYTES >> 20} MB, which "
+                         "no report of tf's is", hint="remove it: `dvc repro` writes it again")
+    return content
+
+
 def rows_of(report: dict | None, key: str) -> list[dict]:
     """The rows under `key` of a demos.json, as far as they have the shape the effect stage
     writes (the file is in git, so a pull request can put anything there): dicts, with
@@ -119,8 +151,8 @@ def rows_of(report: dict | None, key: str) -> list[dict]:
     for row in rows:
         if isinstance(row, dict):
             effect = row.get("effect")
-            ok = isinstance(effect, int | float) and not isinstance(effect, bool)
-            out.append({**row, "effect": float(effect) if ok else None})
+            number = isinstance(effect, int | float) and not isinstance(effect, bool)
+            out.append({**row, "effect": float(effect) if number else None})  # type: ignore[arg-type]
     return out
 
 

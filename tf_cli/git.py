@@ -103,34 +103,44 @@ def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str
     return files
 
 
-def file_versions(project_root: Path, path: str, limit: int = 100,
-                  experiments: bool = False) -> list[tuple[str, bytes]]:
+def file_versions(project_root: Path, path: str, limit: int = 100, experiments: bool = False,
+                  max_bytes: int = 64 << 20) -> list[tuple[str, bytes]]:
     """(commit, content) of each recorded version of one file, newest first: the commits
     of the current branch that changed it, then (with `experiments`) DVC experiments'
     commits (refs/exps/...) whose version is none of the branch's (an experiment applied
-    and committed is one run, not two). At most `limit`; none outside a git repository."""
+    and committed is one run, not two). At most `limit`; none outside a git repository. A
+    version over `max_bytes` is left out unread (the file is in git: a pull request can
+    make it any size)."""
     log = try_run(project_root, "log", f"-{limit}", "--format=%H", "--", path) or ""
     commits = log.split()
     found = [(c, content) for c, content in zip(
-        commits, _blobs(project_root, [f"{c}:{path}" for c in commits]), strict=True)
+        commits, _blobs(project_root, [f"{c}:{path}" for c in commits], max_bytes), strict=True)
         if content is not None]
     if experiments:
         refs = (try_run(project_root, "for-each-ref", "--format=%(objectname)", "refs/exps")
                 or "").split()
         seen = {content for _, content in found}
-        for commit, content in zip(refs, _blobs(project_root, [f"{c}:{path}" for c in refs]),
-                                   strict=True):
+        for commit, content in zip(
+                refs, _blobs(project_root, [f"{c}:{path}" for c in refs], max_bytes), strict=True):
             if content is not None and content not in seen:
                 seen.add(content)
                 found.append((commit, content))
     return found[:limit]
 
 
-def _blobs(project_root: Path, names: list[str]) -> list[bytes | None]:
-    """The content of each `rev:path` (None where it does not exist), from one
-    `git cat-file --batch` process."""
+def _blobs(project_root: Path, names: list[str], max_bytes: int) -> list[bytes | None]:
+    """The content of each `rev:path` (None where it does not exist or is over
+    `max_bytes`), from one `git cat-file --batch-check` and one `--batch` process."""
     if not names:
         return []
+    checked = subprocess.run(["git", "cat-file", "--batch-check"], cwd=project_root,
+                             input="".join(f"{n}\n" for n in names).encode(),
+                             capture_output=True, check=True).stdout.splitlines()
+    small = [name for name, header in zip(names, checked, strict=True)
+             if not header.endswith(b" missing") and int(header.split()[2]) <= max_bytes]
+    if len(small) < len(names):
+        read = dict(zip(small, _blobs(project_root, small, max_bytes), strict=True))
+        return [read.get(name) for name in names]
     out = subprocess.run(["git", "cat-file", "--batch"], cwd=project_root,
                          input="".join(f"{n}\n" for n in names).encode(),
                          capture_output=True, check=True).stdout

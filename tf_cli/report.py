@@ -79,7 +79,8 @@ def build(project: Project, only: list[str] | None = None,
 
 def _queue_and_ages(project: Project, signature: str, today: datetime
                     ) -> tuple[list[dict], dict[str, dict[str, float]]]:
-    pending, ages = [], {}
+    pending: list[dict] = []
+    ages: dict[str, list[float]] = {}
     for path in project.dataset_files(signature):
         for line in read_lines(path):
             record = line.record
@@ -103,8 +104,8 @@ def _queue_and_ages(project: Project, signature: str, today: datetime
 
 
 def _optimized_score(project: Project, signature: str):
+    from tf_cli.effect import report_bytes
     from tf_cli.layout import report_path
     from tf_cli.log import scores_in
 
-    path = report_path(project, signature, "optimize")
-    return scores_in(path.read_bytes())[0] if path.is_file() else None
+    return scores_in(report_bytes(project, report_path(project, signature, "optimize")))[0]

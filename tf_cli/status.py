@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tf_cli.coverage import Gap, SignatureCoverage
 from tf_cli.coverage.gaps import ShareGap, TotalGap, WhereGap
 from tf_cli.coverage.render import gap_place
@@ -35,7 +37,7 @@ def recommendations(coverages: list[SignatureCoverage], per_signature: int = 3) 
 
 
 def next_steps(coverages: list[SignatureCoverage],
-               effects: list[SignatureEffect] = ()) -> list[str]:
+               effects: Sequence[SignatureEffect] = ()) -> list[str]:
     """What `tf status` ends with: the recommendations, then the review queues to empty,
     then the harmful demos to look at (or retire: tf prune, lifecycle.harmful_runs)."""
     steps = recommendations(coverages)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 
 def score(value: float | None) -> str:
-    """A dev score (percent) to one decimal, or "-" when none was measured."""
-    return "-" if value is None else f"{value:.1f}"
+    """A dev score (percent) to one decimal, or "-" when none was measured (or when a report,
+    which is in git, holds something that is not a number)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.1f}"
+    return "-"
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

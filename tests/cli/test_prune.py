@@ -4,6 +4,7 @@ as one commit that holds exactly the moved lines; --restore brings one back as i
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -202,3 +203,32 @@ def test_restore_refuses_a_retired_line_that_names_a_file_outside_the_list(repo:
     assert result.exit_code == 2 and "metadata.retired.from" in result.stderr, result
     assert path.read_text() == json.dumps(hostile) + "\n"
     assert not Path("/tmp/owned.jsonl").exists()
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo", "garbage"])
+def test_a_hostile_effect_report_is_refused_or_read_as_nothing(repo: Path, kind: str):
+    """reports/ is in git: a pull request can commit demos.json as a link to a secret, a FIFO
+    (a read that never ends) or rows of any shape."""
+    reports = repo / "reports" / SIG
+    reports.mkdir(parents=True)
+    secret = repo.parent / "secret.txt"
+    secret.write_text('{"evaluated": true, "demos": "the secret value"}')
+    path = reports / "demos.json"
+    if kind == "link":
+        path.symlink_to(secret)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_text(json.dumps({"evaluated": True, "dev_score_percent": "high",
+                                    "demos": ["x", {"id": 3, "effect": "big"}],
+                                    "buckets": {"a": 1}}))
+    status = run_tf("status", "-s", SIG, cwd=repo, timeout=30)
+    report = run_tf("report", "-s", SIG, "--html", str(repo / "r.html"), cwd=repo, timeout=30)
+    for result in (status, report):
+        if kind == "garbage":
+            assert result.exit_code == 0, result
+        else:
+            assert result.exit_code == 2, result
+            assert "reports/validate_completeness/demos.json" in result.stderr
+            assert "a report must be a regular file" in result.stderr
+        assert "the secret value" not in result.stdout + result.stderr

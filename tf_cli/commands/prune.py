@@ -63,9 +63,9 @@ def command(
         print_json({"dry_run": dry_run, "retire": [item.to_json() for item in planned]})
         return
     verb = "would retire" if dry_run else "retired"
-    for item in planned:
-        console.out(f"{verb} {item.signature} {item.id} ({item.file}): "
-                    f"{'; '.join(item.reasons)}")
+    for retirement in planned:
+        console.out(f"{verb} {retirement.signature} {retirement.id} ({retirement.file}): "
+                    f"{'; '.join(retirement.reasons)}")
     if not planned:
         console.note("nothing to retire: no example breaks a lifecycle policy in params.yaml")
     elif dry_run:

@@ -61,7 +61,7 @@ def measure_effect(project: Project, signature_name: str, options: EffectSetting
          f"effect.max_lm_calls {options.max_lm_calls} is below one evaluation "
          f"({per_evaluation} dev examples)")
     bucket_rows = _bucket_rows(demos, dimensions)
-    demo_rows = [{"id": d.id, "bootstrapped": d.bootstrapped, "buckets": d.buckets,
+    demo_rows: list[dict] = [{"id": d.id, "bootstrapped": d.bootstrapped, "buckets": d.buckets,
                   "score_without": None, "effect": None, "flag": None} for d in demos]
     if why_not:
         report.update(evaluated=False, reason=why_not, dev_score_percent=None, lm_calls=0,

@@ -201,14 +201,13 @@ def _effect(s: SignatureReport) -> str:
     found = s.effect
     out = ["<h3>Which examples help</h3>"]
     if not found.evaluated:
-        reason = (found.measured or {}).get("reason") or "the effect stage has not run yet"
-        out.append(f"<p>Not measured: {escape(str(reason))}.</p>")
+        reason = found.reason or "the effect stage has not run yet"
+        out.append(f"<p>Not measured: {escape(reason)}.</p>")
     else:
-        score = found.measured.get("dev_score_percent") if found.measured else None
         out.append(f'<p>Dev score with every demo: <b data-key="effect:dev_score" '
-                   f'data-sig="{escape(s.name)}">{_score(score)}</b>. Effect: the score with '
-                   "the bucket's (or the demo's) examples minus the score without them, in "
-                   "percent points.</p>")
+                   f'data-sig="{escape(s.name)}">{_score(found.dev_score)}</b>. Effect: the '
+                   "score with the bucket's (or the demo's) examples minus the score without "
+                   "them, in percent points.</p>")
         out.append(_effect_rows(s.name, "bucket", [
             (f"{b['dimension']}={b['bucket']}", b["effect"], None, b.get("demos"))
             for b in found.buckets()]))

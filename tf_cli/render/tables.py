@@ -50,7 +50,7 @@ def effect_table(effects: list[SignatureEffect]) -> Table:
     for found in effects:
         buckets, demos = found.buckets(), found.demos()
         if not found.evaluated:
-            reason = (found.measured or {}).get("reason") or "not measured yet (dvc repro)"
+            reason = found.reason or "not measured yet (dvc repro)"
             parts = [reason, "", "", "", ""]
         else:
             parts = [_parts(buckets[:1], demos[:1]), _parts(buckets[-1:], demos[-1:]),
@@ -58,8 +58,7 @@ def effect_table(effects: list[SignatureEffect]) -> Table:
                      ""]
         most = ", ".join(f"{i} {n}/{found.runs}" for i, n in found.chosen.most_common(2))
         parts[4] = most or "-"
-        table.add_row(found.signature, score(found.measured.get("dev_score_percent")
-                                             if found.measured else None), *parts)
+        table.add_row(found.signature, score(found.dev_score), *parts)
     return table
 
 
@@ -72,7 +71,7 @@ def _parts(buckets: list[dict], demos: list[dict]) -> str:
 def _ids(found: SignatureEffect, rows: list[dict]) -> str:
     shown = []
     for row in rows[:3]:
-        streak = found.harmful_streak.get(row.get("id"), 0)
+        streak = found.harmful_streak.get(str(row.get("id")), 0)
         runs = f", {streak} runs in a row" if streak > 1 else ""
         shown.append(f"{row.get('id')} {row['effect']:+.1f}{runs}")
     more = len(rows) - len(shown)
