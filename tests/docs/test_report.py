@@ -18,7 +18,8 @@ from tests.conftest import GIT_ENV, REPO, fixture_project_at, run_tf
 
 SIG = "validate_completeness"
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or \
+    shutil.which("google-chrome")  # GitHub's runners have Chrome
 # What the machine probe found Chromium needs headless and offline: no sandbox as root, no
 # GPU, and none of its own background connections; any host name resolves to nothing.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

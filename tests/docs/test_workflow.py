@@ -172,3 +172,17 @@ def test_a_broken_example_fails_the_step_and_the_summary_is_still_written(tmp_pa
     problems = [line for line in summary.splitlines() if line.startswith(f"{EXAMPLES}:")]
     assert len(problems) == 1 and '"outputs" is a required property' in problems[0], summary
     assert f"+ added {example_id}" in summary  # the diff is there too
+
+
+def test_the_check_job_publishes_the_report_and_the_test_job_its_screenshot():
+    """tf report's page is a CI artifact of every run, pass or fail; so is the screenshot
+    tests/docs/test_report.py takes."""
+    check = steps_of("check")
+    report = next(s for s in check if s.get("name") == "tf report")
+    assert report["run"].split() == ["tf", "report", "--html", "tf-report.html"]
+    upload = check[check.index(report) + 1]
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["path"] == "tf-report.html"
+    assert report["if"] == upload["if"] == "always()"
+    kept = [s for s in steps_of("test") if "upload-artifact" in s.get("uses", "")]
+    assert [s["with"]["path"] for s in kept] == ["test-artifacts/"]
