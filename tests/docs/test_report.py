@@ -98,9 +98,10 @@ def curated(tmp_path: Path) -> Path:
     return root
 
 
-def chromium(*args: str) -> subprocess.CompletedProcess:
-    profile = Path(args[-1]).parent / "chromium-profile"
-    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+def chromium(page: Path, *args: str) -> subprocess.CompletedProcess:
+    """Chromium on `page`, its profile (a fresh one) beside the page."""
+    profile = page.parent / "chromium-profile"
+    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
                           capture_output=True, text=True, timeout=120, check=True)
 
 
@@ -108,7 +109,7 @@ def test_the_report_renders_offline_and_its_numbers_are_the_clis(curated: Path):
     page = curated / "report.html"
     written = run_tf("report", "--html", str(page), cwd=curated)
     assert written.exit_code == 0, written
-    dom = chromium("--dump-dom", page.as_uri()).stdout
+    dom = chromium(page, "--dump-dom").stdout
     assert "<h1>tf report</h1>" in dom and "Content-Security-Policy" in dom
     parsed = Numbers()
     parsed.feed(dom)
@@ -151,7 +152,7 @@ def test_the_report_renders_offline_and_its_numbers_are_the_clis(curated: Path):
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"
     shot.unlink(missing_ok=True)
-    chromium("--window-size=1280,2400", f"--screenshot={shot}", page.as_uri())
+    chromium(page, "--window-size=1280,2400", f"--screenshot={shot}")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
@@ -165,7 +166,7 @@ def test_text_from_the_repository_cannot_become_markup(curated: Path):
                         + "\n")
     page = curated / "report.html"
     assert run_tf("report", "--html", str(page), cwd=curated, env=GIT_ENV).exit_code == 0
-    dom = chromium("--dump-dom", page.as_uri()).stdout
+    dom = chromium(page, "--dump-dom").stdout
     parsed = Numbers()
     parsed.feed(dom)
     assert parsed.urls == [] and "<script>" not in dom
