@@ -23,7 +23,7 @@ moved lines.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,6 +43,9 @@ class Retirement:
     file: str  # the file it is in now (examples.jsonl, synthetic.jsonl, ...)
     id: str
     reasons: tuple[str, ...]
+    # The example as the policies judged it: if the file holds anything else by the time
+    # it is moved, nothing is moved (tf_cli.writer.move).
+    record: dict = field(repr=False, compare=False, default_factory=dict)
 
     def to_json(self) -> dict:
         return {"signature": self.signature, "file": self.file, "id": self.id,
@@ -76,7 +79,8 @@ def plan(project: Project, signatures: list[str], today: datetime | None = None
             for example_id, reason in _over_cell_cap(project, signature, staying,
                                                      policy.max_per_cell):
                 reasons[example_id].append(reason)
-        found += [Retirement(signature, path.name, record["id"], tuple(reasons[record["id"]]))
+        found += [Retirement(signature, path.name, record["id"], tuple(reasons[record["id"]]),
+                             record)
                   for path, record in examples if record["id"] in reasons]
     return found
 
@@ -92,10 +96,10 @@ def retire(project: Project, retirements: list[Retirement], commit: bool) -> lis
     date = now()
     for (signature, file_name), items in by_file.items():
         source = project.dataset_dir(signature) / file_name
-        shown = _records(source, set(items))
+        shown = {example_id: item.record for example_id, item in items.items()}
         decided = {}
         for example_id, item in items.items():
-            record = shown[example_id]
+            record = item.record
             metadata = {**record["metadata"], "retired": {
                 "date": date, "reason": "; ".join(item.reasons), "from": file_name}}
             decided[example_id] = {**record, "metadata": metadata}
@@ -244,11 +248,6 @@ def _keep_first(record: dict):
     return (metadata.get("source") not in HUMAN_SOURCES,
             -float(score) if isinstance(score, int | float) else -1.0,
             -(created.timestamp() if created else 0.0), record["id"])
-
-
-def _records(path: Path, ids: set[str]) -> dict[str, dict]:
-    return {line.record["id"]: line.record for line in read_lines(path)
-            if line.record is not None and line.record.get("id") in ids}
 
 
 def _touched(project: Project, files: set[tuple[str, str]], signatures: set[str]) -> list[Path]:
