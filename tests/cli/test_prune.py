@@ -250,3 +250,35 @@ def test_an_example_edited_after_the_plan_is_not_moved(repo: Path):
         lifecycle.retire(project, planned, commit=False)
     assert examples.read_text() == before
     assert not (repo / "datasets" / SIG / "retired.jsonl").exists()
+
+
+def test_demo_choices_are_counted_across_history_and_dvc_experiments(repo: Path):
+    """Each version of reports/<sig>/optimize.json on the branch is one run, and so is a DVC
+    experiment's (refs/exps/...) that the branch does not hold; the same version twice is
+    one run."""
+    reports = repo / "reports" / SIG
+    reports.mkdir(parents=True)
+    a, b, c = ids(3, 5, 7)
+
+    def run(chosen: list[str], message: str) -> str:
+        (reports / "optimize.json").write_text(json.dumps(
+            {"optimizer": "bootstrap_fewshot", "demos_chosen": chosen}))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", message)
+        return git(repo, "rev-parse", "HEAD").strip()
+
+    run([a, b], "first run")
+    run([a, c], "second run")
+    git(repo, "checkout", "-q", "-b", "experiment")
+    run([b], "a change the experiment then undid")  # so the next one is a commit of its own
+    experiment = run([a], "an experiment")
+    git(repo, "update-ref", "refs/exps/ab/cdef/sweep-1", experiment)
+    applied = run([a, c], "an experiment identical to the second run")
+    git(repo, "update-ref", "refs/exps/ab/cdef/sweep-2", applied)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "branch", "-D", "-q", "experiment")
+    status = json.loads(run_tf("status", "-s", SIG, "--format", "json", cwd=repo).stdout)
+    effect = status["effect"][0]
+    assert effect["runs"] == 3 and effect["chosen"] == {a: 3, c: 1, b: 1}, effect
+    table = run_tf("status", "-s", SIG, cwd=repo).stdout
+    assert f"{a} 3/3" in table

@@ -32,9 +32,9 @@ def command(
 
     out = console.tables()
     out.print(status_table(coverages))
-    measured = [e for e in effects if e.measured is not None]
-    if measured:
-        out.print(effect_table(measured))
+    recorded = [e for e in effects if e.measured is not None or e.runs]
+    if recorded:
+        out.print(effect_table(recorded))
     steps = next_steps(coverages, effects)
     if steps:
         out.print("\nNext steps:")
