@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -72,9 +73,20 @@ def prepared(tmp_path_factory) -> Path:
     for path in folder.glob("*.jsonl"):
         path.unlink()
     (folder / "examples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    with LMServer() as server:
-        for step in ("validate", "balance", "convert", "optimize"):
-            stage(step, root, server)
+    # The steps before effect, in this process (tests/stages/test_pipeline.py runs them as
+    # DVC does); effect itself runs as a stage process in each test.
+    from tf_cli.pipeline.balance import balance
+    from tf_cli.pipeline.convert import convert
+    from tf_cli.pipeline.optimize import optimize
+    from tf_cli.pipeline.validate import PoolOptions, build_pool
+    from tf_cli.project import Project
+
+    with LMServer() as server, lm_environment(server, root):
+        project = Project(root)
+        build_pool(project, SIG, PoolOptions.from_settings(project.settings))
+        balance(project, SIG, project.settings.balance)
+        convert(project, SIG)
+        optimize(project, SIG, project.settings.optimize)
     split = json.loads((root / "data" / SIG / "dspy.json").read_text())
     assert (len(split["train"]), len(split["dev"])) == (4, DEV_A + DEV_B)
     return root
@@ -85,10 +97,28 @@ def project(prepared: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(prepared, tmp_path / "project"))
 
 
+def lm_values(server: LMServer, root: Path) -> dict[str, str]:
+    return {"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base,
+            "DSPY_CACHEDIR": str(root / ".dspy_cache")}
+
+
+@contextmanager
+def lm_environment(server: LMServer, root: Path):
+    saved = {name: os.environ.get(name) for name in lm_values(server, root)}
+    os.environ.update(lm_values(server, root))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def stage(step: str, root: Path, server: LMServer) -> subprocess.CompletedProcess:
     """A stage as DVC runs it: `python -m stages.<step> <sig>` in the project."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_LM_MODEL": "openai/test-model",
-           "TF_LM_API_BASE": server.api_base, "DSPY_CACHEDIR": str(root / ".dspy_cache")}
+    env = {**os.environ, "PYTHONPATH": str(REPO), **lm_values(server, root)}
     done = subprocess.run([sys.executable, "-m", f"stages.{step}", SIG], cwd=root, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
