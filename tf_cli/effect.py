@@ -27,7 +27,7 @@ from tf_cli.project import Project, irregular
 HARMFUL, LOW_VALUE = "harmful", "low-value"  # the flags the effect stage gives demos
 DEMOS_REPORT = "demos"  # reports/<sig>/demos.json, by the effect stage
 MAX_RUNS = 100  # versions of a report read from history
-MAX_REPORT_BYTES = 32 << 20  # a report is a few KB; reports/ is in git, so bound the read
+MAX_REPORT_BYTES = 8 << 20  # a report is a few KB; reports/ is in git, so bound the read
 
 
 @dataclass

@@ -104,13 +104,13 @@ def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str
 
 
 def file_versions(project_root: Path, path: str, limit: int = 100, experiments: bool = False,
-                  max_bytes: int = 64 << 20) -> list[tuple[str, bytes]]:
+                  max_bytes: int = 8 << 20) -> list[tuple[str, bytes]]:
     """(commit, content) of each recorded version of one file, newest first: the commits
     of the current branch that changed it, then (with `experiments`) DVC experiments'
     commits (refs/exps/...) whose version is none of the branch's (an experiment applied
     and committed is one run, not two). At most `limit`; none outside a git repository. A
-    version over `max_bytes` is left out unread (the file is in git: a pull request can
-    make it any size)."""
+    version over `max_bytes` is left out unread, and so is every version once 8 times that
+    has been read (the file is in git: a pull request can make it any size, many times)."""
     log = try_run(project_root, "log", f"-{limit}", "--format=%H", "--", path) or ""
     commits = log.split()
     found = [(c, content) for c, content in zip(
@@ -136,8 +136,12 @@ def _blobs(project_root: Path, names: list[str], max_bytes: int) -> list[bytes |
     checked = subprocess.run(["git", "cat-file", "--batch-check"], cwd=project_root,
                              input="".join(f"{n}\n" for n in names).encode(),
                              capture_output=True, check=True).stdout.splitlines()
-    small = [name for name, header in zip(names, checked, strict=True)
-             if not header.endswith(b" missing") and int(header.split()[2]) <= max_bytes]
+    small, total = [], 0
+    for name, header in zip(names, checked, strict=True):
+        size = -1 if header.endswith(b" missing") else int(header.split()[2])
+        if 0 <= size <= max_bytes and total + size <= 8 * max_bytes:
+            small.append(name)
+            total += size
     if len(small) < len(names):
         read = dict(zip(small, _blobs(project_root, small, max_bytes), strict=True))
         return [read.get(name) for name in names]
@@ -148,12 +152,12 @@ def _blobs(project_root: Path, names: list[str], max_bytes: int) -> list[bytes |
     position = 0
     for _ in names:
         header_end = out.index(b"\n", position)
-        header = out[position:header_end].split()
-        if header[-1] == b"missing":
+        fields = out[position:header_end].split()
+        if fields[-1] == b"missing":
             contents.append(None)
             position = header_end + 1
             continue
-        size = int(header[2])
+        size = int(fields[2])
         contents.append(out[header_end + 1:header_end + 1 + size])
         position = header_end + 1 + size + 1
     return contents
