@@ -50,7 +50,7 @@ def summarize(project: Project, signatures: list[str]) -> str:
 
 def write_html_report(project: Project, signatures: list[str]):
     """summary/report.html: the page `tf report --html` writes (tf_cli.report), for the
-    pipeline's signatures. Returns its path."""
+    pipeline's signatures. Not a DVC output (dvc.yaml says why). Returns its path."""
     from tf_cli.render.html import page
     from tf_cli.report import build
 
