@@ -53,7 +53,9 @@ def effect_table(effects: list[SignatureEffect]) -> Table:
             reason = found.reason or "not measured yet (dvc repro)"
             parts = [reason, "", "", "", ""]
         else:
-            parts = [_parts(buckets[:1], demos[:1]), _parts(buckets[-1:], demos[-1:]),
+            # "least" is the other end of each list: with one bucket (or demo) it is "-"
+            parts = [_parts(buckets[:1], demos[:1]),
+                     _parts(buckets[1:][-1:], demos[1:][-1:]),
                      _ids(found, found.flagged(HARMFUL)), _ids(found, found.flagged(LOW_VALUE)),
                      ""]
         most = ", ".join(f"{i} {n}/{found.runs}" for i, n in found.chosen.most_common(2))
