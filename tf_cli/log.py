@@ -104,9 +104,9 @@ class _Counted:
 
 
 def scores_in(content: bytes | None) -> tuple[float | None, float | None, str | None]:
+    """(optimized, baseline, optimizer) that an optimize report records."""
     if not content:
         return None, None, None
-    """(optimized, baseline, optimizer) that an optimize report records."""
     try:
         report = orjson.loads(content)
     except orjson.JSONDecodeError:
