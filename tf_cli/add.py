@@ -191,5 +191,5 @@ def _commit(project: Project, path: Path, signature: str, ids: list[str]) -> str
     """Commit `path` alone, with a message naming the signature and the new ids."""
     noun = "example" if len(ids) == 1 else "examples"
     message = f"Add {len(ids)} {noun} to {signature}\n\n" + "\n".join(f"id: {i}" for i in ids)
-    git.commit(project.root, path, message, hint="the examples were added; commit them yourself")
+    git.commit(project.root, [path], message, hint="the examples were added; commit them yourself")
     return message.splitlines()[0]

@@ -32,7 +32,7 @@ from pathlib import Path
 import orjson
 
 from tf_cli import git
-from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, PROMPTS_FILE, RETIRED_FILE
+from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, NOT_EXAMPLE_FILES
 from tf_cli.project import Project
 
 JSON_VERSION = 1
@@ -118,7 +118,7 @@ class _Side:
         for path, content in files.items():
             parts = path.split("/")
             if len(parts) != 3 or not path.endswith(DATASET_SUFFIX) or \
-                    parts[2] in (PROMPTS_FILE, RETIRED_FILE):
+                    parts[2] in NOT_EXAMPLE_FILES:
                 continue
             self.files.setdefault(parts[1], []).append(content)
             self.lines.setdefault(parts[1], []).extend(content.splitlines())

@@ -23,6 +23,7 @@ from tf_cli import git
 from tf_cli.errors import UsageError
 from tf_cli.layout import REPORTS_DIR, report_path
 from tf_cli.project import Project, irregular
+from tf_cli.words import is_number
 
 HARMFUL, LOW_VALUE = "harmful", "low-value"  # the flags the effect stage gives demos
 DEMOS_REPORT = "demos"  # reports/<sig>/demos.json, by the effect stage
@@ -45,8 +46,7 @@ class SignatureEffect:
     @property
     def dev_score(self) -> float | None:
         value = (self.measured or {}).get("dev_score_percent")
-        return float(value) if isinstance(value, int | float) and \
-            not isinstance(value, bool) else None
+        return float(value) if is_number(value) else None
 
     @property
     def reason(self) -> str | None:
@@ -77,9 +77,14 @@ class SignatureEffect:
                 "harmful_streak": self.harmful_streak}
 
 
-def read(project: Project, signature: str) -> SignatureEffect:
+def measured_now(project: Project, signature: str) -> dict | None:
+    """The working tree's demos.json, or None before the effect stage first ran."""
     now = report_bytes(project, report_path(project, signature, DEMOS_REPORT))
-    measured = _load(now) if now is not None else None
+    return _load(now) if now is not None else None
+
+
+def read(project: Project, signature: str) -> SignatureEffect:
+    measured = measured_now(project, signature)
     found = SignatureEffect(signature, measured)
     runs = git.file_versions(project.root, f"{REPORTS_DIR}/{signature}/optimize.json",
                              MAX_RUNS, experiments=True, max_bytes=MAX_REPORT_BYTES)
@@ -151,8 +156,7 @@ def rows_of(report: dict | None, key: str) -> list[dict]:
     for row in rows:
         if isinstance(row, dict):
             effect = row.get("effect")
-            number = isinstance(effect, int | float) and not isinstance(effect, bool)
-            out.append({**row, "effect": float(effect) if number else None})  # type: ignore[arg-type]
+            out.append({**row, "effect": float(effect) if is_number(effect) else None})
     return out
 
 

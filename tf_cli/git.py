@@ -52,17 +52,9 @@ def user_name(project_root: Path) -> str | None:
     return (try_run(project_root, "config", "user.name") or "").strip() or None
 
 
-def commit(project_root: Path, path: Path, message: str, hint: str | None = None) -> None:
-    """Commit `path` alone (whatever else is staged stays staged)."""
-    run(project_root, "add", "--", str(path), error=TfError, hint=hint)
-    run(project_root, "commit", "--quiet", "-m", message, "--", str(path), error=TfError,
-        hint=hint)
-
-
-def commit_paths(project_root: Path, paths: list[Path], message: str) -> None:
+def commit(project_root: Path, paths: list[Path], message: str, hint: str) -> None:
     """Commit these files (their current content) alone: whatever else is staged stays
     staged and out of the commit."""
-    hint = "the files are changed as reported; commit them yourself"
     names = [str(p) for p in paths]
     run(project_root, "add", "--", *names, error=TfError, hint=hint)
     run(project_root, "commit", "--quiet", "-m", message, "--", *names, error=TfError,
@@ -91,16 +83,9 @@ def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str
     if not blobs:
         return {}
     # One `git cat-file --batch` process streams every blob: fast for large data sets.
-    request = "".join(f"{sha}\n" for sha, _ in blobs).encode()
-    out = subprocess.run(["git", "cat-file", "--batch"], cwd=project_root, input=request,
-                         capture_output=True, check=True).stdout
-    files, position = {}, 0
-    for _, path in blobs:
-        header_end = out.index(b"\n", position)
-        size = int(out[position:header_end].split()[2])
-        files[path] = out[header_end + 1:header_end + 1 + size]
-        position = header_end + 1 + size + 1
-    return files
+    contents = _cat_batch(project_root, [sha for sha, _ in blobs])
+    return {path: content for (_, path), content in zip(blobs, contents, strict=True)
+            if content is not None}
 
 
 def file_versions(project_root: Path, path: str, limit: int = 100, experiments: bool = False,
@@ -143,8 +128,16 @@ def _blobs(project_root: Path, names: list[str], max_bytes: int) -> list[bytes |
             small.append(name)
             total += size
     if len(small) < len(names):
-        read = dict(zip(small, _blobs(project_root, small, max_bytes), strict=True))
+        read = dict(zip(small, _cat_batch(project_root, small), strict=True))
         return [read.get(name) for name in names]
+    return _cat_batch(project_root, names)
+
+
+def _cat_batch(project_root: Path, names: list[str]) -> list[bytes | None]:
+    """The content of each object name (a sha or `rev:path`; None where git has none), from
+    one `git cat-file --batch` process."""
+    if not names:
+        return []
     out = subprocess.run(["git", "cat-file", "--batch"], cwd=project_root,
                          input="".join(f"{n}\n" for n in names).encode(),
                          capture_output=True, check=True).stdout

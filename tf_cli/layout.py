@@ -43,6 +43,10 @@ BOOTSTRAP_FILE = "bootstrap.jsonl"
 SYNTHETIC_FILE = "synthetic.jsonl"
 PROMPTS_FILE = "prompts.jsonl"
 RETIRED_FILE = "retired.jsonl"
+# The .jsonl files of datasets/<sig>/ that hold no counted, trainable examples: inputs to
+# label, and examples tf prune retired. Counting, coverage, the pipeline, tf diff and tf log
+# leave them out; tf validate checks them.
+NOT_EXAMPLE_FILES = (PROMPTS_FILE, RETIRED_FILE)
 # Files whose examples wait for `tf review` (review.status: pending) until approved.
 PENDING_FILES = (SYNTHETIC_FILE, BOOTSTRAP_FILE, CAPTURED_FILE)
 # The files that feed the pipeline, human-curated first: of two duplicates, the one met

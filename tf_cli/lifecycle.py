@@ -15,7 +15,7 @@ Nothing is deleted: a retired example moves to datasets/<sig>/retired.jsonl with
 metadata.retired {date, reason, from}, through tf_cli.writer.move (both files locked, the
 target written before the source, each replaced atomically). `restore` moves it back to
 the file it came from, without metadata.retired, so the line is as it was. Both commit the
-files they changed, and nothing else, as one commit (tf_cli.git.commit_paths); they refuse
+files they changed, and nothing else, as one commit (tf_cli.git.commit); they refuse
 to start when those files have changes not committed yet, so the commit shows exactly the
 moved lines.
 """
@@ -67,7 +67,8 @@ def plan(project: Project, signatures: list[str], today: datetime | None = None
         if policy.harmful_runs:
             from tf_cli import effect
 
-            streaks = effect.read(project, signature).harmful_streak
+            streaks = effect.harmful_streaks(project, signature,
+                                             effect.measured_now(project, signature))
             for _, record in examples:
                 runs = streaks.get(record["id"], 0)
                 if runs >= policy.harmful_runs:
@@ -108,9 +109,9 @@ def retire(project: Project, retirements: list[Retirement], commit: bool) -> lis
         signatures = sorted({r.signature for r in retirements})
         body = "\n".join(f"- {r.signature} {r.id} ({r.file}): {'; '.join(r.reasons)}"
                          for r in retirements)
-        git.commit_paths(project.root, touched,
-                         f"tf prune: retire {plural(len(retirements), 'example')} of "
-                         f"{', '.join(signatures)}\n\n{body}\n")
+        subject = (f"tf prune: retire {plural(len(retirements), 'example')} of "
+                   f"{', '.join(signatures)}")
+        git.commit(project.root, touched, f"{subject}\n\n{body}\n", hint=COMMIT_HINT)
     return touched
 
 
@@ -151,8 +152,9 @@ def restore(project: Project, ids: list[str], commit: bool) -> list[tuple[str, s
                     project.dataset_dir(signature) / file_name, decided, records)
     if commit and done:
         body = "\n".join(f"- {s} {i} -> {f}" for s, i, f in done)
-        git.commit_paths(project.root, touched,
-                         f"tf prune: restore {plural(len(done), 'example')}\n\n{body}\n")
+        git.commit(project.root, touched,
+                   f"tf prune: restore {plural(len(done), 'example')}\n\n{body}\n",
+                   hint=COMMIT_HINT)
     return done
 
 
@@ -172,6 +174,7 @@ def retired(project: Project, signatures: list[str]) -> list[dict]:
     return found
 
 
+COMMIT_HINT = "the files are changed as reported; commit them yourself"
 # The files an example can be retired from and restored to (schemas/common.schema.json
 # lists the same under metadata.retired.from).
 _RESTORABLE = ("examples.jsonl", "captured.jsonl", "bootstrap.jsonl", "synthetic.jsonl")
@@ -207,26 +210,16 @@ def _over_cell_cap(project: Project, signature: str, examples: list[tuple[Path, 
                    cap: int) -> list[tuple[str, str]]:
     """(id, reason) of the counted examples past `cap` in their cell of
     balance.cell_dimensions; the best `cap` of each cell stay."""
-    from tf_cli import duck
-    from tf_cli.coverage.spec import params_problem
-    from tf_cli.errors import ConfigError
+    from tf_cli.coverage.engine import example_buckets, require_dimensions
 
     dimensions = list(project.settings.balance.cell_dimensions)
-    spec = project.signature(signature).coverage
-    missing = [d for d in dimensions if d not in spec.dimensions]
-    if missing:
-        raise ConfigError([params_problem(project, ["balance", "cell_dimensions"],
-                                          f'balance.cell_dimensions: "{missing[0]}" is not a '
-                                          f"coverage dimension of {signature}")])
+    setting = ["balance", "cell_dimensions"]
+    require_dimensions(project, signature, dimensions, setting)
     counted = [record for _, record in examples if state(record) == COUNTED]
     files = sorted({path for path, _ in examples})
     if not counted or not files:
         return []
-    loader = project.schemas
-    cells = duck.buckets(files, duck.columns(loader, loader.signature(signature)),
-                         {d: spec.dimensions[d].sql for d in dimensions}, signature,
-                         lambda d, message: params_problem(project, spec.dimensions[d].origin,
-                                                           message))
+    cells = example_buckets(project, signature, dimensions, files, setting)
     by_cell: dict[tuple, list[dict]] = defaultdict(list)
     for record in counted:
         by_cell[cells.get(record["id"], ())].append(record)

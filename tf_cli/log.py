@@ -16,8 +16,9 @@ import orjson
 from tf_cli import git
 from tf_cli.counting import COUNTED, state
 from tf_cli.ids import parse_time
-from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, PROMPTS_FILE, REPORTS_DIR, RETIRED_FILE
+from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, NOT_EXAMPLE_FILES, REPORTS_DIR
 from tf_cli.project import Project
+from tf_cli.words import is_number
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
             found = _Counted(when)
             for path, content in data.items():
                 if path.startswith(f"{DATASETS_DIR}/{name}/") and path.endswith(DATASET_SUFFIX) \
-                        and path.rsplit("/", 1)[-1] not in (PROMPTS_FILE, RETIRED_FILE):
+                        and path.rsplit("/", 1)[-1] not in NOT_EXAMPLE_FILES:
                     found.add(content)
             scores = scores_in(reports.get(f"{REPORTS_DIR}/{name}/optimize.json"))
             rows.append(LogRow(commit[:10], date, subject, name, found.examples,
@@ -94,7 +95,7 @@ class _Counted:
                 self.ages.append((self.at - created).total_seconds() / 86400)
             quality = metadata.get("quality")
             score = quality.get("score") if isinstance(quality, dict) else None
-            if isinstance(score, int | float) and not isinstance(score, bool):
+            if is_number(score):
                 self.qualities.append(float(score))
 
     def freshness(self) -> tuple[float | None, float | None]:

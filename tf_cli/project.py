@@ -24,6 +24,7 @@ from tf_cli.errors import UsageError
 from tf_cli.layout import (
     DATASET_SUFFIX,
     DATASETS_DIR,
+    NOT_EXAMPLE_FILES,
     PROMPTS_FILE,
     RETIRED_FILE,
     RULES_SUFFIX,
@@ -131,7 +132,7 @@ class Project:
         if not folder.is_dir():
             return []
         return [require_regular(p) for p in sorted(folder.glob(f"*{DATASET_SUFFIX}"))
-                if p.name not in (PROMPTS_FILE, RETIRED_FILE)]
+                if p.name not in NOT_EXAMPLE_FILES]
 
     def retired_files(self, signature: str) -> list[Path]:
         """datasets/<sig>/retired.jsonl, if there is one: checked as examples by tf validate."""

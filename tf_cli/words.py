@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 
 def score(value: float | None) -> str:
     """A dev score (percent) to one decimal, or "-" when none was measured (or when a report,
     which is in git, holds something that is not a number)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:.1f}"
-    return "-"
+    return f"{value:.1f}" if is_number(value) else "-"
+
+
+def is_number(value: object) -> TypeGuard[int | float]:
+    """An int or float, not a bool: what a number read from JSON in git must be."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -341,3 +341,29 @@ def _count_lines(files: list[Path]) -> int:
             while chunk := f.read(1 << 22):
                 lines += chunk.count(b"\n")
     return lines
+
+
+def require_dimensions(project: Project, signature: str, dimensions: list[str],
+                       setting: list[str]) -> None:
+    """A setting that names coverage dimensions (balance.cell_dimensions, effect.dimensions)
+    names only dimensions the signature has; else a configuration error at `setting`."""
+    spec = project.signature(signature).coverage
+    missing = [d for d in dimensions if d not in spec.dimensions]
+    if missing:
+        raise ConfigError([params_problem(project, setting,
+                                          f'{".".join(setting)}: "{missing[0]}" is not a '
+                                          f"coverage dimension of {signature}")])
+
+
+def example_buckets(project: Project, signature: str, dimensions: list[str],
+                    files: list[Path], setting: list[str]) -> dict[str, tuple]:
+    """id -> the bucket of each of `dimensions` (coverage dimensions the setting at
+    `setting` names) for every example in `files`, computed by DuckDB from the coverage
+    SQL: the cells the balance stage caps, tf prune caps and the effect stage withholds."""
+    require_dimensions(project, signature, dimensions, setting)
+    spec = project.signature(signature).coverage
+    loader = project.schemas
+    return duck.buckets(files, duck.columns(loader, loader.signature(signature)),
+                        {d: spec.dimensions[d].sql for d in dimensions}, signature,
+                        lambda d, message: params_problem(project, spec.dimensions[d].origin,
+                                                          message))

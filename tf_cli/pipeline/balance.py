@@ -12,8 +12,7 @@ import hashlib
 from collections import defaultdict
 
 from tf_cli.coverage import measure
-from tf_cli.coverage.spec import params_problem
-from tf_cli.errors import ConfigError
+from tf_cli.coverage.engine import example_buckets
 from tf_cli.layout import (
     DEV_FILE,
     HUMAN_SOURCES,
@@ -47,7 +46,8 @@ def balance(project: Project, signature: str, options: BalanceSettings) -> dict:
     folder = data_dir(project, signature)
     # The validate stage wrote pool.jsonl: every line is a record.
     pool = [line.record for line in read_lines(folder / POOL_FILE) if line.record is not None]
-    cells = _cells(project, signature, options, folder / POOL_FILE)
+    cells = example_buckets(project, signature, list(options.cell_dimensions),
+                            [folder / POOL_FILE], ["balance", "cell_dimensions"])
     kept = sorted(pool, key=_preference)
     dropped_cap = 0
     if options.max_per_cell:
@@ -80,22 +80,3 @@ def balance(project: Project, signature: str, options: BalanceSettings) -> dict:
     # column of `dvc metrics show`.
     write_json(report_path(project, signature, "train_coverage"), coverage.dimensions)
     return {**metrics, "train_coverage": coverage.dimensions}
-
-
-def _cells(project: Project, signature: str, options: BalanceSettings,
-           pool_file) -> dict[str, tuple]:
-    """id -> the example's cell (bucket per cell dimension), computed by DuckDB."""
-    from tf_cli import duck
-
-    spec = project.signature(signature).coverage
-    missing = [d for d in options.cell_dimensions if d not in spec.dimensions]
-    if missing:
-        raise ConfigError([params_problem(project, ["balance", "cell_dimensions"],
-                                          f'balance.cell_dimensions: "{missing[0]}" is not a '
-                                          f"coverage dimension of {signature}")])
-    loader = project.schemas
-    types = duck.columns(loader, loader.signature(signature))
-    return duck.buckets([pool_file], types, {d: spec.dimensions[d].sql
-                                             for d in options.cell_dimensions}, signature,
-                        lambda d, message: params_problem(project, spec.dimensions[d].origin,
-                                                          message))

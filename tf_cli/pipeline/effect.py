@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from tf_cli import dspy_io, lm
 from tf_cli.effect import DEMOS_REPORT, HARMFUL, LOW_VALUE
-from tf_cli.errors import ConfigError, TfError
+from tf_cli.errors import TfError
 from tf_cli.layout import DSPY_FILE, data_dir, program_path, report_path, split_path
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
@@ -28,38 +28,28 @@ from tf_cli.settings import EffectSettings
 
 @dataclass
 class _Demo:
-    predictor: int  # which of the program's predictors holds it
     id: str | None  # the training example it is (bootstrapped demos are matched by inputs)
     bootstrapped: bool
     buckets: dict[str, str]
 
 
 def measure_effect(project: Project, signature_name: str, options: EffectSettings) -> dict:
+    from tf_cli.coverage.engine import require_dimensions
+
     loader = project.schemas
     signature = loader.signature(signature_name)
-    spec = signature.coverage
     dimensions = list(options.dimensions) if options.dimensions is not None \
-        else list(spec.dimensions)
-    unknown = [d for d in dimensions if d not in spec.dimensions]
-    if unknown:
-        from tf_cli.coverage.spec import params_problem
-
-        raise ConfigError([params_problem(project, ["effect", "dimensions"],
-                                          f'effect.dimensions: "{unknown[0]}" is not a '
-                                          f"coverage dimension of {signature_name}")])
+        else list(signature.coverage.dimensions)
+    require_dimensions(project, signature_name, dimensions, ["effect", "dimensions"])
     data = read_json(data_dir(project, signature_name) / DSPY_FILE)
     saved = read_json(program_path(project, signature_name))
-    demos = _demos(_saved_demos(saved), data,
-                   _train_buckets(project, signature_name, dimensions))
+    saved_demos = _saved_demos(saved)
+    demos = _demos(saved_demos, data, _train_buckets(project, signature_name, dimensions))
     settings = project.lm
     per_evaluation = len(data["dev"])
     report: dict = {"signature": signature_name, "dimensions": dimensions,
                     "dev": per_evaluation, "max_lm_calls": options.max_lm_calls}
-    why_not = (None if settings.configured else "no language model configured") or \
-        (None if per_evaluation else "the dev split is empty") or \
-        (None if options.max_lm_calls >= per_evaluation else
-         f"effect.max_lm_calls {options.max_lm_calls} is below one evaluation "
-         f"({per_evaluation} dev examples)")
+    why_not = _why_not(settings.configured, per_evaluation, options.max_lm_calls)
     bucket_rows = _bucket_rows(demos, dimensions)
     demo_rows: list[dict] = [{"id": d.id, "bootstrapped": d.bootstrapped, "buckets": d.buckets,
                   "score_without": None, "effect": None, "flag": None} for d in demos]
@@ -74,7 +64,7 @@ def measure_effect(project: Project, signature_name: str, options: EffectSetting
     program = dspy_io.make_program(dspy_io.dspy_signature(loader, signature),
                                    project.settings.optimize.program)
     program.load_state(saved)
-    if [len(p.demos) for p in program.predictors()] != [len(d) for d in _saved_demos(saved)]:
+    if [len(p.demos) for p in program.predictors()] != [len(d) for d in saved_demos]:
         raise TfError(f"{project.display(program_path(project, signature_name))}: its "
                       "demos do not fit the program optimize.program describes "
                       f"({project.settings.optimize.program})",
@@ -120,6 +110,17 @@ def measure_effect(project: Project, signature_name: str, options: EffectSetting
     report.update(evaluated=True, reason=None, dev_score_percent=full,
                   evaluations=evaluations, skipped=skipped, **lm.usage(client))
     return _write(project, signature_name, report, bucket_rows, demo_rows)
+
+
+def _why_not(configured: bool, dev: int, max_lm_calls: int) -> str | None:
+    """Why nothing can be evaluated, or None."""
+    if not configured:
+        return "no language model configured"
+    if not dev:
+        return "the dev split is empty"
+    if max_lm_calls < dev:
+        return f"effect.max_lm_calls {max_lm_calls} is below one evaluation ({dev} dev examples)"
+    return None
 
 
 def _write(project: Project, signature_name: str, report: dict, bucket_rows: list[dict],
@@ -168,18 +169,13 @@ def _train_buckets(project: Project, signature_name: str,
                    dimensions: list[str]) -> dict[str, dict[str, str]]:
     """id -> {dimension: bucket} for every training example, computed by DuckDB from the
     coverage SQL (the same buckets `tf coverage` counts)."""
-    from tf_cli import duck
-    from tf_cli.coverage.spec import params_problem
+    from tf_cli.coverage.engine import example_buckets
 
     path = split_path(project, signature_name, "train")
     if not dimensions or not path.exists() or not path.stat().st_size:
         return {}
-    loader = project.schemas
-    spec = loader.signature(signature_name).coverage
-    rows = duck.buckets([path], duck.columns(loader, loader.signature(signature_name)),
-                        {d: spec.dimensions[d].sql for d in dimensions}, signature_name,
-                        lambda d, message: params_problem(project, spec.dimensions[d].origin,
-                                                          message))
+    rows = example_buckets(project, signature_name, dimensions, [path],
+                           ["effect", "dimensions"])
     return {example_id: dict(zip(dimensions, values, strict=True))
             for example_id, values in rows.items()}
 
@@ -201,13 +197,13 @@ def _demos(per_predictor: list[list[dict]], data: dict,
     by_inputs = {_inputs_key(record, data["input_keys"]): record.get("id")
                  for record in data["train"]}
     found = []
-    for number, demos in enumerate(per_predictor):
+    for demos in per_predictor:
         for fields in demos:
             if not isinstance(fields, dict):
                 continue
             example_id = fields.get("id") or by_inputs.get(
                 _inputs_key(fields, data["input_keys"]))
-            found.append(_Demo(number, example_id, bool(fields.get("augmented")),
+            found.append(_Demo(example_id, bool(fields.get("augmented")),
                                buckets.get(example_id, {}) if example_id else {}))
     return found
 

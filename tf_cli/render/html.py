@@ -14,7 +14,7 @@ from html import escape
 
 from tf_cli.effect import HARMFUL, LOW_VALUE
 from tf_cli.report import Report, SignatureReport
-from tf_cli.words import plural
+from tf_cli.words import is_number, plural
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 STYLE = """
@@ -98,8 +98,10 @@ def _coverage(s: SignatureReport) -> str:
 
 def _heatmap(name: str, label: str, cells, minimum: int, passed: bool, level: str) -> str:
     """A grid requirement's cells: rows by its first dimension, columns by its second, one
-    table per bucket of any further dimension. Short cells are marked."""
+    table per bucket of its third, if any (a grid has 2 or 3: tf_cli/params.schema.json).
+    Short cells are marked."""
     dimensions = list(cells[0][0])
+    first, second = dimensions[:2]
     top = max((count for _, count in cells), default=0) or 1
     status = "ok" if passed else ("fail" if level == "error" else "warn")
     out = [f'<h3>Grid: {escape(label)} <span class="{status}">'
@@ -109,11 +111,9 @@ def _heatmap(name: str, label: str, cells, minimum: int, passed: bool, level: st
         key = tuple(cell[d] for d in dimensions[2:])
         pages.setdefault(key, []).append((cell, count))
     for key, members in pages.items():
-        rows = list(dict.fromkeys(c[dimensions[0]] for c, _ in members))
-        columns = list(dict.fromkeys(c[dimensions[1]] for c, _ in members)) \
-            if len(dimensions) > 1 else [""]
-        counts = {(c[dimensions[0]], c.get(dimensions[1], "") if len(dimensions) > 1 else ""):
-                  (c, n) for c, n in members}
+        rows = list(dict.fromkeys(c[first] for c, _ in members))
+        columns = list(dict.fromkeys(c[second] for c, _ in members))
+        counts = {(c[first], c[second]): (c, n) for c, n in members}
         title = ", ".join(f"{d} = {b}" for d, b in zip(dimensions[2:], key, strict=True))
         head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
         body = []
@@ -127,8 +127,7 @@ def _heatmap(name: str, label: str, cells, minimum: int, passed: bool, level: st
                            f'data-grid="{escape(label)}" '
                            f'data-key="cell:{escape(_cell_key(cell))}">{count}</td>')
             body.append(f"<tr><th>{escape(str(row))}</th>{''.join(tds)}</tr>")
-        corner = escape(f"{dimensions[0]} \\ {dimensions[1]}" if len(dimensions) > 1
-                        else dimensions[0])
+        corner = escape(f"{first} \\ {second}")
         out.append(f"<table class=heat>{f'<caption>{escape(title)}</caption>' if title else ''}"
                    f"<tr><th>{corner}</th>{head}</tr>{''.join(body)}</table>")
     out.append("</div>")
@@ -180,7 +179,7 @@ def _history(s: SignatureReport) -> str:
 def _line_chart(title: str, values: list, top: float | None) -> str:
     """An SVG line over the commits (oldest left); a commit with no value is skipped."""
     width, height, pad = 360, 120, 24
-    known = [(i, v) for i, v in enumerate(values) if _is_number(v)]
+    known = [(i, v) for i, v in enumerate(values) if is_number(v)]
     if not known:
         return (f'<figure><figcaption>{escape(title)}</figcaption>'
                 '<p class="muted">not recorded yet</p></figure>')
@@ -281,8 +280,4 @@ def _anchor(name: str) -> str:
 
 def _score(value) -> str:
     """A score or count from a report (reports/ is in git: any JSON value may be there)."""
-    return f"{value:g}" if _is_number(value) else "-"
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return f"{value:g}" if is_number(value) else "-"

@@ -50,17 +50,15 @@ def effect_table(effects: list[SignatureEffect]) -> Table:
     for found in effects:
         buckets, demos = found.buckets(), found.demos()
         if not found.evaluated:
-            reason = found.reason or "not measured yet (dvc repro)"
-            parts = [reason, "", "", "", ""]
+            measured = [found.reason or "not measured yet (dvc repro)", "", "", ""]
         else:
             # "least" is the other end of each list: with one bucket (or demo) it is "-"
-            parts = [_parts(buckets[:1], demos[:1]),
-                     _parts(buckets[1:][-1:], demos[1:][-1:]),
-                     _ids(found, found.flagged(HARMFUL)), _ids(found, found.flagged(LOW_VALUE)),
-                     ""]
+            measured = [_parts(buckets[:1], demos[:1]),
+                        _parts(buckets[1:][-1:], demos[1:][-1:]),
+                        _ids(found, found.flagged(HARMFUL)),
+                        _ids(found, found.flagged(LOW_VALUE))]
         most = ", ".join(f"{i} {n}/{found.runs}" for i, n in found.chosen.most_common(2))
-        parts[4] = most or "-"
-        table.add_row(found.signature, score(found.dev_score), *parts)
+        table.add_row(found.signature, score(found.dev_score), *measured, most or "-")
     return table
 
 
