@@ -56,7 +56,7 @@ def completeness_example(n: int, cell: dict[str, str]) -> dict:
     rng = random.Random(n)
 
     def words(k: int) -> str:
-        return " ".join(rng.choice(_WORDS) for _ in range(k))
+        return " ".join(rng.choices(_WORDS, k=k))  # one call: tests make tens of thousands
 
     requirements = [f"Requirement {i + 1} of feature {n}: {words(5)}" for i in range(4)]
     missing = {"full": 0, "partial": 1, "barely": 3}[cell.get("completion", "full")]

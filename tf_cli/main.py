@@ -8,10 +8,13 @@ them, so `tf --help` and `tf validate` start fast.
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+import typer.main
 
 from tf_cli import console
 from tf_cli.commands import (
@@ -85,11 +88,18 @@ for _name, _module in COMMANDS.items():
 app.add_typer(lm.app, name="lm")
 
 
+@cache
+def _click_command() -> click.Command:
+    """The click command tree typer builds from `app`: built once per process (it reads every
+    command's annotations, about 25 ms), however often `run` is called in it (tests do)."""
+    return typer.main.get_command(app)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Entry point of the console script: run the app and map every failure to an exit code."""
     try:
         # Without standalone mode click returns the code given to typer.Exit.
-        code = app(args=argv, prog_name="tf", standalone_mode=False)
+        code = _click_command().main(args=argv, prog_name="tf", standalone_mode=False)
     except TfError as exc:
         console.error(str(exc))
         return exc.exit_code

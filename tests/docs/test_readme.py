@@ -1,9 +1,10 @@
 """The README's shell examples run as written.
 
 Every ```sh block of README.md is either run here, in a scratch repository assembled from
-this repository's code and the frozen fixture data (tests/conftest.py), or listed in SKIPPED
-with the reason it cannot run in a test. A new block that is neither fails the suite, so an
-example cannot be added, or stop working, unnoticed.
+this repository's code and the frozen fixture data (tests/conftest.py), or run by
+tests/stages/test_pipeline.py in the repository its pipeline built (PIPELINE_BLOCKS), or
+listed in SKIPPED with the reason it cannot run in a test. A new block that is none of
+these fails the suite, so an example cannot be added, or stop working, unnoticed.
 
 Each block runs as one bash script with `set -euo pipefail`, `tf` and `dvc` from this
 Python's environment first on PATH, and the setup its text assumes (a file it names, a
@@ -104,14 +105,6 @@ def _model(clone: Path, env: dict) -> None:
     env["_stdin"] = "a\n" + "r\n" * 100
 
 
-def _one_signature(clone: Path, env: dict) -> None:
-    """The pipeline for the signature the blocks name: the same commands and stages (a
-    foreach, tests/stages/test_pipeline.py runs three), a seventh of the time."""
-    from tests.stages.test_pipeline import only_signatures
-
-    only_signatures(clone, ["validate_intent"])
-
-
 def _summary_file(clone: Path, env: dict) -> None:
     env["GITHUB_STEP_SUMMARY"] = str(clone.parent / "step-summary.md")
 
@@ -124,9 +117,6 @@ SINGLE_ITEM_BLOCK = "dvc repro --single-item --force optimize@validate_intent   
 class Run:
     setup: Callable[[Path, dict], None] | None = None
     slow: bool = False  # runs the DVC pipeline
-    # A block whose commands must have run first, in the same clone (it may have its own):
-    # the chain runs as one test, every block's setup first.
-    after: str | None = None
     stages: frozenset[str] | None = None  # the DVC stages the block runs, when the text says
     may_run: frozenset[str] = frozenset()  # and those it runs only if their deps changed
     says: tuple[str, ...] = ()  # what its output must contain, when the text says
@@ -141,14 +131,20 @@ RUN: dict[str, Run] = {
     "tf report                            # every signature: summary/report.html": Run(),
     "tf coverage                                  # bucket counts per dimension, requirements":
         Run(_summary_file),
-    DVC_BLOCK: Run(slow=True),
-    SINGLE_ITEM_BLOCK:
-        Run(_one_signature, slow=True, after=DVC_BLOCK,  # "this stage only", then the summary
-            stages=frozenset({"optimize@validate_intent"}), may_run=frozenset({"summary"})),
-    # After a repro (the two blocks above, in the same clone): push, clone, pull, no stage run.
+}
+
+# The pipeline's blocks, in this order, in one clone: they run in the repository that
+# tests/stages/test_pipeline.py has already built with `dvc repro` (a copy of it), by its
+# test_the_readme_pipeline_blocks_run_as_written, with run_block below; building another
+# would repeat the whole pipeline. Nothing changed since that repro, so the first block's
+# `dvc repro` runs no stage.
+PIPELINE_BLOCKS: dict[str, Run] = {
+    DVC_BLOCK: Run(stages=frozenset(), says=("Data and pipelines are up to date.",)),
+    SINGLE_ITEM_BLOCK:  # "this stage only", then the summary
+        Run(stages=frozenset({"optimize@validate_intent"}), may_run=frozenset({"summary"})),
+    # After a repro: push, clone, pull, no stage run.
     "dvc remote add -d --local storage ../tf-dvc-storage   # any folder; made by the first push":
-        Run(slow=True, after=SINGLE_ITEM_BLOCK, stages=frozenset(),
-            says=("Data and pipelines are up to date.",)),
+        Run(stages=frozenset(), says=("Data and pipelines are up to date.",)),
 }
 
 
@@ -158,59 +154,56 @@ def _blocks() -> list[Block]:
 
 def test_every_shell_block_of_the_readme_is_run_or_skipped_with_a_reason():
     keys = [block.key for block in _blocks()]
-    unknown = [key for key in keys if key not in RUN and key not in SKIPPED]
+    unknown = [key for key in keys if key not in RUN | PIPELINE_BLOCKS and key not in SKIPPED]
     assert not unknown, f"README blocks neither run nor skipped in {__file__}: {unknown}"
-    stale = (set(RUN) | set(SKIPPED)) - set(keys)
+    stale = (set(RUN) | set(PIPELINE_BLOCKS) | set(SKIPPED)) - set(keys)
     assert not stale, f"listed here but no longer in README.md: {stale}"
 
 
 def _params() -> list:
-    out = []
-    covered = {run.after for run in RUN.values()}  # run first by another block's test
-    for block in _blocks():
-        if block.key in RUN and block.key not in covered:
-            marks = [pytest.mark.slow] if RUN[block.key].slow else []
-            out.append(pytest.param(block, id=f"README.md:{block.line}", marks=marks))
-    return out
-
-
-def _chain(block: Block) -> list[Block]:
-    """The block and the blocks it runs after, first first."""
-    by_key = {b.key: b for b in _blocks()}
-    chain = [block]
-    while RUN[chain[0].key].after:
-        chain.insert(0, by_key[RUN[chain[0].key].after])
-    return chain
+    return [pytest.param(block, id=f"README.md:{block.line}",
+                         marks=[pytest.mark.slow] if RUN[block.key].slow else [])
+            for block in _blocks() if block.key in RUN]
 
 
 @pytest.mark.parametrize("block", _params())
 def test_readme_block_runs_as_written(block: Block, tmp_path: Path):
-    clone = assemble_repository(tmp_path / "repo")
+    run_blocks([block], RUN, assemble_repository(tmp_path / "repo"))
+
+
+def run_blocks(blocks: list[Block], runs: dict[str, Run], clone: Path) -> None:
+    """Run the blocks one after the other in `clone` (each block's setup first), checking
+    what `runs` says of each; then that they left nothing lying around."""
     env: dict = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "COLUMNS": "200",
                  "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    chain = _chain(block)
-    for each in chain:
-        if RUN[each.key].setup:
-            RUN[each.key].setup(clone, env)
+    for block in blocks:
+        if runs[block.key].setup:
+            runs[block.key].setup(clone, env)
     server = env.pop("_server", None)
     stdin = env.pop("_stdin", "")
     set_up = _untracked(clone)  # what the setup wrote, such as incoming.jsonl
     try:
-        for each in chain:
-            run = RUN[each.key]
-            output = _run(each, clone, env, stdin if each is block else "")
+        for block in blocks:
+            run = runs[block.key]
+            output = _run(block, clone, env, stdin if block is blocks[-1] else "")
             if run.stages is not None:
                 ran = set(re.findall(r"Running stage '([^']+)'", output))
-                assert run.stages <= ran <= run.stages | run.may_run, (each.line, output)
+                assert run.stages <= ran <= run.stages | run.may_run, (block.line, output)
             for said in run.says:
-                assert said in output, (each.line, output)
+                assert said in output, (block.line, output)
     finally:
         if server:
             server.__exit__(None, None, None)
     # Nothing is left lying around: a new file is one the README says a pull request
     # commits (tests/unit/test_what_a_pull_request_commits.py), or git ignores it.
     left = [path for path in _untracked(clone) - set_up if not path.startswith(COMMITTED)]
-    assert not left, f"README.md:{block.line} leaves untracked files: {left}"
+    assert not left, f"README.md:{blocks[-1].line} leaves untracked files: {left}"
+
+
+def pipeline_blocks() -> list[Block]:
+    """PIPELINE_BLOCKS' blocks, in their order."""
+    by_key = {block.key: block for block in _blocks()}
+    return [by_key[key] for key in PIPELINE_BLOCKS]
 
 
 def _untracked(clone: Path) -> set[str]:

@@ -199,6 +199,19 @@ def test_an_edit_to_tf_code_reports_the_stages_that_run_it(offline_clone: Path,
     assert all("tf_cli" in deps for deps in changed.values()), changed
 
 
+def test_the_readme_pipeline_blocks_run_as_written(offline_clone: Path, tmp_path: Path):
+    """README.md's `dvc repro`, single-stage and folder-remote blocks, one after the other
+    in a copy of the repository the offline repro built (tests/docs/test_readme.py lists
+    them in PIPELINE_BLOCKS and says what each must do)."""
+    import shutil
+
+    from tests.docs.test_readme import PIPELINE_BLOCKS, pipeline_blocks, run_blocks
+
+    clone = tmp_path / "repo"
+    shutil.copytree(offline_clone, clone, symlinks=True)
+    run_blocks(pipeline_blocks(), PIPELINE_BLOCKS, clone)
+
+
 def test_an_unreachable_model_is_a_clear_error(offline_clone: Path):
     """Last of this module: it leaves optimize@validate_intent failed in the shared clone."""
     params = offline_clone / "params.yaml"
