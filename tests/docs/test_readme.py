@@ -116,7 +116,6 @@ SINGLE_ITEM_BLOCK = "dvc repro --single-item --force optimize@validate_intent   
 @dataclass(frozen=True)
 class Run:
     setup: Callable[[Path, dict], None] | None = None
-    slow: bool = False  # runs the DVC pipeline
     stages: frozenset[str] | None = None  # the DVC stages the block runs, when the text says
     may_run: frozenset[str] = frozenset()  # and those it runs only if their deps changed
     says: tuple[str, ...] = ()  # what its output must contain, when the text says
@@ -135,7 +134,7 @@ RUN: dict[str, Run] = {
 
 # The pipeline's blocks, in this order, in one clone: they run in the repository that
 # tests/stages/test_pipeline.py has already built with `dvc repro` (a copy of it), by its
-# test_the_readme_pipeline_blocks_run_as_written, with run_block below; building another
+# test_the_readme_pipeline_blocks_run_as_written, with run_blocks below; building another
 # would repeat the whole pipeline. Nothing changed since that repro, so the first block's
 # `dvc repro` runs no stage.
 PIPELINE_BLOCKS: dict[str, Run] = {
@@ -161,8 +160,7 @@ def test_every_shell_block_of_the_readme_is_run_or_skipped_with_a_reason():
 
 
 def _params() -> list:
-    return [pytest.param(block, id=f"README.md:{block.line}",
-                         marks=[pytest.mark.slow] if RUN[block.key].slow else [])
+    return [pytest.param(block, id=f"README.md:{block.line}")
             for block in _blocks() if block.key in RUN]
 
 
