@@ -12,7 +12,6 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 import typer.main
 
@@ -89,9 +88,10 @@ app.add_typer(lm.app, name="lm")
 
 
 @cache
-def _click_command() -> click.Command:
-    """The click command tree typer builds from `app`: built once per process (it reads every
-    command's annotations, about 25 ms), however often `run` is called in it (tests do)."""
+def _click_command():
+    """The click command tree typer builds from `app` (typer's own vendored click, hence no
+    annotation here): built once per process (it reads every command's annotations, about
+    25 ms), however often `run` is called in it (tests do)."""
     return typer.main.get_command(app)
 
 
