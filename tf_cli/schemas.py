@@ -103,7 +103,6 @@ class SchemaLoader:
         self._documents: dict[Path, dict] = {}
         self._ids: dict[str, tuple[Path, tuple]] | None = None  # $id -> where (lazily)
         self._signatures: dict[str, Signature] = {}
-        self._local: dict[str, bool] = {}  # resource URI -> in schemas/ or a declared $id
 
     def signature(self, name: str) -> Signature:
         """The compiled signature, or ConfigError listing every problem with its files."""
@@ -209,14 +208,9 @@ class SchemaLoader:
                 yield from self._remote_references(item, path, (*at, index), base)
 
     def _is_local(self, target: str) -> bool:
-        """Whether an absolute reference lands in a file in schemas/ or a declared $id.
-        Answered once per resource: a schema names the same few files in every $ref, and
-        resolving a path stats each of its folders."""
+        """Whether an absolute reference lands in a file in schemas/ or a declared $id."""
         resource = urldefrag(target)[0]
-        if resource not in self._local:
-            self._local[resource] = (resource in self._declared_ids()
-                                     or self._schema_file(resource) is not None)
-        return self._local[resource]
+        return resource in self._declared_ids() or self._schema_file(resource) is not None
 
     def _schema_file(self, uri: str) -> Path | None:
         parsed = urlparse(uri)
