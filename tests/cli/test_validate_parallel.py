@@ -94,6 +94,20 @@ def test_a_small_file_is_checked_in_one_process(project: Path):
     assert json.loads(result.stdout)["processes"] == 1
 
 
+def wait_for_workers(pid: int) -> None:
+    """Until `pid` has forked a worker: a process whose parent it is (Linux's /proc)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:  # "pid (comm) state ppid ...": comm may hold spaces, so split after ")"
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    return
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended meanwhile
+        time.sleep(0.005)
+    raise AssertionError(f"process {pid} started no worker in 30 s")
+
+
 def test_ctrl_c_during_a_parallel_check_exits_130_without_a_traceback(project: Path):
     """The parent handles Ctrl-C (the workers ignore it) and drops the ranges not started."""
     line = canonical(example(1))
@@ -105,7 +119,7 @@ def test_ctrl_c_during_a_parallel_check_exits_130_without_a_traceback(project: P
                              cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
                                                                          signal.SIG_DFL))
-    time.sleep(1.0)  # started, and well inside the check
+    wait_for_workers(child.pid)  # inside the parallel check (a fixed sleep can miss it)
     sent = time.monotonic()
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)
