@@ -96,7 +96,15 @@ def map_ranges(check: Callable[[Path, int, int], Result], path: Path, workers: i
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_ctrl_c,
                                mp_context=multiprocessing.get_context("fork"))
     try:
-        return list(pool.map(check, [path] * len(ranges), firsts, lasts))
+        # The first submit forks the workers. A Ctrl-C that lands inside fork() raises in an
+        # at-fork hook, where Python prints and drops it (seen: the check then ran on and
+        # exited 0), so it waits here until the pool is up and is raised below.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            results = pool.map(check, [path] * len(ranges), firsts, lasts)  # submits all
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        return list(results)
     except BrokenProcessPool:  # a worker was killed (out of memory?): do it here instead
         return [check(path, first, last) for first, last in ranges]
     finally:  # on Ctrl-C too: the ranges not started are dropped, not waited for
@@ -107,3 +115,4 @@ def _ignore_ctrl_c() -> None:
     # Ctrl-C is the parent's to handle: it stops the pool. Workers printing a traceback
     # each would bury its message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while forking
