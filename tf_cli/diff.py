@@ -32,12 +32,20 @@ from pathlib import Path
 import orjson
 
 from tf_cli import git
-from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, NOT_EXAMPLE_FILES
+from tf_cli.layout import (
+    COVERAGE_FILE,
+    DATASET_SUFFIX,
+    DATASETS_DIR,
+    NOT_EXAMPLE_FILES,
+    PARAMS_FILE,
+    PIPELINE_FILE,
+    SCHEMAS_DIR,
+)
 from tf_cli.project import Project
 
 JSON_VERSION = 1
 LONG = 80  # strings longer than this are shown as a word diff
-WATCHED = ("schemas/", "params.yaml", "coverage.yaml", "dvc.yaml")
+WATCHED = (f"{SCHEMAS_DIR}/", PARAMS_FILE, COVERAGE_FILE, PIPELINE_FILE)
 
 
 @dataclass

@@ -20,8 +20,10 @@ from typing import Any, Literal
 
 from tf_cli import lm as _lm  # noqa: F401  sets LITELLM_LOCAL_MODEL_COST_MAP before DSPy runs
 from tf_cli.errors import ConfigError, TfError
+from tf_cli.layout import PARAMS_FILE
 from tf_cli.problems import Problem
 from tf_cli.schemas import SchemaLoader, Signature
+from tf_cli.settings import MetricSettings
 
 PROGRAMS = ("predict", "chain_of_thought")
 
@@ -174,17 +176,15 @@ def field_scorer(node: dict, tolerance: float) -> Callable[[Any, Any], float]:
     return lambda got, want: _f1(_tokens(got or ""), _tokens(want or ""))
 
 
-def make_metric(loader: SchemaLoader, signature: Signature, options: dict):
+def make_metric(loader: SchemaLoader, signature: Signature, options: MetricSettings):
     """metric(example, prediction, trace=None): weighted mean of the field scores; a bool
     (score >= pass_threshold) while bootstrapping, as DSPy expects."""
     schema = loader.resolve(signature.schema["properties"]["outputs"], signature)
-    excluded = set(options.get("exclude", ()))
-    weights = options.get("weights", {})
-    tolerance = float(options.get("tolerance", 0.1))
-    threshold = float(options.get("pass_threshold", 0.7))
+    excluded, weights = set(options.exclude), options.weights
+    tolerance, threshold = float(options.tolerance), float(options.pass_threshold)
     unknown = (excluded | set(weights)) - set(schema.get("properties", {}))
     if unknown:
-        raise ConfigError([Problem("params.yaml", f"optimize.metric names unknown output field "
+        raise ConfigError([Problem(PARAMS_FILE, f"optimize.metric names unknown output field "
                                    f'"{sorted(unknown)[0]}" of {signature.name}', config=True)])
     scorers = {name: (field_scorer(loader.resolve(node, signature), tolerance),
                       float(weights.get(name, 1.0)))

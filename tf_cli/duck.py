@@ -201,7 +201,7 @@ def buckets(files: list[Path], column_types: dict[str, str], dimensions: dict[st
     import duckdb
 
     from tf_cli.errors import ConfigError
-    from tf_cli.params import PARAMS_FILE
+    from tf_cli.layout import PARAMS_FILE
     from tf_cli.problems import Problem
 
     columns = ", ".join(f"CAST(({sql}) AS VARCHAR)" for sql in dimensions.values()) or "NULL"

@@ -21,12 +21,11 @@ import orjson
 
 from tf_cli import git
 from tf_cli.errors import UsageError
-from tf_cli.layout import REPORTS_DIR, report_path
+from tf_cli.layout import DEMOS_REPORT, OPTIMIZE_REPORT, report_in_git, report_path
 from tf_cli.project import Project, irregular
 from tf_cli.words import is_number
 
 HARMFUL, LOW_VALUE = "harmful", "low-value"  # the flags the effect stage gives demos
-DEMOS_REPORT = "demos"  # reports/<sig>/demos.json, by the effect stage
 MAX_RUNS = 100  # versions of a report read from history
 MAX_REPORT_BYTES = 8 << 20  # a report is a few KB; reports/ is in git, so bound the read
 
@@ -86,9 +85,9 @@ def measured_now(project: Project, signature: str) -> dict | None:
 def read(project: Project, signature: str) -> SignatureEffect:
     measured = measured_now(project, signature)
     found = SignatureEffect(signature, measured)
-    runs = git.file_versions(project.root, f"{REPORTS_DIR}/{signature}/optimize.json",
+    runs = git.file_versions(project.root, report_in_git(signature, OPTIMIZE_REPORT),
                              MAX_RUNS, experiments=True, max_bytes=MAX_REPORT_BYTES)
-    optimize_now = report_bytes(project, report_path(project, signature, "optimize"))
+    optimize_now = report_bytes(project, report_path(project, signature, OPTIMIZE_REPORT))
     if optimize_now is not None and all(content != optimize_now for _, content in runs):
         runs.insert(0, ("", optimize_now))  # a run not committed yet
     for _, content in runs:
@@ -107,7 +106,7 @@ def harmful_streaks(project: Project, signature: str, measured: dict | None) -> 
     """id -> how many effect runs in a row, newest first, flagged it harmful: the working
     tree's demos.json (when it differs from the last commit's), then its git history."""
     versions = [_load(c) for _, c in git.file_versions(
-        project.root, f"{REPORTS_DIR}/{signature}/{DEMOS_REPORT}.json", MAX_RUNS,
+        project.root, report_in_git(signature, DEMOS_REPORT), MAX_RUNS,
         max_bytes=MAX_REPORT_BYTES)]
     if measured is not None and (not versions or versions[0] != measured):
         versions.insert(0, measured)

@@ -15,7 +15,7 @@ import orjson
 from tf_cli import writer
 from tf_cli.file_check import example_problems
 from tf_cli.ids import new_id, now
-from tf_cli.layout import EXAMPLES_FILE
+from tf_cli.layout import DATASETS_DIR, EXAMPLES_FILE
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.records import canonical_bytes, line_boundary, read_lines
@@ -132,7 +132,7 @@ def check_new(signature: Signature, record: dict, existing: Existing,
     problems = example_problems(signature, record, where, line)
     if record.get("id") in existing.ids:
         problems.append(Problem(where, f'id "{record["id"]}" is already used in '
-                                f"datasets/{signature.name}/: leave id out to get a new one",
+                                f"{DATASETS_DIR}/{signature.name}/: leave id out to get a new one",
                                 line=line, pointer="$.id"))
     return problems
 

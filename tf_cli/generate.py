@@ -62,9 +62,12 @@ _STRATEGY_TEXT = {
 
 @dataclass(frozen=True)
 class GenerateOptions:
-    count: int = 10
-    batch_size: int = 5
-    fill_gaps: bool = False
+    """What one run asks for: `tf generate`'s flags, or params.yaml's synthesize section
+    (whose batch_size is also the flag's default)."""
+
+    count: int
+    batch_size: int
+    fill_gaps: bool
 
 
 @dataclass

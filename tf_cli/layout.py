@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from tf_cli.project import Project
 
 SCHEMAS_DIR, DATASETS_DIR, REPORTS_DIR = "schemas", "datasets", "reports"
+PARAMS_FILE = "params.yaml"  # settings (tf_cli/params.schema.json checks it)
+COVERAGE_FILE = "coverage.yaml"  # the coverage requirements, when kept apart from params
+PIPELINE_FILE = "dvc.yaml"
 SCORES_FILE = "scores.json"  # in reports/<sig>/, by optimize: the DVC metrics file
 DATASET_SUFFIX = ".jsonl"
 SCHEMA_SUFFIX = ".schema.json"
@@ -66,6 +69,13 @@ REJECTS_FILE = "rejects.jsonl"  # validate: what it dropped, and why
 TRAIN_FILE, DEV_FILE = "train.jsonl", "dev.jsonl"  # balance: the split
 DSPY_FILE = "dspy.json"  # convert: both splits as dspy.Example fields
 
+# reports/<sig>/<step>.json that other steps read back
+OPTIMIZE_REPORT, DEMOS_REPORT = "optimize", "demos"
+
+# summary/: the summary stage's outputs (and tf report's page by default)
+SUMMARY_FILE, REPORT_PAGE_FILE = "summary.md", "report.html"
+PLOTS_DIR, COVERAGE_PLOT_FILE, SCORES_PLOT_FILE = "plots", "coverage.json", "scores.json"
+
 
 def data_dir(project: Project, signature: str) -> Path:
     return project.root / "data" / signature
@@ -79,6 +89,11 @@ def split_path(project: Project, signature: str, split: str) -> Path:
 def report_path(project: Project, signature: str, step: str) -> Path:
     """reports/<signature>/<step>.json: a step's report is named after the step."""
     return project.root / REPORTS_DIR / signature / f"{step}.json"
+
+
+def report_in_git(signature: str, step: str) -> str:
+    """reports/<signature>/<step>.json as git names it (for reading past versions)."""
+    return f"{REPORTS_DIR}/{signature}/{step}.json"
 
 
 def rejects_path(project: Project, signature: str, command: str) -> Path:
@@ -101,6 +116,11 @@ def scores_path(project: Project, signature: str) -> Path:
 
 def summary_dir(project: Project) -> Path:
     return project.root / "summary"
+
+
+def report_page_path(project: Project) -> Path:
+    """summary/report.html: tf report's page, which the summary stage also writes."""
+    return summary_dir(project) / REPORT_PAGE_FILE
 
 
 def program_path(project: Project, signature: str) -> Path:

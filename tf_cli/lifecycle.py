@@ -31,7 +31,7 @@ from tf_cli import git, writer
 from tf_cli.counting import COUNTED, state
 from tf_cli.errors import UsageError
 from tf_cli.ids import now, parse_time
-from tf_cli.layout import HUMAN_SOURCES, RETIRED_FILE
+from tf_cli.layout import HUMAN_SOURCES, PIPELINE_SOURCE_FILES, RETIRED_FILE
 from tf_cli.project import Project
 from tf_cli.records import read_lines
 from tf_cli.words import plural
@@ -175,9 +175,9 @@ def retired(project: Project, signatures: list[str]) -> list[dict]:
 
 
 COMMIT_HINT = "the files are changed as reported; commit them yourself"
-# The files an example can be retired from and restored to (schemas/common.schema.json
-# lists the same under metadata.retired.from).
-_RESTORABLE = ("examples.jsonl", "captured.jsonl", "bootstrap.jsonl", "synthetic.jsonl")
+# The files an example can be retired from and restored to are the pipeline's source files
+# (schemas/common.schema.json lists the same under metadata.retired.from).
+_RESTORABLE = PIPELINE_SOURCE_FILES
 
 
 def _examples(project: Project, signature: str) -> list[tuple[Path, dict]]:

@@ -132,19 +132,20 @@ _CHOICES = {"structured_output": ("auto", "json_schema", "json_object", "off"),
 
 def _check_limits(lm: LMSettings) -> None:
     from tf_cli.errors import ConfigError
+    from tf_cli.layout import PARAMS_FILE
     from tf_cli.problems import Problem
 
     for name, allowed in _CHOICES.items():
         if getattr(lm, name) not in allowed:
             raise ConfigError([Problem(
-                "params.yaml", f"lm.{name} is {getattr(lm, name)!r}: tf accepts one of "
+                PARAMS_FILE, f"lm.{name} is {getattr(lm, name)!r}: tf accepts one of "
                 f"{', '.join(allowed)}", pointer=f"$.lm.{name}", config=True)])
     for name, (low, high) in _LIMITS.items():
         value = getattr(lm, name)
         if isinstance(value, bool) or not isinstance(value, int | float) or \
                 not low <= value <= high:
             raise ConfigError([Problem(
-                "params.yaml", f"lm.{name} is {value!r}: tf accepts a number from {low:g} to "
+                PARAMS_FILE, f"lm.{name} is {value!r}: tf accepts a number from {low:g} to "
                 f"{high:g}", pointer=f"$.lm.{name}", config=True)])
 
 

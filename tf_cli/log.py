@@ -16,7 +16,14 @@ import orjson
 from tf_cli import git
 from tf_cli.counting import COUNTED, state
 from tf_cli.ids import parse_time
-from tf_cli.layout import DATASET_SUFFIX, DATASETS_DIR, NOT_EXAMPLE_FILES, REPORTS_DIR
+from tf_cli.layout import (
+    DATASET_SUFFIX,
+    DATASETS_DIR,
+    NOT_EXAMPLE_FILES,
+    OPTIMIZE_REPORT,
+    REPORTS_DIR,
+    report_in_git,
+)
 from tf_cli.project import Project
 from tf_cli.words import is_number
 
@@ -62,7 +69,7 @@ def history(project: Project, only: str | None = None, limit: int = 200) -> list
                 if path.startswith(f"{DATASETS_DIR}/{name}/") and path.endswith(DATASET_SUFFIX) \
                         and path.rsplit("/", 1)[-1] not in NOT_EXAMPLE_FILES:
                     found.add(content)
-            scores = scores_in(reports.get(f"{REPORTS_DIR}/{name}/optimize.json"))
+            scores = scores_in(reports.get(report_in_git(name, OPTIMIZE_REPORT)))
             rows.append(LogRow(commit[:10], date, subject, name, found.examples,
                                targets.get(name, 0), *scores, *found.freshness()))
     return rows

@@ -20,11 +20,10 @@ from functools import cache
 from pathlib import Path
 
 from tf_cli.errors import ConfigError
+from tf_cli.layout import COVERAGE_FILE, PARAMS_FILE
 from tf_cli.problems import Problem, json_path
 from tf_cli.project import Project
 
-PARAMS_FILE = "params.yaml"
-COVERAGE_FILE = "coverage.yaml"
 SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
 
 

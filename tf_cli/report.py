@@ -106,7 +106,7 @@ def _queue_and_ages(project: Project, signature: str, today: datetime
 
 def _optimized_score(project: Project, signature: str):
     from tf_cli.effect import report_bytes
-    from tf_cli.layout import report_path
+    from tf_cli.layout import OPTIMIZE_REPORT, report_path
     from tf_cli.log import scores_in
 
-    return scores_in(report_bytes(project, report_path(project, signature, "optimize")))[0]
+    return scores_in(report_bytes(project, report_path(project, signature, OPTIMIZE_REPORT)))[0]

@@ -28,7 +28,9 @@ def section(params: dict, name: str, cls: type[T]) -> T:
     hints = typing.get_type_hints(cls)
     values = {}
     for spec in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if spec.name in raw:
+        if dataclasses.is_dataclass(hints[spec.name]):  # a nested section: optimize.metric
+            values[spec.name] = section(raw, spec.name, hints[spec.name])
+        elif spec.name in raw:
             value = raw[spec.name]
             if isinstance(value, list) and typing.get_origin(hints[spec.name]) is tuple:
                 value = tuple(value)
@@ -83,6 +85,16 @@ OPTIMIZERS = ("mipro_v2", "bootstrap_fewshot", "bootstrap_random_search", "label
 
 
 @dataclass(frozen=True)
+class MetricSettings:
+    """optimize.metric: how the DSPy metric (dspy_io.make_metric) scores a prediction."""
+
+    exclude: tuple[str, ...] = ()  # output fields left unscored
+    weights: dict[str, float] = field(default_factory=dict)  # per output field; absent: 1
+    tolerance: float = 0.1  # relative difference within which two numbers count as equal
+    pass_threshold: float = 0.7  # a bootstrapped trace passes at this score or above
+
+
+@dataclass(frozen=True)
 class OptimizeSettings:
     optimizer: str = "mipro_v2"
     program: str = "predict"  # predict | chain_of_thought
@@ -92,7 +104,7 @@ class OptimizeSettings:
     num_candidates: int | None = None
     num_trials: int | None = None
     seed: int = 9
-    metric: dict = field(default_factory=dict)
+    metric: MetricSettings = field(default_factory=MetricSettings)
 
     def problem(self) -> tuple[str, str] | None:
         """(key, message) for a combination the schema cannot express; checked where the
@@ -124,15 +136,23 @@ class EffectSettings:
 class LifecycleSettings:
     """tf prune's policies (tf_cli.lifecycle); each None (or empty) is off."""
 
-    max_age_days: dict = field(default_factory=dict)  # metadata.source -> days
+    max_age_days: dict[str, int | None] = field(default_factory=dict)  # source -> days
     min_quality: float | None = None  # metadata.quality.score below it retires
     max_per_cell: int | None = None  # per cell of balance.cell_dimensions, best kept
     harmful_runs: int | None = None  # flagged harmful by this many effect runs in a row
 
 
 @dataclass(frozen=True)
+class CoverageSettings:
+    """The coverage section's one setting; its requirements are parsed by coverage.spec."""
+
+    diversity_sample: int = 2000  # examples (a seeded sample) the diversity score reads
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Every section of params.yaml but `lm` and `coverage` (see the module docstring)."""
+    """Every section of params.yaml but `lm` (see the module docstring); of `coverage`, the
+    settings, not the requirements."""
 
     validate: ValidateSettings
     quality: QualitySettings
@@ -144,6 +164,7 @@ class Settings:
     optimize: OptimizeSettings
     effect: EffectSettings
     lifecycle: LifecycleSettings
+    coverage: CoverageSettings
 
     @classmethod
     def from_params(cls, params: dict) -> Settings:
@@ -151,5 +172,3 @@ class Settings:
         return cls(**{spec.name: section(params, spec.name, hints[spec.name])
                       for spec in dataclasses.fields(cls)})
 
-
-DEFAULT_DIVERSITY_SAMPLE = 2000  # coverage.diversity_sample: examples read for diversity

@@ -12,6 +12,7 @@ from tf_cli.dspy_io import make_metric
 from tf_cli.errors import ConfigError
 from tf_cli.project import find_project
 from tf_cli.quality import rule_score
+from tf_cli.settings import MetricSettings, Settings
 
 LABEL = {"is_complete": False,
          "missing_requirements": ["Reset links expire after one hour",
@@ -34,8 +35,13 @@ def score(metric, prediction: dict, trace=None):
                   dspy.Prediction(**prediction), trace)
 
 
+def metric_settings(metric: dict) -> MetricSettings:
+    """optimize.metric as params.yaml gives it, read the way the optimize stage reads it."""
+    return Settings.from_params({"optimize": {"metric": metric}}).optimize.metric
+
+
 def test_the_metric_ranks_answers_by_how_right_they_are(completeness):
-    metric = make_metric(*completeness, {})
+    metric = make_metric(*completeness, metric_settings({}))
     perfect = score(metric, LABEL)
     one_missing_found = score(metric, {**LABEL, "missing_requirements":
                                        LABEL["missing_requirements"][:1]})
@@ -50,14 +56,14 @@ def test_the_metric_ranks_answers_by_how_right_they_are(completeness):
 
 
 def test_metric_options_weigh_and_exclude_fields(completeness):
-    verdict_only = make_metric(*completeness, {"exclude": ["missing_requirements",
-                                                           "explanation"]})
+    verdict_only = make_metric(*completeness, metric_settings({
+        "exclude": ["missing_requirements", "explanation"]}))
     assert score(verdict_only, {"is_complete": False}) == 1.0
     assert score(verdict_only, {"is_complete": True}) == 0.0
-    weighted = make_metric(*completeness, {"weights": {"is_complete": 8.0}})
+    weighted = make_metric(*completeness, metric_settings({"weights": {"is_complete": 8.0}}))
     assert score(weighted, {"is_complete": False}) == pytest.approx(0.8)
     with pytest.raises(ConfigError, match='unknown output field "verdict"'):
-        make_metric(*completeness, {"weights": {"verdict": 1.0}})
+        make_metric(*completeness, metric_settings({"weights": {"verdict": 1.0}}))
 
 
 def test_rule_score_is_lower_for_each_kind_of_bad_example():

@@ -9,13 +9,16 @@ import typer
 from tf_cli import console
 from tf_cli.commands import common
 from tf_cli.commands.common import TextOrJson, print_json
+from tf_cli.settings import SynthesizeSettings
 
 
 def command(
     signature: common.Signature,
     count: Annotated[int, common.count_option("Examples to plan.")] = 10,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-k", min=1, max=20, metavar="N",
-                                            help="Examples asked for per LM call.")] = 5,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", "-k", min=1, max=20, metavar="N", show_default=False,
+        help="Examples asked for per LM call (default: params.yaml's synthesize.batch_size, "
+             f"{SynthesizeSettings.batch_size} when unset).")] = None,
     fill_gaps: Annotated[bool, typer.Option("--fill-gaps", help="Target the cells `tf coverage "
                                             "--gaps` names, most needed first.")] = False,
     output_format: common.TextOrJsonFormat = TextOrJson.text,
@@ -34,7 +37,9 @@ def command(
                    disable=not console.err().is_terminal)
     with common.DSPyLog(project, signature, "generate"), bar:
         task = bar.add_task("generating (batches)", total=None)
-        summary = generate(project, signature, GenerateOptions(count, batch_size, fill_gaps),
+        options = GenerateOptions(count, batch_size or project.settings.synthesize.batch_size,
+                                  fill_gaps)
+        summary = generate(project, signature, options,
                            progress=lambda done, total: bar.update(task, completed=done,
                                                                    total=total))
     data = summary.to_json()

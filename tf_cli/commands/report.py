@@ -23,12 +23,12 @@ def command(
     buckets and examples help the optimized program (the effect stage), and lifecycle status
     (what tf prune would retire). Open it in any browser; CI can publish it as an artifact."""
     from tf_cli import report
-    from tf_cli.layout import summary_dir
+    from tf_cli.layout import report_page_path
     from tf_cli.records import atomic_writer
     from tf_cli.render.html import page
 
     project = common.project()
-    target = html or summary_dir(project) / "report.html"
+    target = html or report_page_path(project)
     built = report.build(project, [project.require_signature(signature)] if signature else None)
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_writer(target) as out:

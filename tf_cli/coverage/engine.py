@@ -29,7 +29,6 @@ from tf_cli.params import coverage_file
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 from tf_cli.schemas import SchemaLoader
-from tf_cli.settings import DEFAULT_DIVERSITY_SAMPLE
 from tf_cli.words import plural
 
 
@@ -125,8 +124,7 @@ def measure(project: Project, only: list[str] | None = None,
         for name in only:
             project.require_signature(name)
         specs = [s for s in specs if s.signature in only]
-    sample = (project.params.get("coverage") or {}).get(
-        "diversity_sample", DEFAULT_DIVERSITY_SAMPLE) if diversity else 0
+    sample = project.settings.coverage.diversity_sample if diversity else 0
     chosen = {spec.signature: (files or {}).get(spec.signature,
                                                 project.dataset_files(spec.signature))
               for spec in specs}

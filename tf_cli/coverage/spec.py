@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from tf_cli.coverage.requirements import MinExamples, Requirement, from_params
 from tf_cli.errors import ConfigError
-from tf_cli.params import PARAMS_FILE
+from tf_cli.layout import PARAMS_FILE
 from tf_cli.problems import Problem
 from tf_cli.project import Project
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tf_cli import dspy_io, lm
-from tf_cli.effect import DEMOS_REPORT, HARMFUL, LOW_VALUE
+from tf_cli.effect import HARMFUL, LOW_VALUE
 from tf_cli.errors import TfError
-from tf_cli.layout import DSPY_FILE, data_dir, program_path, report_path, split_path
+from tf_cli.layout import DEMOS_REPORT, DSPY_FILE, data_dir, program_path, report_path, split_path
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
 from tf_cli.settings import EffectSettings

@@ -21,7 +21,14 @@ import time
 
 from tf_cli import dspy_io, lm
 from tf_cli.errors import CheckFailed, ConfigError
-from tf_cli.layout import DSPY_FILE, data_dir, program_path, report_path, scores_path
+from tf_cli.layout import (
+    DSPY_FILE,
+    OPTIMIZE_REPORT,
+    data_dir,
+    program_path,
+    report_path,
+    scores_path,
+)
 from tf_cli.pipeline import read_json, write_json
 from tf_cli.project import Project
 from tf_cli.settings import OptimizeSettings
@@ -103,7 +110,7 @@ def optimize(project: Project, signature_name: str, options: OptimizeSettings) -
     path = program_path(project, signature_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     compiled.save(str(path))
-    write_json(report_path(project, signature_name, "optimize"), report)
+    write_json(report_path(project, signature_name, OPTIMIZE_REPORT), report)
     write_json(scores_path(project, signature_name), scores(report))
     return report
 
