@@ -63,11 +63,13 @@ _STRATEGY_TEXT = {
 @dataclass(frozen=True)
 class GenerateOptions:
     """What one run asks for: `tf generate`'s flags, or params.yaml's synthesize section
-    (whose batch_size is also the flag's default)."""
+    (whose batch_size is also the flag's default). `step` names the run's report and
+    rejects file: "generate" for the command, "synthesize" for the stage."""
 
     count: int
     batch_size: int
     fill_gaps: bool
+    step: str = "generate"
 
 
 @dataclass
@@ -160,8 +162,9 @@ def plan(project: Project, spec: CoverageSpec, coverage, count: int, fill_gaps: 
 def generate(project: Project, signature_name: str, options: GenerateOptions,
              progress=None) -> GenerateSummary:
     """Plan, then generate. When nothing can be planned (no gaps with `fill_gaps`, or the
-    synthetic share is at its cap) the LM is not called, no report is written, and the
-    summary says why (`planned` 0, `limits`)."""
+    synthetic share is at its cap) the LM is not called and the summary says why
+    (`planned` 0, `limits`). A run that called the LM leaves its rejects file
+    (layout.rejects_path); its report is the caller's to write (write_report)."""
     project.require_signature(signature_name)
     loader = project.schemas
     signature = project.signature(signature_name)
@@ -200,9 +203,9 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
                       .near_duplicate_threshold,
                       tally=summary, progress=progress)
     finally:  # an interrupted run keeps its evidence too
-        summary.rejects_file = project.display(rejects_path(project, signature_name,
-                                                            "generate"))
-        proposals.write_rejects(rejects_path(project, signature_name, "generate"), summary)
+        rejects = rejects_path(project, signature_name, options.step)
+        summary.rejects_file = project.display(rejects)
+        proposals.write_rejects(rejects, summary)
     summary.structured_output = constraint.describe()
     used = lm.usage(client)
     summary.calls, summary.cost = used["lm_calls"], used["cost"]
@@ -211,8 +214,15 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     after = measure(project, [signature_name], with_pending=True)[0]
     summary.diversity_after, summary.gaps_after = after.diversity, _gap_need(after)
     summary.synthetic_share = after.synthetic_share
-    write_json(report_path(project, signature_name, "generate"), summary.to_json())
     return summary
+
+
+def write_report(project: Project, signature_name: str, step: str, report: dict) -> Path:
+    """reports/<sig>/<step>.json: a run's summary (GenerateSummary.to_json), or why the
+    synthesize stage skipped, kept in git beside the examples it added."""
+    path = report_path(project, signature_name, step)
+    write_json(path, report)
+    return path
 
 
 def _within_synthetic_share(project: Project, spec: CoverageSpec, coverage,

@@ -12,9 +12,9 @@ else in tf spells a file name.
                                      from where): validated, never counted or trained
     data/<sig>/                      pipeline outputs: pool, rejects, train, dev, dspy.json
     programs/<sig>.json              the optimized program
-    reports/<sig>/<step>.json        each step's report: validate, balance, convert,
-                                     optimize (stages), generate (tf generate); and
-                                     train_coverage.json (balance: bucket counts)
+    reports/<sig>/<step>.json        each step's report: synthesize, validate, balance,
+                                     convert, optimize (stages), generate (tf generate);
+                                     and train_coverage.json (balance: bucket counts)
     reports/<sig>/scores.json        optimize's numbers: the DVC metrics file
     reports/<sig>/effect.json        the effect stage's numbers (metrics); demos.json: per
                                      demo and bucket (tf_cli.effect reads it)

@@ -18,9 +18,12 @@ from tests.conftest import REPO, fixture_project_at, run_tf
 from tests.lm_server import LMServer
 
 
-def stage(step: str, signature: str, project: Path, server: LMServer):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_LM_MODEL": "openai/test-model",
-           "TF_LM_API_BASE": server.api_base, "DSPY_CACHEDIR": str(project / ".dspy_cache")}
+def stage(step: str, signature: str, project: Path, server: LMServer | None):
+    """The stage's process, pointed at `server` (None: no LM configured)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TF_LM_")}
+    env.update({"PYTHONPATH": str(REPO), "DSPY_CACHEDIR": str(project / ".dspy_cache")})
+    if server is not None:
+        env.update({"TF_LM_MODEL": "openai/test-model", "TF_LM_API_BASE": server.api_base})
     return subprocess.run([sys.executable, "-m", f"stages.{step}", signature], cwd=project,
                           env=env, capture_output=True, text=True, timeout=120)
 
@@ -41,13 +44,25 @@ def test_synthesize_that_accepted_nothing_fails_and_keeps_the_evidence(project: 
         done = stage("synthesize", signature, project, server)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
-    rejects = f"reports/{signature}/generate.rejects.jsonl"
+    rejects = f"reports/{signature}/synthesize.rejects.jsonl"  # named after the stage
     assert f"synthesize {signature}: accepted none of the" in done.stderr
     assert rejects in done.stderr and "next `dvc repro` runs it again" in done.stderr
     assert (dataset.read_bytes() if dataset.exists() else b"") == before
     evidence = [json.loads(line) for line in (project / rejects).read_text().splitlines()]
     assert evidence and all(r["reason"] == "malformed" and r["answer"] ==
                             "Sure! Here is my answer: it depends." for r in evidence)
+    report = json.loads((project / f"reports/{signature}/synthesize.json").read_text())
+    assert report["planned"] > 0 and report["accepted"] == 0
+    assert not (project / f"reports/{signature}/generate.json").exists()  # tf generate's
+
+
+def test_synthesize_without_an_lm_reports_why_it_skipped(project: Path):
+    signature = "validate_completeness"
+    done = stage("synthesize", signature, project, None)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"synthesize {signature}: skipped: no LM is configured" in done.stdout
+    report = json.loads((project / f"reports/{signature}/synthesize.json").read_text())
+    assert report == {"skipped": "no LM is configured (lm.model)"}
 
 
 def test_bootstrap_that_labelled_nothing_fails_and_keeps_each_answer(project: Path):

@@ -29,7 +29,7 @@ def command(
     cap)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
-    from tf_cli.generate import GenerateOptions, generate
+    from tf_cli.generate import GenerateOptions, generate, write_report
 
     project = common.project()
     bar = Progress("[progress.description]{task.description}", BarColumn(),
@@ -38,11 +38,13 @@ def command(
     with common.DSPyLog(project, signature, "generate"), bar:
         task = bar.add_task("generating (batches)", total=None)
         options = GenerateOptions(count, batch_size or project.settings.synthesize.batch_size,
-                                  fill_gaps)
+                                  fill_gaps, step="generate")
         summary = generate(project, signature, options,
                            progress=lambda done, total: bar.update(task, completed=done,
                                                                    total=total))
     data = summary.to_json()
+    if summary.planned:  # the LM was called: the run's report is committed with its examples
+        write_report(project, signature, "generate", data)
     if output_format is TextOrJson.json:
         print_json(data)
     else:
