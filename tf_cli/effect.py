@@ -21,8 +21,9 @@ import orjson
 
 from tf_cli import git
 from tf_cli.errors import UsageError
+from tf_cli.file_safety import irregular
 from tf_cli.layout import DEMOS_REPORT, OPTIMIZE_REPORT, report_in_git, report_path
-from tf_cli.project import Project, irregular
+from tf_cli.project import Project
 from tf_cli.words import is_number
 
 HARMFUL, LOW_VALUE = "harmful", "low-value"  # the flags the effect stage gives demos

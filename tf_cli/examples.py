@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -17,9 +18,11 @@ from tf_cli.file_check import example_problems
 from tf_cli.ids import new_id, now
 from tf_cli.layout import DATASETS_DIR, EXAMPLES_FILE
 from tf_cli.problems import Problem
-from tf_cli.project import Project
 from tf_cli.records import canonical_bytes, line_boundary, read_lines
 from tf_cli.schemas import Signature
+
+if TYPE_CHECKING:
+    from tf_cli.project import Project
 
 
 def complete(record: dict, *, source: str) -> dict:

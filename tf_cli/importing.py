@@ -65,7 +65,7 @@ def _check_rejects_path(project: Project, rejects: Path, source: Path) -> None:
     """--rejects FILE is replaced by the rejected rows: never a dataset file, the input, a
     schema, or anything but a regular file (a link, a FIFO, a device), checked before any
     row is read."""
-    from tf_cli.project import irregular
+    from tf_cli.file_safety import irregular
 
     kind = irregular(rejects) if str(rejects) else "an empty path"
     target = rejects.resolve() if str(rejects) else None

@@ -22,12 +22,15 @@ import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from tf_cli import git
-from tf_cli.project import Project
 from tf_cli.records import atomic_writer
+
+if TYPE_CHECKING:
+    from tf_cli.project import Project
 
 BLOCK_BYTES = 1 << 20
 MAX_RECORDED_LINES = 5_000_000  # the ids of a bigger file would make the record too large

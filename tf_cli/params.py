@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tf_cli.errors import ConfigError
 from tf_cli.layout import COVERAGE_FILE, PARAMS_FILE
 from tf_cli.problems import Problem, json_path
-from tf_cli.project import Project
+
+if TYPE_CHECKING:
+    from tf_cli.project import Project
 
 SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
 
@@ -83,7 +86,7 @@ class _Sources:
 def _read_if_there(project: Project, name: str, round_trip: bool):
     import os
 
-    from tf_cli.project import irregular
+    from tf_cli.file_safety import irregular
 
     path = project.root / name
     # A link would read (and print, in a message) whatever it points at; a FIFO or a device

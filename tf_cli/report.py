@@ -5,7 +5,7 @@ Per signature: coverage (buckets, every grid's cells, gaps: tf_cli.coverage), th
 queue (pending examples, oldest first), the score and size history (tf_cli.log, from git),
 what the effect stage measured and how often runs chose each example (tf_cli.effect),
 freshness (age of the counted examples per source), and the lifecycle status: what
-`tf prune` would retire and why, and how many are retired (tf_cli.lifecycle).
+`tf prune` would retire and why, and how many are retired (tf_cli.prune).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from tf_cli.counting import COUNTED, state
 from tf_cli.coverage import SignatureCoverage
 from tf_cli.effect import SignatureEffect
 from tf_cli.ids import parse_time
-from tf_cli.lifecycle import Retirement
 from tf_cli.log import LogRow
 from tf_cli.project import Project
+from tf_cli.prune import Retirement
 from tf_cli.records import read_lines
 
 MAX_PENDING_SHOWN = 50
@@ -53,7 +53,7 @@ class Report:
 
 def build(project: Project, only: list[str] | None = None,
           today: datetime | None = None) -> Report:
-    from tf_cli import effect, lifecycle
+    from tf_cli import effect, prune
     from tf_cli.coverage import measure
     from tf_cli.log import history
 
@@ -62,8 +62,8 @@ def build(project: Project, only: list[str] | None = None,
     names = [c.signature for c in coverages]
     in_git = git.try_run(project.root, "rev-parse", "--is-inside-work-tree") is not None
     rows = history(project, None, HISTORY_COMMITS) if in_git else []
-    plan = lifecycle.plan(project, names, today)
-    retired = lifecycle.retired(project, names)
+    plan = prune.plan(project, names, today)
+    retired = prune.retired(project, names)
     reports = []
     for cov in coverages:
         pending, ages = _queue_and_ages(project, cov.signature, today)

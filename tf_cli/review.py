@@ -25,9 +25,10 @@ from tf_cli import git, writer
 from tf_cli.counting import PENDING, review_status, state
 from tf_cli.errors import UsageError
 from tf_cli.file_check import example_problems
+from tf_cli.file_safety import require_regular
 from tf_cli.ids import now
 from tf_cli.layout import EXAMPLES_FILE, PENDING_FILES
-from tf_cli.project import Project, require_regular
+from tf_cli.project import Project
 from tf_cli.records import read_lines
 from tf_cli.words import plural
 

@@ -23,11 +23,12 @@ import jsonschema_rs
 import orjson
 
 from tf_cli.errors import ConfigError, UsageError
+from tf_cli.file_safety import read_schema_file
 from tf_cli.problems import Problem, json_path
-from tf_cli.project import Project, read_schema_file
 
 if TYPE_CHECKING:
     from tf_cli.coverage.spec import CoverageSpec
+    from tf_cli.project import Project
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 MAX_SCHEMA_DEPTH = 64  # JSON levels; real schemas stay far below

@@ -134,7 +134,7 @@ class EffectSettings:
 
 @dataclass(frozen=True)
 class LifecycleSettings:
-    """tf prune's policies (tf_cli.lifecycle); each None (or empty) is off."""
+    """tf prune's policies (tf_cli.prune); each None (or empty) is off."""
 
     max_age_days: dict[str, int | None] = field(default_factory=dict)  # source -> days
     min_quality: float | None = None  # metadata.quality.score below it retires

@@ -23,7 +23,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from tf_cli.errors import EXIT_CHECK_FAILED, TfError
-from tf_cli.project import require_regular
+from tf_cli.file_safety import require_regular
 from tf_cli.records import (
     BOM,
     DEFAULT_MAX_LINE_BYTES,

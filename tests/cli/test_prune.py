@@ -237,17 +237,17 @@ def test_a_hostile_effect_report_is_refused_or_read_as_nothing(repo: Path, kind:
 def test_an_example_edited_after_the_plan_is_not_moved(repo: Path):
     """tf prune judges, then moves under the lock: an example someone changed in between
     (here, a better quality score) stays, and nothing is moved."""
-    from tf_cli import lifecycle
+    from tf_cli import prune
     from tf_cli.project import Project
     from tf_cli.writer import WriteFailed
 
     project = Project(repo)
-    planned = lifecycle.plan(project, [SIG])
+    planned = prune.plan(project, [SIG])
     examples = repo / "datasets" / SIG / "examples.jsonl"
     before = examples.read_text().replace('"score":0.3', '"score":0.95')
     examples.write_text(before)
     with pytest.raises(WriteFailed, match="changed since it was shown"):
-        lifecycle.retire(project, planned, commit=False)
+        prune.retire(project, planned, commit=False)
     assert examples.read_text() == before
     assert not (repo / "datasets" / SIG / "retired.jsonl").exists()
 

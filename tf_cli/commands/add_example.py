@@ -33,7 +33,7 @@ def command(
     and each rule as soon as its fields are answered, and saves an example only when you
     confirm. Ctrl-C or end of input keeps the examples saved so far and nothing else.
     """
-    from tf_cli.add import add_examples, interactive_session, parse_examples
+    from tf_cli.add_example import add_examples, interactive_session, parse_examples
 
     project = common.project()
     if dry_run and (from_json is None or commit):

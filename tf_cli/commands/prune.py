@@ -30,14 +30,14 @@ def command(
     minimum quality, maximum per cell, harmful in N effect runs in a row) to
     datasets/<sig>/retired.jsonl, with the reason and date, as one commit. Nothing is
     deleted: --restore ID moves one back."""
-    from tf_cli import lifecycle
+    from tf_cli import prune
 
     project = common.project()
     names = [project.require_signature(signature)] if signature else project.signatures()
     if restore and (dry_run or list_retired):
         raise UsageError("--restore moves examples: it takes neither --dry-run nor --retired")
     if restore:
-        done = lifecycle.restore(project, list(restore), commit)
+        done = prune.restore(project, list(restore), commit)
         if output_format is TextOrJson.json:
             print_json({"restored": [{"signature": s, "id": i, "file": f} for s, i, f in done]})
             return
@@ -47,7 +47,7 @@ def command(
                      + (" and committed" if commit else ""))
         return
     if list_retired:
-        found = lifecycle.retired(project, names)
+        found = prune.retired(project, names)
         if output_format is TextOrJson.json:
             print_json({"retired": found})
             return
@@ -56,9 +56,9 @@ def command(
                         f"{item['date']}): {item['reason']}")
         console.note(f"{plural(len(found), 'retired example')}")
         return
-    planned = lifecycle.plan(project, names)
+    planned = prune.plan(project, names)
     if not dry_run and planned:
-        lifecycle.retire(project, planned, commit)
+        prune.retire(project, planned, commit)
     if output_format is TextOrJson.json:
         print_json({"dry_run": dry_run, "retire": [item.to_json() for item in planned]})
         return
