@@ -21,6 +21,9 @@ from tests.conftest import GIT_ENV, assemble_repository, run_tf
 # same step functions in test_every_signature.py, in-process; `make repro` (CI's last step)
 # runs every signature of the project through DVC.
 SIGNATURES = ["validate_intent", "validate_completeness"]
+STAGES = ("bootstrap", "synthesize", "validate", "balance", "convert", "optimize", "effect")
+# The modules of tf_cli and stages that the offline repro's stage processes imported.
+LOADED: set[str] = set()
 SECRET = "sk-test-9f8e7d6c5b4a-never-written"
 
 pytestmark = pytest.mark.slow
@@ -69,6 +72,7 @@ def offline_clone(tmp_path_factory) -> Path:
     # out of their deps (dvc.yaml)
     assert {"tf_cli.pipeline.validate", "tf_cli.pipeline.optimize", "stages._run"} <= loaded
     assert not [m for m in loaded if m.startswith("tf_cli.commands")]
+    LOADED.update(m for m in loaded if m.split(".")[0] in ("tf_cli", "stages"))
     # No dvc.lock in the assembled repository: the first repro runs every stage.
     ran = set(re.findall(r"Running stage '([^']+)'", result.stdout))
     assert ran == {f"{stage}@{name}" for name in SIGNATURES for stage in (
@@ -189,14 +193,48 @@ def test_an_edit_to_tf_code_reports_the_stages_that_run_it(offline_clone: Path,
     assert changed_stages(clone) == {f"balance@{name}": {"stages/balance.py"}
                                      for name in SIGNATURES}
 
-    with open(clone / "tf_cli" / "coverage" / "spread.py", "a") as out:
+    every_stage = {f"{stage}@{name}" for name in SIGNATURES for stage in STAGES} | {"summary"}
+    with open(clone / "stages" / "__init__.py", "a") as out:  # every `python -m stages.X`
         out.write("\n# edited\n")
-    every_stage = {f"{stage}@{name}" for name in SIGNATURES for stage in (
-        "bootstrap", "synthesize", "validate", "balance", "convert", "optimize", "effect")} | {
-        "summary"}
     changed = changed_stages(clone)
     assert set(changed) == every_stage
-    assert all("tf_cli" in deps for deps in changed.values()), changed
+    assert all("stages/__init__.py" in deps for deps in changed.values()), changed
+
+    with open(clone / "tf_cli" / "coverage" / "spread.py", "a") as out:
+        out.write("\n# edited\n")
+    changed = changed_stages(clone)
+    assert set(changed) == every_stage
+    assert all("tf_cli" in deps and "stages/__init__.py" in deps
+               for deps in changed.values()), changed
+
+
+def module_file(root: Path, module: str) -> str:
+    """The file of `module` under `root`, relative to it (a package: its __init__.py)."""
+    base = root.joinpath(*module.split("."))
+    return (base / "__init__.py" if base.is_dir() else base.with_suffix(".py")) \
+        .relative_to(root).as_posix()
+
+
+def test_every_module_a_stage_imports_is_one_of_its_deps(offline_clone: Path):
+    """The drift the edits above cannot rule out: every module of tf_cli and stages/ that a
+    stage process imported lies under a dep every stage declares in dvc.yaml (a stage's
+    own script: that stage's), and outside what .dvcignore hides from DVC."""
+    from ruamel.yaml import YAML
+
+    stages = YAML(typ="safe").load((offline_clone / "dvc.yaml").read_text())["stages"]
+    ignored = ("tf_cli/commands/",)  # .dvcignore's folders (__pycache__/ holds no source)
+    assert len(LOADED) > 40, sorted(LOADED)  # the repro ran, and the list is real
+    uncovered = []
+    for module in sorted(LOADED):
+        path = module_file(offline_clone, module)
+        for name, stage in stages.items():
+            deps = (stage.get("do") or stage)["deps"]
+            if path.startswith("stages/") and path[7:-3] in stages and path[7:-3] != name:
+                continue  # another stage's own script
+            if path.startswith(ignored) or not any(
+                    path == dep or path.startswith(dep.rstrip("/") + "/") for dep in deps):
+                uncovered.append(f"{name}: {path}")
+    assert uncovered == []
 
 
 def test_the_readme_pipeline_blocks_run_as_written(offline_clone: Path, tmp_path: Path):
