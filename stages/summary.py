@@ -5,13 +5,16 @@ from stages._run import run
 
 
 def main(argv: list[str]) -> None:
-    from tf_cli.pipeline.summary import summarize, write_html_report
+    from tf_cli.pipeline.summary import summarize, write_report_page
     from tf_cli.project import find_project
+    from tf_cli.render.html import page
+    from tf_cli.report import build
 
     project = find_project()
     signatures = list(project.settings.pipeline.signatures)
     print(summarize(project, signatures))
-    print(f"summary: {project.display(write_html_report(project, signatures))}")
+    written = write_report_page(project, page(build(project, signatures)))
+    print(f"summary: {project.display(written)}")
 
 
 if __name__ == "__main__":

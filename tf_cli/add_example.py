@@ -107,9 +107,7 @@ def interactive_session(project: Project, signature_name: str, ask, say,
     say(f"{plural(before.examples, 'example')}; target {before.target_examples}.")
     wanted = [g for g in before.gaps if not isinstance(g, TotalGap)][:3]
     if wanted:
-        from tf_cli.coverage.render import gap_place
-
-        say("Most needed: " + "; ".join(f"{g.need} with {gap_place(g)}" for g in wanted))
+        say("Most needed: " + "; ".join(f"{g.need} with {g.place}" for g in wanted))
     interview = Interview(loader, signature, ask, say)
     result = AddResult(path=dataset_file(project, signature_name))
     existing = Existing.read(project, signature_name)  # once: new ids are fresh ULIDs
@@ -168,17 +166,15 @@ def _yes(ask, question: str) -> bool:
 def coverage_moves(before, after) -> list[str]:
     """How the buckets and gaps of one signature changed, in words."""
     from tf_cli.coverage.gaps import TargetGap
-    from tf_cli.coverage.render import gap_place
-
     lines = []
     for dimension, counts in after.dimensions.items():
         for bucket, count in counts.items():
             old = before.dimensions.get(dimension, {}).get(bucket, 0)
             if count != old:
                 lines.append(f"{dimension} = {bucket}: {old} -> {count}")
-    old_gaps = {(g.requirement, gap_place(g)): g.need for g in before.gaps
+    old_gaps = {(g.requirement, g.place): g.need for g in before.gaps
                 if not isinstance(g, TargetGap)}
-    new_gaps = {(g.requirement, gap_place(g)): g.need for g in after.gaps}
+    new_gaps = {(g.requirement, g.place): g.need for g in after.gaps}
     for key, need in old_gaps.items():
         if key not in new_gaps:
             lines.append(f"gap closed: {key[1]} ({key[0]})")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tf_cli.coverage import SignatureCoverage, measure
-from tf_cli.coverage.render import to_json as coverage_json
+from tf_cli.coverage.engine import to_json as coverage_json
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK
 from tf_cli.project import Project
 from tf_cli.validate import ValidationReport, validate

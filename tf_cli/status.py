@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from tf_cli.coverage import Gap, SignatureCoverage
 from tf_cli.coverage.gaps import ShareGap, TotalGap, WhereGap
-from tf_cli.coverage.render import gap_place
 from tf_cli.effect import HARMFUL, SignatureEffect
 from tf_cli.words import plural
 
@@ -17,10 +16,10 @@ def recommendation(cov: SignatureCoverage, gap: Gap) -> str:
     if isinstance(gap, TotalGap):
         return f"add {examples} to {cov.signature} ({gap.requirement})"
     if isinstance(gap, ShareGap):
-        return f"add {examples} {gap_place(gap)} to {cov.signature} ({gap.requirement})"
+        return f"add {examples} {gap.place} to {cov.signature} ({gap.requirement})"
     if isinstance(gap, WhereGap):
         return f"add {examples} matching {gap.where} to {cov.signature}"
-    return f"add {examples} with {gap_place(gap)} to {cov.signature}"
+    return f"add {examples} with {gap.place} to {cov.signature}"
 
 
 def recommendations(coverages: list[SignatureCoverage], per_signature: int = 3) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_coverage import intent_example
-from tf_cli.coverage import SignatureCoverage, measure, render
+from tf_cli.coverage import SignatureCoverage, measure
 from tf_cli.coverage.gaps import (
     NEW_BUCKET,
     BucketGap,
@@ -35,6 +35,7 @@ from tf_cli.coverage.requirements import (
 )
 from tf_cli.project import Project
 from tf_cli.records import write_records
+from tf_cli.render import coverage as render
 
 SIGNATURE = "validate_intent"
 
@@ -192,7 +193,7 @@ def test_json_keeps_the_kind_tags_and_the_place_of_each_gap(project):
          "requirement": "verdict3: at least 4 distinct", "cell": {"verdict3": "unsure"}},
         {"kind": "distinct", "need": 1, "have": 2, "level": "warn",
          "requirement": "verdict3: at least 4 distinct", "cell": {"verdict3": NEW_BUCKET}}]
-    assert [render.gap_place(g) for g in cov.gaps] == [
+    assert [g.place for g in cov.gaps] == [
         "outside source = synthetic", "verdict3 = unsure", f"verdict3 = {NEW_BUCKET}"]
 
 

@@ -19,12 +19,13 @@ def command(
     output_format: common.TextMarkdownJsonFormat = TextMarkdownJson.text,
 ) -> None:
     """Show coverage per signature: bucket counts, requirements and gaps (DuckDB)."""
-    from tf_cli.coverage import measure, render
+    from tf_cli.coverage import measure, to_json
+    from tf_cli.render import coverage as render
 
     project = common.project()
     coverages = measure(project, [signature] if signature else None)
     if output_format is TextMarkdownJson.json:
-        data = render.to_json(coverages)
+        data = to_json(coverages)
         if gaps:
             for entry in data["signatures"]:
                 entry.pop("dimensions"), entry.pop("requirements")

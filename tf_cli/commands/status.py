@@ -23,7 +23,7 @@ def command(
     coverages = measure(project, [signature] if signature else None)
     effects = [effect.read(project, cov.signature) for cov in coverages]
     if output_format is TextOrJson.json:
-        from tf_cli.coverage.render import to_json
+        from tf_cli.coverage import to_json
 
         print_json({**to_json(coverages), "effect": [e.to_json() for e in effects]})
         return

@@ -365,3 +365,24 @@ def example_buckets(project: Project, signature: str, dimensions: list[str],
                         {d: spec.dimensions[d].sql for d in dimensions}, signature,
                         lambda d, message: params_problem(project, spec.dimensions[d].origin,
                                                           message))
+
+
+JSON_VERSION = 1
+
+
+def to_json(coverages: list[SignatureCoverage]) -> dict:
+    """The stable form for tools (`tf coverage --format json`, `tf check`'s JSON), version 1:
+        {"version": 1, "signatures": [{
+            "signature", "examples", "min_examples", "target_examples", "ready",
+            "by_source": {source: count}, "synthetic_share", "diversity",
+            "dimensions": {dimension: {bucket: count}},
+            "pending", "rejected", "pending_dimensions": {dimension: {bucket: count}},
+            "requirements": [{"label", "kind", "level", "passed", "actual", "expected",
+                              "detail"}],
+            "gaps": [{"kind", "need", "have", "level", "requirement",
+                      "cell": {dimension: bucket}?, "where": sql?, "avoid": {dimension: bucket}?}]
+        }]}
+    Gaps are sorted error first, then by how many examples they need. Every count but the
+    pending and rejected ones is of counted examples (tf_cli.counting).
+    """
+    return {"version": JSON_VERSION, "signatures": [c.to_json() for c in coverages]}

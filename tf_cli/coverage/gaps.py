@@ -5,7 +5,7 @@ Every gap says how many examples are needed (`need`), how many the requirement c
 examples go: a known cell (`CellGap`, `BucketGap`), a bucket no example has yet
 (`NewBucketGap`), a `where` filter (`WhereGap`), anywhere outside an over-full bucket
 (`ShareGap`, `SyntheticGap`) or anywhere at all (`TotalGap`, `TargetGap`). `to_json` writes
-the stable form documented in tf_cli/coverage/render.py, where `kind` is the type's tag.
+the stable form documented in tf_cli.coverage.engine.to_json, where `kind` is the type's tag.
 """
 
 from __future__ import annotations

@@ -7,7 +7,16 @@ optimize.json).
 
 from __future__ import annotations
 
-from tf_cli.layout import report_path, summary_dir
+from tf_cli.layout import (
+    COVERAGE_PLOT_FILE,
+    OPTIMIZE_REPORT,
+    PLOTS_DIR,
+    SCORES_PLOT_FILE,
+    SUMMARY_FILE,
+    report_page_path,
+    report_path,
+    summary_dir,
+)
 from tf_cli.pipeline import read_json
 from tf_cli.project import Project
 from tf_cli.records import atomic_writer
@@ -22,11 +31,11 @@ def summarize(project: Project, signatures: list[str]) -> str:
     buckets, scores = [], []
     for name in signatures:
         validation = read_json(report_path(project, name, "validate"))
-        coverage = read_json(report_path(project, name, "balance"))
-        result = read_json(report_path(project, name, "optimize"))
+        balance = read_json(report_path(project, name, "balance"))
+        result = read_json(report_path(project, name, OPTIMIZE_REPORT))
         lines.append(
             f"| {name} | {validation['accepted']} | {validation['rejected']} | "
-            f"{coverage['train']} | {coverage['dev']} | {coverage['train_diversity']} | "
+            f"{balance['train']} | {balance['dev']} | {balance['train_diversity']} | "
             f"{result['optimizer']} | {score(result['baseline_score_percent'])} | "
             f"{score(result['optimized_score_percent'])} | {result['demos']} | "
             f"{result['lm_calls']} |")
@@ -36,26 +45,24 @@ def summarize(project: Project, signatures: list[str]) -> str:
                          "count": count} for bucket, count in counts.items()]
         scores.append({"signature": name, "baseline": result["baseline_score_percent"] or 0,
                        "optimized": result["optimized_score_percent"] or 0})
-    notes = [f"- {name}: {read_json(report_path(project, name, 'optimize'))['reason']}"
+    notes = [f"- {name}: {read_json(report_path(project, name, OPTIMIZE_REPORT))['reason']}"
              for name in signatures
-             if read_json(report_path(project, name, "optimize")).get("reason")]
+             if read_json(report_path(project, name, OPTIMIZE_REPORT)).get("reason")]
     if notes:
         lines += ["", "Optimizer choices:", *notes]
     text = "\n".join(lines) + "\n"
-    _write(summary_dir(project) / "summary.md", text)
-    _write_json_rows(summary_dir(project) / "plots" / "coverage.json", buckets)
-    _write_json_rows(summary_dir(project) / "plots" / "scores.json", scores)
+    _write(summary_dir(project) / SUMMARY_FILE, text)
+    _write_json_rows(summary_dir(project) / PLOTS_DIR / COVERAGE_PLOT_FILE, buckets)
+    _write_json_rows(summary_dir(project) / PLOTS_DIR / SCORES_PLOT_FILE, scores)
     return text
 
 
-def write_html_report(project: Project, signatures: list[str]):
-    """summary/report.html: the page `tf report --html` writes (tf_cli.report), for the
-    pipeline's signatures. Not a DVC output (dvc.yaml says why). Returns its path."""
-    from tf_cli.render.html import page
-    from tf_cli.report import build
-
-    path = summary_dir(project) / "report.html"
-    _write(path, page(build(project, signatures)))
+def write_report_page(project: Project, html: str):
+    """summary/report.html: the page `tf report --html` writes (tf_cli.report, drawn by
+    tf_cli.render.html), for the pipeline's signatures. Not a DVC output (dvc.yaml says
+    why). Returns its path."""
+    path = report_page_path(project)
+    _write(path, html)
     return path
 
 

@@ -7,7 +7,9 @@ pick a reporter by --format and write what it returns through tf_cli.console, th
 module that prints.
 
     check.py     tf check: text lines and the pull-request Markdown
+    coverage.py  tf coverage: Rich tables and Markdown
     diff.py      tf diff: text and Markdown
     tables.py    Rich tables of tf status and tf log
     generate.py  the summaries of tf generate and tf bootstrap
+    html.py      tf report's page (and the summary stage's copy)
 """

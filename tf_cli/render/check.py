@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from tf_cli.check import CheckResult
-from tf_cli.coverage.render import gap_place
-from tf_cli.coverage.render import markdown as coverage_markdown
 from tf_cli.diff import DataDiff
+from tf_cli.render.coverage import markdown as coverage_markdown
 from tf_cli.render.diff import markdown as diff_markdown
 from tf_cli.words import plural
 
@@ -49,7 +48,7 @@ def markdown(result: CheckResult, changes: DataDiff | None = None) -> str:
               "|---|---:|---:|---|---|---|"]
     for cov in result.coverage:
         failed = "; ".join(r.label for r in cov.failed_errors) or "-"
-        top = f"{cov.gaps[0].need} × {gap_place(cov.gaps[0])}" if cov.gaps else "-"
+        top = f"{cov.gaps[0].need} × {cov.gaps[0].place}" if cov.gaps else "-"
         lines.append(f"| {cov.signature} | {cov.examples} | {cov.target_examples} | "
                      f"{'yes' if cov.ready else 'no'} | {failed} | {top} |")
     lines += ["", "<details><summary>Coverage by signature</summary>", "",

@@ -1,18 +1,6 @@
-"""Coverage for people: terminal tables, Markdown for pull requests, stable JSON for tools.
-Each is returned (Rich renderables, text, a dict); the commands print them.
-
-JSON form (`tf coverage --format json`), version 1:
-    {"version": 1, "signatures": [{
-        "signature", "examples", "min_examples", "target_examples", "ready",
-        "by_source": {source: count}, "synthetic_share", "diversity",
-        "dimensions": {dimension: {bucket: count}},
-        "pending", "rejected", "pending_dimensions": {dimension: {bucket: count}},
-        "requirements": [{"label", "kind", "level", "passed", "actual", "expected", "detail"}],
-        "gaps": [{"kind", "need", "have", "level", "requirement",
-                  "cell": {dimension: bucket}?, "where": sql?, "avoid": {dimension: bucket}?}]
-    }]}
-Gaps are sorted error first, then by how many examples they need. Every count but the
-pending and rejected ones is of counted examples (tf_cli.counting).
+"""Coverage for people: terminal tables and Markdown for pull requests (the JSON form for tools
+is tf_cli.coverage.engine.to_json). Each is returned (Rich renderables, text); the commands
+print them.
 """
 
 from __future__ import annotations
@@ -20,25 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tf_cli.coverage.engine import SignatureCoverage
-from tf_cli.coverage.gaps import Gap
 from tf_cli.coverage.requirements import BucketMin, MaxShare
 from tf_cli.words import plural
 
 if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
-
-JSON_VERSION = 1
-
-
-def to_json(coverages: list[SignatureCoverage]) -> dict:
-    return {"version": JSON_VERSION, "signatures": [c.to_json() for c in coverages]}
-
-
-def gap_place(gap: Gap) -> str:
-    """Where the examples are needed, in words: "completion = full, difficulty = hard"."""
-    return gap.place
-
 
 def status_word(passed: bool, level: str) -> str:
     return "ok" if passed else ("FAIL" if level == "error" else "warn")
@@ -80,7 +55,7 @@ def tables(coverages: list[SignatureCoverage], gaps_only: bool) -> list[Table | 
                 table.add_column(column, justify="right" if column in ("needs", "have")
                                  else "left")
             for gap in cov.gaps:
-                table.add_row(str(gap.need), gap_place(gap), str(gap.have), gap.level,
+                table.add_row(str(gap.need), gap.place, str(gap.have), gap.level,
                               gap.requirement)
             if not cov.gaps:
                 table.add_row("-", "no gaps", "", "", "")
@@ -132,7 +107,7 @@ def markdown(coverages: list[SignatureCoverage], gaps_only: bool = False,
         shown = cov.gaps if gaps_only else cov.gaps[:top_gaps]
         if shown:
             lines += ["| needs | where | have | level |", "|---|---|---|---|"]
-            lines += [f"| {g.need} | {gap_place(g)} | {g.have} | {g.level} |" for g in shown]
+            lines += [f"| {g.need} | {g.place} | {g.have} | {g.level} |" for g in shown]
             if len(cov.gaps) > len(shown):
                 more = plural(len(cov.gaps) - len(shown), "more gap")
                 lines.append(f"\n{more}: `tf coverage --gaps --signature {cov.signature}`")
