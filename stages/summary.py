@@ -5,15 +5,18 @@ from stages._run import run
 
 
 def main(argv: list[str]) -> None:
-    from tf_cli.pipeline.summary import summarize, write_report_page
+    from tf_cli.pipeline.summary import gather, write_outputs
     from tf_cli.project import find_project
     from tf_cli.render.html import page
+    from tf_cli.render.summary import markdown
     from tf_cli.report import build
 
     project = find_project()
     signatures = list(project.settings.pipeline.signatures)
-    print(summarize(project, signatures))
-    written = write_report_page(project, page(build(project, signatures)))
+    summary = gather(project, signatures)
+    text = markdown(summary)
+    written = write_outputs(project, summary, text, page(build(project, signatures)))
+    print(text)
     print(f"summary: {project.display(written)}")
 
 

@@ -1,11 +1,15 @@
-"""summary stage: summary/summary.md across signatures, the data behind `dvc plots`, and
-summary/report.html, the curator's page (tf report --html).
+"""summary stage: what the other stages reported, across signatures, for summary/summary.md,
+the data behind `dvc plots`, and summary/report.html (tf report --html).
 
-It reads what the other stages wrote in reports/<sig>/ (validate.json, balance.json,
-optimize.json).
+It reads reports/<sig>/ (validate.json, balance.json, train_coverage.json, optimize.json);
+tf_cli.render.summary draws the Markdown, tf_cli.render.html the page, and stages/summary.py
+writes them with `write_outputs`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from tf_cli.layout import (
     COVERAGE_PLOT_FILE,
@@ -20,59 +24,68 @@ from tf_cli.layout import (
 from tf_cli.pipeline import read_json
 from tf_cli.project import Project
 from tf_cli.records import atomic_writer
-from tf_cli.words import score
 
 
-def summarize(project: Project, signatures: list[str]) -> str:
-    lines = ["# tf pipeline summary", "",
-             "| signature | pool | rejected | train | dev | diversity | optimizer | baseline |"
-             " optimized | demos | LM calls |",
-             "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
-    buckets, scores = [], []
+@dataclass(frozen=True)
+class SignatureRow:
+    """One signature's line of the summary, from its step reports."""
+
+    signature: str
+    pool: int
+    rejected: int
+    train: int
+    dev: int
+    train_diversity: float | None
+    optimizer: str
+    baseline: float | None  # percent
+    optimized: float | None  # percent
+    demos: int
+    lm_calls: int
+    reason: str | None  # why optimize chose (or fell back to) its optimizer
+
+
+@dataclass
+class Summary:
+    rows: list[SignatureRow] = field(default_factory=list)
+    buckets: list[dict] = field(default_factory=list)  # plots/coverage.json: train counts
+    scores: list[dict] = field(default_factory=list)  # plots/scores.json: per signature
+
+
+def gather(project: Project, signatures: list[str]) -> Summary:
+    summary = Summary()
     for name in signatures:
         validation = read_json(report_path(project, name, "validate"))
         balance = read_json(report_path(project, name, "balance"))
         result = read_json(report_path(project, name, OPTIMIZE_REPORT))
-        lines.append(
-            f"| {name} | {validation['accepted']} | {validation['rejected']} | "
-            f"{balance['train']} | {balance['dev']} | {balance['train_diversity']} | "
-            f"{result['optimizer']} | {score(result['baseline_score_percent'])} | "
-            f"{score(result['optimized_score_percent'])} | {result['demos']} | "
-            f"{result['lm_calls']} |")
+        summary.rows.append(SignatureRow(
+            name, validation["accepted"], validation["rejected"], balance["train"],
+            balance["dev"], balance["train_diversity"], result["optimizer"],
+            result["baseline_score_percent"], result["optimized_score_percent"],
+            result["demos"], result["lm_calls"], result.get("reason")))
         train_coverage = read_json(report_path(project, name, "train_coverage"))
         for dimension, counts in train_coverage.items():
-            buckets += [{"signature": name, "cell": f"{name}/{dimension}={bucket}",
-                         "count": count} for bucket, count in counts.items()]
-        scores.append({"signature": name, "baseline": result["baseline_score_percent"] or 0,
-                       "optimized": result["optimized_score_percent"] or 0})
-    notes = [f"- {name}: {read_json(report_path(project, name, OPTIMIZE_REPORT))['reason']}"
-             for name in signatures
-             if read_json(report_path(project, name, OPTIMIZE_REPORT)).get("reason")]
-    if notes:
-        lines += ["", "Optimizer choices:", *notes]
-    text = "\n".join(lines) + "\n"
-    _write(summary_dir(project) / SUMMARY_FILE, text)
-    _write_json_rows(summary_dir(project) / PLOTS_DIR / COVERAGE_PLOT_FILE, buckets)
-    _write_json_rows(summary_dir(project) / PLOTS_DIR / SCORES_PLOT_FILE, scores)
-    return text
+            summary.buckets += [{"signature": name, "cell": f"{name}/{dimension}={bucket}",
+                                 "count": count} for bucket, count in counts.items()]
+        summary.scores.append({"signature": name,
+                               "baseline": result["baseline_score_percent"] or 0,
+                               "optimized": result["optimized_score_percent"] or 0})
+    return summary
 
 
-def write_report_page(project: Project, html: str):
-    """summary/report.html: the page `tf report --html` writes (tf_cli.report, drawn by
-    tf_cli.render.html), for the pipeline's signatures. Not a DVC output (dvc.yaml says
-    why). Returns its path."""
-    path = report_page_path(project)
-    _write(path, html)
-    return path
-
-
-def _write(path, text: str) -> None:
-    with atomic_writer(path) as out:
-        out.write(text.encode())
-
-
-def _write_json_rows(path, rows: list[dict]) -> None:
+def write_outputs(project: Project, summary: Summary, markdown: str, page: str) -> Path:
+    """summary/summary.md, summary/plots/*.json and summary/report.html (the page
+    `tf report --html` writes; not a DVC output, dvc.yaml says why). Returns the page's
+    path."""
     import orjson
 
+    folder = summary_dir(project)
+    _write(folder / SUMMARY_FILE, markdown.encode())
+    for name, rows in ((COVERAGE_PLOT_FILE, summary.buckets), (SCORES_PLOT_FILE, summary.scores)):
+        _write(folder / PLOTS_DIR / name, orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
+    _write(report_page_path(project), page.encode())
+    return report_page_path(project)
+
+
+def _write(path: Path, data: bytes) -> None:
     with atomic_writer(path) as out:
-        out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
+        out.write(data)
