@@ -95,7 +95,19 @@ def _read_if_there(project: Project, name: str, round_trip: bool):
     if kind:
         raise ConfigError([Problem(project.display(path), f"{kind}; {name} must be a "
                                    "regular file of the repository", config=True)])
-    return _read_yaml(path, project, round_trip) if os.path.lexists(path) else None
+    if not os.path.lexists(path):
+        return None
+    document = _read_yaml(path, project, round_trip)
+    if not isinstance(document, dict):
+        raise ConfigError([Problem(project.display(path), f"the top level is "
+                                   f"{_kind_of(document)}; {name} must be a mapping of keys "
+                                   "(key: value), or empty", line=1, config=True)])
+    return document
+
+
+def _kind_of(value) -> str:
+    return {list: "a list", str: "a string", bool: "true or false"}.get(
+        type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
 
 
 def coverage_file(project: Project) -> str:

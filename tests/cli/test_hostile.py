@@ -525,6 +525,22 @@ def test_params_yaml_must_be_a_regular_file(hostile, kind: str):
     assert SECRET_FILE_TEXT not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(("name", "text", "kind"), [
+    ("params.yaml", "- 1\n- 2\n", "a list"), ("params.yaml", "hello\n", "a string"),
+    ("coverage.yaml", "- a\n", "a list")])
+def test_a_settings_file_that_is_not_a_mapping_is_refused(hostile, name: str, text: str,
+                                                         kind: str):
+    project, _ = hostile
+    if name == "coverage.yaml":  # the coverage section moves out of params.yaml
+        from tests.conftest import move_coverage_to_its_file
+
+        move_coverage_to_its_file(project)
+    (project / name).write_text(text)
+    result = run_tf("check", cwd=project, timeout=30)
+    assert result.exit_code == 2, result
+    assert f"{name}:1: the top level is {kind}; {name} must be a mapping" in result.stderr
+
+
 def test_a_grid_of_too_many_cells_is_refused_with_its_line(hostile):
     """Every empty cell of a grid is a gap held in memory: 216^3 cells would take gigabytes."""
     project, _ = hostile
