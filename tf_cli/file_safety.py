@@ -69,3 +69,17 @@ def irregular(path: Path) -> str | None:
     if stat.S_ISDIR(mode):
         return "a folder"
     return None if stat.S_ISREG(mode) else "not a regular file (a FIFO or a device)"
+
+
+def require_real_folders_between(root: Path, path: Path) -> Path:
+    """`path`, if every folder from the repository `root` down to it (itself included) is a
+    real folder or absent: a committed link (reports/<sig> -> /home/you/.ssh) would lead a
+    read or a write out of the repository."""
+    here = root
+    for part in path.relative_to(root).parts:
+        here = here / part
+        if here.is_symlink():
+            raise UsageError(f"{os.path.relpath(here)}: a symbolic link; tf reads and writes "
+                             "only real folders inside the repository",
+                             hint="replace the link with the folder it points to")
+    return path

@@ -74,9 +74,7 @@ def uncommitted(project_root: Path, paths: list[Path]) -> list[str]:
 def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str, bytes]:
     """path -> content of every file under `folder` at `revision` (None: working tree)."""
     if revision is WORKTREE:
-        base = project_root / folder
-        return {str(p.relative_to(project_root)): p.read_bytes()
-                for p in sorted(base.rglob("*")) if p.is_file()} if base.is_dir() else {}
+        return _read_worktree(project_root, folder)
     listing = run(project_root, "ls-tree", "-r", "-z", revision, "--", folder)
     entries = [line.split("\t", 1) for line in listing.split("\0") if line]
     blobs = [(meta.split()[2], path) for meta, path in entries if meta.split()[1] == "blob"]
@@ -86,6 +84,27 @@ def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str
     contents = _cat_batch(project_root, [sha for sha, _ in blobs])
     return {path: content for (_, path), content in zip(blobs, contents, strict=True)
             if content is not None}
+
+
+def _read_worktree(project_root: Path, folder: str) -> dict[str, bytes]:
+    """The working tree's files under `folder`, refusing links and FIFOs (as tf validate
+    does): a pull request can commit a link to a secret, and an untracked one is read too."""
+    from tf_cli.file_safety import irregular, require_real_folders_between
+
+    base = require_real_folders_between(project_root, project_root / folder)
+    if not base.is_dir():
+        return {}
+    found = {}
+    for path in sorted(base.rglob("*")):
+        kind = irregular(path)
+        if kind == "a folder":
+            continue
+        if kind:
+            raise UsageError(f"{path.relative_to(project_root)}: {kind}; tf reads only "
+                             "regular files inside the repository",
+                             hint="remove it, or replace it with the file")
+        found[str(path.relative_to(project_root))] = path.read_bytes()
+    return found
 
 
 def file_versions(project_root: Path, path: str, limit: int = 100, experiments: bool = False,

@@ -77,8 +77,20 @@ SUMMARY_FILE, REPORT_PAGE_FILE = "summary.md", "report.html"
 PLOTS_DIR, COVERAGE_PLOT_FILE, SCORES_PLOT_FILE = "plots", "coverage.json", "scores.json"
 
 
+def _inside(project: Project, path: Path) -> Path:
+    """`path`, once no folder between the repository root and it is a link: reports/,
+    summary/, data/ and programs/ can be in git, so a pull request could make one lead a
+    read or a write elsewhere (file_safety)."""
+    from tf_cli.file_safety import require_real_folders_between
+
+    require_real_folders_between(project.root, path.parent)
+    return path
+
+
 def data_dir(project: Project, signature: str) -> Path:
-    return project.root / "data" / signature
+    folder = project.root / "data" / signature
+    _inside(project, folder / DSPY_FILE)
+    return folder
 
 
 def split_path(project: Project, signature: str, split: str) -> Path:
@@ -88,7 +100,7 @@ def split_path(project: Project, signature: str, split: str) -> Path:
 
 def report_path(project: Project, signature: str, step: str) -> Path:
     """reports/<signature>/<step>.json: a step's report is named after the step."""
-    return project.root / REPORTS_DIR / signature / f"{step}.json"
+    return _inside(project, project.root / REPORTS_DIR / signature / f"{step}.json")
 
 
 def report_in_git(signature: str, step: str) -> str:
@@ -99,23 +111,25 @@ def report_in_git(signature: str, step: str) -> str:
 def rejects_path(project: Project, signature: str, command: str) -> Path:
     """reports/<signature>/<command>.rejects.jsonl: what `tf generate` or `tf bootstrap`
     rejected in its last run, with the evidence (not kept in git: *.rejects.jsonl)."""
-    return project.root / REPORTS_DIR / signature / f"{command}.rejects.jsonl"
+    return _inside(project, project.root / REPORTS_DIR / signature / f"{command}.rejects.jsonl")
 
 
 def log_path(project: Project, signature: str, step: str) -> Path:
     """reports/<signature>/<step>.log: DSPy's own log of a pipeline step that called an LM
     (not kept in git)."""
-    return project.root / REPORTS_DIR / signature / f"{step}.log"
+    return _inside(project, project.root / REPORTS_DIR / signature / f"{step}.log")
 
 
 def scores_path(project: Project, signature: str) -> Path:
     """reports/<signature>/scores.json: the few numbers of the optimize report that DVC
     compares across commits (the pipeline's one metrics file per signature)."""
-    return project.root / REPORTS_DIR / signature / SCORES_FILE
+    return _inside(project, project.root / REPORTS_DIR / signature / SCORES_FILE)
 
 
 def summary_dir(project: Project) -> Path:
-    return project.root / "summary"
+    folder = project.root / "summary"
+    _inside(project, folder / PLOTS_DIR / SCORES_PLOT_FILE)
+    return folder
 
 
 def report_page_path(project: Project) -> Path:
@@ -124,4 +138,4 @@ def report_page_path(project: Project) -> Path:
 
 
 def program_path(project: Project, signature: str) -> Path:
-    return project.root / "programs" / f"{signature}.json"
+    return _inside(project, project.root / "programs" / f"{signature}.json")

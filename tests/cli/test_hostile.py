@@ -617,3 +617,52 @@ def test_interactive_input_that_is_not_utf8_is_asked_again(hostile):
                           capture_output=True, timeout=60)
     stderr = done.stderr.decode()
     assert "not valid UTF-8 text; type it again" in stderr and "Traceback" not in stderr
+
+
+def test_a_linked_summary_folder_is_not_written_through(hostile, tmp_path: Path):
+    """summary/ can be committed as a link to a folder elsewhere: tf report (and the
+    summary stage) would write the page there."""
+    project, _ = hostile
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / "summary").symlink_to(outside)
+    result = run_tf("report", cwd=project, timeout=60)
+    assert result.exit_code == 2, result
+    assert "summary: a symbolic link; tf reads and writes only real folders" in result.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_a_linked_reports_folder_is_not_read(hostile, tmp_path: Path):
+    """reports/<sig>/ as a link to a folder whose demos.json says what the attacker wants
+    (or holds a secret): tf status and tf report refuse it, naming the link."""
+    project, _ = hostile
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "demos.json").write_text(json.dumps({"evaluated": True, "buckets": [
+        {"bucket": SECRET_FILE_TEXT, "dimension": "category", "effect": 3.0}]}))
+    (project / "reports").mkdir(exist_ok=True)
+    (project / "reports" / "validate_intent").symlink_to(outside)
+    for command in (["status", "-s", "validate_intent", "-f", "json"],
+                    ["report", "-s", "validate_intent"]):
+        result = run_tf(*command, cwd=project, timeout=60)
+        assert result.exit_code == 2, (command, result)
+        assert "reports/validate_intent: a symbolic link" in result.stderr
+        assert SECRET_FILE_TEXT not in result.stdout + result.stderr
+
+
+def test_tf_diff_does_not_follow_a_linked_dataset_file(hostile):
+    """A dataset file that is a link (committed or not) to a file outside the repository:
+    tf diff refuses it, as tf validate does, instead of showing what it points at."""
+    import subprocess
+
+    from tests.conftest import GIT_ENV
+
+    project, secret = hostile
+    env = {**os.environ, **GIT_ENV}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
+        subprocess.run(["git", *args], cwd=project, check=True, env=env, capture_output=True)
+    (project / "datasets" / "validate_intent" / "evil.jsonl").symlink_to(secret)
+    result = run_tf("diff", "main", cwd=project, timeout=60)
+    assert result.exit_code == 2, result
+    assert "datasets/validate_intent/evil.jsonl: a symbolic link" in result.stderr
+    assert SECRET_FILE_TEXT not in result.stdout + result.stderr
