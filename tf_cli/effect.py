@@ -145,10 +145,14 @@ def report_bytes(project: Project, path: Path) -> bytes | None:
     return content
 
 
+MAX_EFFECT = 100.0  # percent points
+
+
 def rows_of(report: dict | None, key: str) -> list[dict]:
     """The rows under `key` of a demos.json, as far as they have the shape the effect stage
     writes (the file is in git, so a pull request can put anything there): dicts, with
-    `effect` a number or None."""
+    `effect` a number or None. An effect is a difference of two percentages: one outside
+    ±100 (1e308, say) was not written by the stage and would overflow a bar's width."""
     rows = (report or {}).get(key)
     if not isinstance(rows, list):
         return []
@@ -156,7 +160,8 @@ def rows_of(report: dict | None, key: str) -> list[dict]:
     for row in rows:
         if isinstance(row, dict):
             effect = row.get("effect")
-            out.append({**row, "effect": float(effect) if is_number(effect) else None})
+            plausible = is_number(effect) and abs(float(effect)) <= MAX_EFFECT
+            out.append({**row, "effect": float(effect) if plausible else None})
     return out
 
 

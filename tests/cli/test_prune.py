@@ -205,7 +205,7 @@ def test_restore_refuses_a_retired_line_that_names_a_file_outside_the_list(repo:
     assert not Path("/tmp/owned.jsonl").exists()
 
 
-@pytest.mark.parametrize("kind", ["link", "fifo", "garbage"])
+@pytest.mark.parametrize("kind", ["link", "fifo", "garbage", "huge"])
 def test_a_hostile_effect_report_is_refused_or_read_as_nothing(repo: Path, kind: str):
     """reports/ is in git: a pull request can commit demos.json as a link to a secret, a FIFO
     (a read that never ends) or rows of any shape."""
@@ -218,6 +218,10 @@ def test_a_hostile_effect_report_is_refused_or_read_as_nothing(repo: Path, kind:
         path.symlink_to(secret)
     elif kind == "fifo":
         os.mkfifo(path)
+    elif kind == "huge":  # an effect far past ±100 points overflowed a bar's width
+        path.write_text(json.dumps({"evaluated": True, "demos": [
+            {"id": "x", "effect": -1e308, "flag": "harmful"}], "buckets": [
+            {"bucket": "a", "dimension": "category", "effect": 1e308}]}))
     else:
         path.write_text(json.dumps({"evaluated": True, "dev_score_percent": "high",
                                     "demos": ["x", {"id": 3, "effect": "big"}],
@@ -225,7 +229,7 @@ def test_a_hostile_effect_report_is_refused_or_read_as_nothing(repo: Path, kind:
     status = run_tf("status", "-s", SIG, cwd=repo, timeout=30)
     report = run_tf("report", "-s", SIG, "--html", str(repo / "r.html"), cwd=repo, timeout=30)
     for result in (status, report):
-        if kind == "garbage":
+        if kind in ("garbage", "huge"):
             assert result.exit_code == 0, result
         else:
             assert result.exit_code == 2, result
