@@ -372,15 +372,20 @@ def explain(error, value, node: dict, parent: dict | None = None) -> str:
 
 
 def _matching_example(pattern: str, node: dict, parent: dict | None) -> str | None:
-    """An example from the field's schema (or, for a list item, the list's) that fits."""
+    """An example from the field's schema (or, for a list item, the list's) that fits.
+    Matched by the validator's own regex engine, not Python's `re`: the schema is in git,
+    and a pattern such as ^(a+)+$ against a long example backtracks for hours in `re`,
+    where the validator's engine gives up at its backtracking limit."""
+    import jsonschema_rs
+
     found = list(node.get("examples", ()))
     for example in (parent or {}).get("examples", ()):
         found += example if isinstance(example, list) else [example]
     try:
-        compiled = re.compile(pattern)
-    except re.error:
+        fits = jsonschema_rs.validator_for({"type": "string", "pattern": pattern})
+    except (jsonschema_rs.ValidationError, ValueError):
         return None
-    return next((e for e in found if isinstance(e, str) and compiled.search(e)), None)
+    return next((e for e in found if isinstance(e, str) and fits.is_valid(e)), None)
 
 
 def _normalize(text: str) -> str:

@@ -376,3 +376,20 @@ def test_ten_concurrent_writers_add_exactly_ten_valid_lines(project: Path):
     assert sorted(r["inputs"]["user_intent"] for r in records) == sorted(
         f"Intent {i}" for i in range(10))
     assert run_tf("validate", cwd=project).exit_code == 0
+
+
+def test_a_backtracking_pattern_in_the_schema_does_not_hang_the_session(project: Path):
+    """The schema is in git: a pattern that backtracks without end in Python's `re`, with
+    an example that makes it do so, must not hang the hint that shows a fitting example."""
+    common = project / "schemas" / "common.schema.json"
+    text = common.read_text().replace('"pattern": "^[a-z][a-z0-9_]*$"',
+                                      '"pattern": "^(a+)+$"', 1)
+    schema = json.loads(text)
+    category = schema["$defs"]["metadata"]["properties"]["category"]
+    category["examples"] = ["a" * 40 + "!", "aaaa"]
+    common.write_text(json.dumps(schema))
+    answers = [*INTENT_ANSWERS[:4], "2", "medium", "Auth!", "aaaa", "", "", "", "y", "n"]
+    result = run_tf("add-example", "-s", "validate_intent", cwd=project, timeout=30,
+                    input="\n".join(answers) + "\n")
+    assert '"Auth!" does not have the form this field needs' in result.stdout, result
+    assert "like aaaa " in result.stdout  # the example that fits, found without backtracking
