@@ -160,8 +160,9 @@ def rows_of(report: dict | None, key: str) -> list[dict]:
     for row in rows:
         if isinstance(row, dict):
             effect = row.get("effect")
-            plausible = is_number(effect) and abs(float(effect)) <= MAX_EFFECT
-            out.append({**row, "effect": float(effect) if plausible else None})
+            value = float(effect) if is_number(effect) else None
+            plausible = value is not None and abs(value) <= MAX_EFFECT
+            out.append({**row, "effect": value if plausible else None})
     return out
 
 

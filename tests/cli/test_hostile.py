@@ -666,3 +666,35 @@ def test_tf_diff_does_not_follow_a_linked_dataset_file(hostile):
     assert result.exit_code == 2, result
     assert "datasets/validate_intent/evil.jsonl: a symbolic link" in result.stderr
     assert SECRET_FILE_TEXT not in result.stdout + result.stderr
+
+
+HOSTILE_TEXT = "[/oops] \x1b[2K\x1b[1A\x1b[32mALL CHECKS PASSED\r\u202e [bold]spoof[/]"
+
+
+def test_control_characters_and_markup_in_the_data_are_shown_as_text(hostile):
+    """An example's text reaches the terminal in tf coverage (a dimension over a text
+    field), tf diff (a word diff) and messages: escape sequences could erase or forge the
+    lines a reviewer reads, and Rich markup ("[/oops]") crashed the coverage table."""
+    import subprocess
+
+    from tests.conftest import GIT_ENV
+
+    project, _ = hostile
+    env = {**os.environ, **GIT_ENV}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
+        subprocess.run(["git", *args], cwd=project, check=True, env=env, capture_output=True)
+    path = project / "datasets" / "validate_intent" / "examples.jsonl"
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["outputs"]["explanation"] = HOSTILE_TEXT
+    lines[0] = json.dumps(record)
+    path.write_text("\n".join(lines) + "\n")
+    with_dimension(project, "outputs.explanation")
+    for command in (["coverage", "-s", "validate_intent"], ["diff"]):
+        result = run_tf(*command, cwd=project, timeout=60)
+        assert result.exit_code in (0, 1), (command, result)
+        shown = result.stdout + result.stderr
+        assert "\x1b" not in shown and "\r" not in shown and "\u202e" not in shown, command
+        assert "\\x1b[2K\\x1b[1A\\x1b[32mALL CHECKS PASSED\\x0d\\u202e" in shown, command
+    table = run_tf("coverage", "-s", "validate_intent", cwd=project, timeout=60).stdout
+    assert "[/oops]" in table and "[bold]spoof[/]" in table
