@@ -3,13 +3,17 @@
 Explicit column types make DuckDB's JSON reader fast and predictable (no sampling, an
 absent optional field is NULL) and let SQL in params.yaml be checked before any data is
 read. duckdb is imported here only, on first use. Every connection is a sandbox
-(`connect`), and SQL from params.yaml must be one expression (`expression_problem`).
+(`connect`), SQL from params.yaml must be one expression (`expression_problem`), and the
+queries of one command stop at a deadline (`session`): an expression can be short and
+still take hours (nested list_transform over large literals).
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +28,11 @@ if TYPE_CHECKING:
     from tf_cli.problems import Problem
 
 MEMORY_LIMIT = "4GB"  # DuckDB's default is 80% of the machine
+# Seconds all the queries of one session may take: minutes for data sets of millions of
+# examples, far below a CI job's timeout. The environment (yours, not a pull request's)
+# can change it.
+DEFAULT_QUERY_SECONDS = 600.0
+QUERY_SECONDS_VARIABLE = "TF_QUERY_SECONDS"
 MAX_SQL_CHARS = 10_000  # one coverage expression; real ones are a few lines
 _SCALARS = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
 PARTS = ("id", "inputs", "outputs", "metadata")
@@ -45,6 +54,62 @@ def connect(readable: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
     connection.execute("SET enable_external_access = false")
     connection.execute("SET lock_configuration = true")
     return connection
+
+
+@contextmanager
+def session(readable: Iterable[Path] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A sandboxed connection (`connect`) whose queries are interrupted once the session
+    has run `TF_QUERY_SECONDS`; any failure after that is reported as the deadline, not
+    as the SQL error DuckDB gives an interrupted query. Closed on exit."""
+    import duckdb
+
+    from tf_cli.errors import UsageError
+
+    limit = _query_seconds()
+    connection = connect(readable)
+    done, fired = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        if done.wait(limit):
+            return
+        fired.set()
+        while not done.wait(0.05):  # every query from now on: a probe after a failure too
+            try:
+                connection.interrupt()
+            except duckdb.Error:
+                return
+
+    watcher = threading.Thread(target=watch, name="tf-query-deadline", daemon=True)
+    watcher.start()
+    try:
+        yield connection
+    except Exception:
+        if fired.is_set():
+            raise UsageError(
+                f"the DuckDB queries over the data ran past {limit:g} s and were stopped",
+                hint="a dimension's or requirement's SQL in coverage.yaml (or params.yaml), "
+                     f"or a --where, may be too costly; {QUERY_SECONDS_VARIABLE}=SECONDS "
+                     "allows more time") from None
+        raise
+    finally:
+        done.set()
+        watcher.join()
+        connection.close()
+
+
+def _query_seconds() -> float:
+    from tf_cli.errors import UsageError
+
+    text = os.environ.get(QUERY_SECONDS_VARIABLE, "")
+    if not text:
+        return DEFAULT_QUERY_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 1e7:
+        raise UsageError(f"{QUERY_SECONDS_VARIABLE}={text!r}: give a number of seconds above 0")
+    return seconds
 
 
 _PARSER_LOCK = threading.Lock()
@@ -182,6 +247,24 @@ def source_sql(files: list[Path], column_types: dict[str, str],
             "WHERE id IS NOT NULL)")
 
 
+def unreadable(error: Exception) -> None:
+    """Raise what a DuckDB error says about a dataset file rather than about the SQL: a
+    line past DuckDB's maximum_object_size (16 MiB, read in 32 MiB buffers) fails the
+    whole read, whatever the SQL."""
+    import re
+
+    from tf_cli.errors import UsageError
+
+    message = str(error)
+    if "maximum_object_size" in message:
+        found = re.search(r'reading file "([^"]+)"', message)
+        where = os.path.relpath(found.group(1)) if found else "a dataset file"
+        raise UsageError(f"{where}: a line too long for DuckDB to read (its "
+                         "maximum_object_size), so the file cannot be measured",
+                         hint="`tf validate` names it (over --max-line-bytes); shorten or "
+                              "remove it") from None
+
+
 def literal(text: str) -> str:
     """`text` as an SQL string literal."""
     return _literal(text)
@@ -206,23 +289,23 @@ def buckets(files: list[Path], column_types: dict[str, str], dimensions: dict[st
 
     columns = ", ".join(f"CAST(({sql}) AS VARCHAR)" for sql in dimensions.values()) or "NULL"
     source = source_sql(files, column_types)
-    connection = connect(files)
-    try:
-        rows = connection.execute(f"SELECT id, {columns} FROM {source}").fetchall()
-    except duckdb.Error as exc:
-        failing, reason = list(dimensions), str(exc).splitlines()[0]
-        for name, sql in dimensions.items():  # which one fails
-            try:
-                connection.execute(f"SELECT count(({sql})) FROM {source}").fetchall()
-            except duckdb.Error as one:
-                failing, reason = [name], str(one).splitlines()[0]
-                break
-        message = f"{signature}: dimension {', '.join(failing)}: DuckDB fails on the data: {reason}"
-        problem = (located(failing[0], message) if located and len(failing) == 1 else
-                   Problem(PARAMS_FILE, message, config=True))
-        raise ConfigError([problem]) from None
-    finally:
-        connection.close()
+    with session(files) as connection:
+        try:
+            rows = connection.execute(f"SELECT id, {columns} FROM {source}").fetchall()
+        except duckdb.Error as exc:
+            unreadable(exc)
+            failing, reason = list(dimensions), str(exc).splitlines()[0]
+            for name, sql in dimensions.items():  # which one fails
+                try:
+                    connection.execute(f"SELECT count(({sql})) FROM {source}").fetchall()
+                except duckdb.Error as one:
+                    failing, reason = [name], str(one).splitlines()[0]
+                    break
+            message = (f"{signature}: dimension {', '.join(failing)}: DuckDB fails on the "
+                       f"data: {reason}")
+            problem = (located(failing[0], message) if located and len(failing) == 1 else
+                       Problem(PARAMS_FILE, message, config=True))
+            raise ConfigError([problem]) from None
     return {row[0]: tuple(row[1:]) for row in rows}
 
 

@@ -159,15 +159,13 @@ def matching(project: Project, signature: str, items: list[Pending], where: str
     loader = project.schemas
     types = duck.columns(loader, loader.signature(signature))
     files = sorted({item.path for item in items})
-    connection = duck.connect(files)
-    try:
-        selected = {row[0] for row in connection.execute(
-            f"SELECT id FROM {duck.source_sql(files, types)} WHERE {where}").fetchall()}
-    except duckdb.Error as exc:
-        raise UsageError(f"--where: DuckDB rejects the SQL: {str(exc).splitlines()[0]}") \
-            from None
-    finally:
-        connection.close()
+    with duck.session(files) as connection:
+        try:
+            selected = {row[0] for row in connection.execute(
+                f"SELECT id FROM {duck.source_sql(files, types)} WHERE {where}").fetchall()}
+        except duckdb.Error as exc:
+            raise UsageError(f"--where: DuckDB rejects the SQL: {str(exc).splitlines()[0]}") \
+                from None
     return [item for item in items if item.record["id"] in selected]
 
 

@@ -32,17 +32,15 @@ def sample(project: Project, signature: str, n: int = 3, where: str | None = Non
     loader = project.schemas
     files = project.dataset_files(signature)
     types = duck.columns(loader, loader.signature(signature))
-    connection = duck.connect(files)
-    try:
-        ids = [row[0] for row in connection.execute(
-            f"SELECT id FROM {duck.source_sql(files, types)} "
-            f"WHERE id IS NOT NULL AND ({where or 'true'}) ORDER BY id").fetchall()]
-    except duckdb.Error as exc:
-        raise UsageError(f"--where: DuckDB rejects the SQL: {str(exc).splitlines()[0]}",
-                         hint="write a SQL condition over inputs.*, outputs.* and metadata.*, "
-                              "e.g. \"metadata.difficulty = 'hard'\"") from None
-    finally:
-        connection.close()
+    with duck.session(files) as connection:
+        try:
+            ids = [row[0] for row in connection.execute(
+                f"SELECT id FROM {duck.source_sql(files, types)} "
+                f"WHERE id IS NOT NULL AND ({where or 'true'}) ORDER BY id").fetchall()]
+        except duckdb.Error as exc:
+            raise UsageError(f"--where: DuckDB rejects the SQL: {str(exc).splitlines()[0]}",
+                             hint="write a SQL condition over inputs.*, outputs.* and "
+                                  "metadata.*, e.g. \"metadata.difficulty = 'hard'\"") from None
     chosen = set(random.Random(seed).sample(ids, min(n, len(ids))))
     found = []
     for path in files:

@@ -698,3 +698,37 @@ def test_control_characters_and_markup_in_the_data_are_shown_as_text(hostile):
         assert "\\x1b[2K\\x1b[1A\\x1b[32mALL CHECKS PASSED\\x0d\\u202e" in shown, command
     table = run_tf("coverage", "-s", "validate_intent", cwd=project, timeout=60).stdout
     assert "[/oops]" in table and "[bold]spoof[/]" in table
+
+
+def test_costly_coverage_sql_is_stopped_at_the_deadline(hostile):
+    """One short expression can take hours (nested list_transform over literals); the
+    queries of a command stop at TF_QUERY_SECONDS with a message saying where to look."""
+    project, _ = hostile
+    hundred = "[" + ", ".join(str(i) for i in range(100)) + "]"
+    nested = f"len(list_transform({hundred}, lambda d: a + b + c + d))"
+    for name in "cba":  # 100^4 additions per example: about a second each
+        nested = f"list_sum(list_transform({hundred}, lambda {name}: {nested}))"
+    with_dimension(project, f'"{nested}"')
+    started = time.monotonic()
+    result = run_tf("coverage", "-s", "validate_intent", cwd=project, timeout=60,
+                    env={"TF_QUERY_SECONDS": "0.5"})
+    assert result.exit_code == 2, result
+    assert "DuckDB queries over the data ran past 0.5 s and were stopped" in result.stderr
+    assert "TF_QUERY_SECONDS=SECONDS allows more time" in result.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_a_line_too_long_for_duckdb_is_named_as_data_not_as_sql(hostile):
+    """DuckDB cannot read a line past its object limit (16 MiB, read in 32 MiB buffers) at
+    all: tf coverage names the dataset file (tf validate names the line), not the first
+    dimension's SQL."""
+    project, _ = hostile
+    path = project / "datasets" / "validate_intent" / "examples.jsonl"
+    with open(path, "a") as out:
+        out.write(json.dumps({"id": "01M7J23GF0XWGMAQBRPXXYZZZZ", "pad": "x" * (33 << 20)})
+                  + "\n")
+    result = run_tf("coverage", "-s", "validate_intent", cwd=project, timeout=120)
+    assert result.exit_code == 2, result
+    assert "datasets/validate_intent/examples.jsonl: a line too long for DuckDB to read" \
+        in result.stderr
+    assert "coverage.yaml" not in result.stderr and "params.yaml" not in result.stderr

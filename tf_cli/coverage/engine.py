@@ -128,12 +128,9 @@ def measure(project: Project, only: list[str] | None = None,
     chosen = {spec.signature: (files or {}).get(spec.signature,
                                                 project.dataset_files(spec.signature))
               for spec in specs}
-    connection = duck.connect([f for listed in chosen.values() for f in listed])
-    try:
+    with duck.session([f for listed in chosen.values() for f in listed]) as connection:
         return [_measure_one(connection, project, loader, spec, sample,
                              chosen[spec.signature], with_pending) for spec in specs]
-    finally:
-        connection.close()
 
 
 def measure_change(project: Project, signature: str, base_files: list[Path],
@@ -144,8 +141,7 @@ def measure_change(project: Project, signature: str, base_files: list[Path],
     the examples in `head_extra` (the head's lines of those ids and its new ones)."""
     loader = project.schemas
     spec = project.coverage[project.require_signature(signature)]
-    connection = duck.connect([*base_files, head_extra])
-    try:
+    with duck.session([*base_files, head_extra]) as connection:
         table = _Table.build(connection, project, loader, spec, [*base_files, head_extra],
                              0, with_filename=True)
         extra = duck.file_literal(head_extra)
@@ -160,8 +156,6 @@ def measure_change(project: Project, signature: str, base_files: list[Path],
                                f"(filename) FROM cov_scanned WHERE {kept}")
             sides.append(table.evaluate(False))
         return sides[0], sides[1]
-    finally:
-        connection.close()
 
 
 def _measure_one(con, project: Project, loader: SchemaLoader, spec: CoverageSpec,
@@ -213,6 +207,7 @@ class _Table:
                         f"{', '.join(selects)} FROM "
                         f"{duck.source_sql(files, types, with_filename)}")
         except duckdb.Error as exc:  # SQL that parses and types, yet fails on a real value
+            duck.unreadable(exc)  # or a line DuckDB cannot read at all
             raise _failing_sql(con, project, spec, types, files, filters, exc) from None
         return cls(con, project, spec, tuple(wheres), bool(every))
 
