@@ -18,6 +18,13 @@ from tf_cli.problems import Problem, json_path
 from tf_cli.records import read_lines
 from tf_cli.schemas import Signature
 
+# A pull request decides how many problems a file has: one line of 250,000 wrong list items
+# is 250,000 schema errors, and 30 MB of blank lines 30 million problems. Listing them all
+# took gigabytes and minutes; past these counts tf says how many more there are, and stops
+# checking the file.
+MAX_EXAMPLE_PROBLEMS = 20  # listed per example
+MAX_FILE_PROBLEMS = 10_000  # found per file (or range), listed or not
+
 
 @dataclass
 class FileCheck:
@@ -31,9 +38,15 @@ class FileCheck:
     # every line was in canonical form. What tf_cli/incremental.py records.
     ids: list[str | None] | None = None
     canonical: bool = True
+    found: int = 0  # problems found, MAX_EXAMPLE_PROBLEMS' unlisted ones included
+    stopped: bool = False  # MAX_FILE_PROBLEMS reached: the lines after were not read
 
     def add(self, later: FileCheck) -> None:
         """Append the result of the range that follows this one."""
+        if self.stopped:  # one process reading the whole file would not have read it
+            return
+        self.found += later.found
+        self.stopped = later.stopped or self.found >= MAX_FILE_PROBLEMS
         self.problems.extend(replace(p, line=p.line + self.lines) if p.line else p
                              for p in later.problems)
         self.id_hashes.extend(later.id_hashes)
@@ -51,16 +64,21 @@ def check_file(path: Path, shown: str, signature: Signature, max_line_bytes: int
     (parallel.workers_for says how many); line numbers count from `start`."""
     check = _RangeCheck(shown, max_line_bytes, collect_ids)
     if workers == 1:
-        return check.run(signature, path, start, end)
-    global _worker_signature
-    _worker_signature = signature  # the forked workers inherit it
-    try:
-        parts = parallel.map_ranges(check, path, workers, start, end)
-    finally:
-        _worker_signature = None
-    result = FileCheck(ids=[] if collect_ids else None)
-    for part in parts:  # in file order
-        result.add(part)
+        result = check.run(signature, path, start, end)
+    else:
+        global _worker_signature
+        _worker_signature = signature  # the forked workers inherit it
+        try:
+            parts = parallel.map_ranges(check, path, workers, start, end)
+        finally:
+            _worker_signature = None
+        result = FileCheck(ids=[] if collect_ids else None)
+        for part in parts:  # in file order
+            result.add(part)
+    if result.stopped:
+        result.problems.append(Problem(
+            shown, f"tf stopped checking this file after {MAX_FILE_PROBLEMS:,} problems: fix "
+            "those (or the cause they share) and run it again"))
     return result
 
 
@@ -112,8 +130,12 @@ def _check_lines(path: Path, shown: str, signature: Signature, result: FileCheck
     ids = result.ids
     count = number = 0
     for number, record, problem, _, canonical in read_lines(path, max_line_bytes, start, end):
+        if result.found >= MAX_FILE_PROBLEMS:
+            result.stopped = True
+            break
         if record is None:
             problems.append(Problem(shown, problem or "unreadable line", line=number))
+            result.found += 1
             if ids is not None:
                 ids.append(None)
                 result.canonical = False
@@ -123,10 +145,11 @@ def _check_lines(path: Path, shown: str, signature: Signature, result: FileCheck
         if is_valid(record):
             for check in checks:
                 if check(record) is not None:
-                    problems.extend(example_problems(signature, record, shown, number))
+                    result.found += _add_example_problems(problems, signature, record, shown,
+                                                          number)
                     break
         else:
-            problems.extend(example_problems(signature, record, shown, number))
+            result.found += _add_example_problems(problems, signature, record, shown, number)
         record_id = record.get("id")
         if type(record_id) is str:
             add_hash(hash(record_id))
@@ -137,17 +160,39 @@ def _check_lines(path: Path, shown: str, signature: Signature, result: FileCheck
     result.records, result.lines = count, number
 
 
+def _add_example_problems(problems: list[Problem], signature: Signature, record: dict,
+                          shown: str, line: int) -> int:
+    """Append the example's problems (at most MAX_EXAMPLE_PROBLEMS and a line saying how
+    many more); returns how many it has."""
+    found, total = _example_problems(signature, record, shown, line)
+    problems.extend(found)
+    return total
+
+
 def example_problems(signature: Signature, record: dict, path: str = "<example>",
                      line: int | None = None) -> list[Problem]:
-    """Every schema problem of one example; if it has none, every rule it breaks."""
-    problems = [Problem(path, error.message, line=line, pointer=json_path(error.instance_path))
-                for error in signature.validator.iter_errors(record)]
+    """The schema problems of one example (the first MAX_EXAMPLE_PROBLEMS, then how many
+    more); if it has none, every rule it breaks."""
+    return _example_problems(signature, record, path, line)[0]
+
+
+def _example_problems(signature: Signature, record: dict, path: str,
+                      line: int | None) -> tuple[list[Problem], int]:
+    problems, total = [], 0
+    for error in signature.validator.iter_errors(record):
+        total += 1
+        if total <= MAX_EXAMPLE_PROBLEMS:
+            problems.append(Problem(path, error.message, line=line,
+                                    pointer=json_path(error.instance_path)))
+    if total > MAX_EXAMPLE_PROBLEMS:
+        problems.append(Problem(path, f"{total - MAX_EXAMPLE_PROBLEMS:,} more schema problems "
+                                "in this example are not listed", line=line))
     if problems:
-        return problems
+        return problems, total
     for rule in signature.rules:
         failure = rule.check(record)
         if failure is not None:
             problems.append(Problem(
                 path, f"rule {rule.name}: {failure.detail} (rule: {rule.description})",
                 line=line, pointer=failure.pointer, rule=rule.name))
-    return problems
+    return problems, len(problems)

@@ -54,6 +54,9 @@ def canonical_bytes(record: dict) -> bytes:
     return orjson.dumps(record, option=_CANONICAL)
 
 
+BLANK_LINE = "blank line: every line must hold one JSON object (tf fmt removes blank lines)"
+
+
 def read_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
                start: int = 0, end: int | None = None) -> Iterator[Line]:
     """Yield every line of a JSONL file, streaming: memory stays bounded by max_line_bytes.
@@ -82,6 +85,9 @@ def read_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
                                "--max-line-bytes if it is really meant")
                 else:
                     yield parse_line(number, raw, terminated=False)
+                continue
+            if raw == b"\n":  # one byte a line, so a file can hold millions: no failed parse
+                yield Line(number, None, BLANK_LINE, fixable=True)
                 continue
             if number == 1 and not start and raw.startswith(BOM):
                 yield Line(1, None, "byte-order mark at the start of the file: save it "
@@ -120,8 +126,7 @@ def parse_line(number: int, body: bytes, terminated: bool) -> Line:
         record = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if not body.strip():
-            return Line(number, None, "blank line: every line must hold one JSON object "
-                        "(tf fmt removes blank lines)", fixable=True)
+            return Line(number, None, BLANK_LINE, fixable=True)
         return Line(number, None, _diagnose(body, exc))
     if type(record) is not dict:
         kind = _JSON_TYPE_NAMES.get(type(record), "value")

@@ -170,3 +170,30 @@ def test_refs_to_ids_declared_in_schemas_are_local_whatever_their_scheme(project
     assert refused.exit_code == 2
     assert '"https://example.com/schemas/elsewhere.json" points outside schemas/' in \
         refused.stdout
+
+
+def test_an_example_lists_its_first_problems_and_counts_the_rest(project, tf):
+    """One line of 5,000 wrong list items is 5,000 schema errors: listed, they took memory
+    and time without end (a pull request decides how many)."""
+    lines = _use_valid_data(project)
+    record = json.loads(lines[0])
+    record["outputs"]["missing_requirements"] = [1] * 5_000
+    (project / COMPLETENESS).write_bytes(json.dumps(record).encode() + b"\n")
+    shown = tf("validate").stdout.splitlines()
+    assert len(shown) == 21, shown[-3:]
+    more = shown[-1].removeprefix(f"{COMPLETENESS}:1: ").split(" more schema problems")
+    assert more[1] == " in this example are not listed" and int(more[0].replace(",", "")) >= \
+        4_980  # each item's type, and whatever else the list breaks
+
+
+def test_a_file_of_endless_problems_is_checked_up_to_a_bound(project, tf):
+    """30 MB of blank lines were 30 million problems; tf stops at 10,000 and says so."""
+    _use_valid_data(project)
+    (project / COMPLETENESS).write_bytes(b"\n" * 50_000)
+    result = tf("validate", "--format", "json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert len(problems) == 10_001
+    assert problems[0]["message"].startswith("tf stopped checking this file after 10,000 "
+                                             "problems")
+    assert problems[-1]["line"] == 10_000
