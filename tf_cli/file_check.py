@@ -130,26 +130,29 @@ def _check_lines(path: Path, shown: str, signature: Signature, result: FileCheck
     ids = result.ids
     count = number = 0
     for number, record, problem, _, canonical in read_lines(path, max_line_bytes, start, end):
-        if result.found >= MAX_FILE_PROBLEMS:
-            result.stopped = True
-            break
         if record is None:
             problems.append(Problem(shown, problem or "unreadable line", line=number))
-            result.found += 1
             if ids is not None:
                 ids.append(None)
                 result.canonical = False
+            result.found += 1
+            if result.found >= MAX_FILE_PROBLEMS:
+                result.stopped = True
+                break
             continue
         count += 1
         # Fast path: a valid record costs one is_valid call and one call per Python rule.
-        if is_valid(record):
+        broken = not is_valid(record)
+        if not broken:
             for check in checks:
                 if check(record) is not None:
-                    result.found += _add_example_problems(problems, signature, record, shown,
-                                                          number)
+                    broken = True
                     break
-        else:
+        if broken:
             result.found += _add_example_problems(problems, signature, record, shown, number)
+            if result.found >= MAX_FILE_PROBLEMS:
+                result.stopped = True
+                break
         record_id = record.get("id")
         if type(record_id) is str:
             add_hash(hash(record_id))
