@@ -368,8 +368,11 @@ class SchemaLoader:
             return jsonschema_rs.Draft202012Validator(
                 schema, validate_formats=True, base_uri=path.resolve().as_uri(),
                 retriever=self._retrieve)
-        except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError) as exc:
-            message = getattr(exc, "message", str(exc)).splitlines()[0]
+        except jsonschema_rs.ValidationError as exc:  # e.g. a pattern no regex engine reads
+            raise self._error(path, f"not a valid schema: {exc.message.splitlines()[0]}",
+                              pointer=json_path(exc.instance_path)) from None
+        except jsonschema_rs.ReferencingError as exc:
+            message = str(exc).splitlines()[0]
             raise self._error(path, f"cannot resolve a reference: {message}") from None
         except ValueError as exc:  # e.g. the compiler's own recursion limit
             raise self._error(path, f"cannot compile it: {str(exc).splitlines()[0]}") from None

@@ -197,3 +197,15 @@ def test_a_file_of_endless_problems_is_checked_up_to_a_bound(project, tf):
     assert problems[0]["message"].startswith("tf stopped checking this file after 10,000 "
                                              "problems")
     assert problems[-1]["line"] == 10_000
+
+
+def test_a_pattern_that_is_no_regex_is_named_where_it_is(project, tf):
+    path = project / "schemas/validate_intent.schema.json"
+    schema = json.loads(path.read_text())
+    schema["properties"]["outputs"]["properties"]["explanation"] = {"type": "string",
+                                                                    "pattern": "(["}
+    path.write_text(json.dumps(schema))
+    result = tf("validate")
+    assert result.exit_code == 2
+    assert ("schemas/validate_intent.schema.json: $.properties.outputs.properties.explanation"
+            '.pattern: not a valid schema: "([" is not a "regex"') in result.stdout
