@@ -156,8 +156,12 @@ def _read_yaml(path: Path, project: Project, round_trip: bool):
         raise ConfigError([Problem(project.display(path), f"invalid YAML: {exc}",
                                    config=True)]) from None
     except ValueError:  # an integer of more digits than Python converts
+        import re
+
+        found = re.search(r"\d{4301}", text)
         raise ConfigError([Problem(project.display(path), "a number in it has more digits "
                                    "than tf reads (4,300): write it as a string",
+                                   line=text.count("\n", 0, found.start()) + 1 if found else None,
                                    config=True)]) from None
     return document if document is not None else {}
 

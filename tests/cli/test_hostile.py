@@ -345,7 +345,9 @@ def test_more_hostile_files_are_clear_errors(hostile):
     original = params.read_text()
     params.write_text(original.replace("  temperature: 0.0", "  temperature: " + "9" * 5000))
     result = run_tf("check", cwd=project)
-    assert result.exit_code == 2 and "more digits than tf reads" in result.stderr
+    line = original[:original.index("  temperature: 0.0")].count("\n") + 1
+    assert result.exit_code == 2 and f"params.yaml:{line}: a number in it has more digits " \
+        "than tf reads" in result.stderr
     params.write_text(original)
     path = project / "schemas/validate_intent.schema.json"
     schema = json.loads(path.read_text())
