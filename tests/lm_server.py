@@ -59,7 +59,10 @@ def completeness_example(n: int, cell: dict[str, str]) -> dict:
         return " ".join(rng.choices(_WORDS, k=k))  # one call: tests make tens of thousands
 
     requirements = [f"Requirement {i + 1} of feature {n}: {words(5)}" for i in range(4)]
-    missing = {"full": 0, "partial": 1, "barely": 3}[cell.get("completion", "full")]
+    # the fixture's buckets, and the repository's coverage.yaml's "nearly" (one missing);
+    # another bucket gets one missing requirement rather than a crashed server
+    missing = {"full": 0, "nearly": 1, "partial": 1, "barely": 3}.get(
+        cell.get("completion", "full"), 1)
     return {"inputs": {"implementation": f"def feature_{n}(request):\n    # {words(12)}\n"
                                           f"    return handle_{n}(request)",
                        "requirements": requirements},
