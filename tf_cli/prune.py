@@ -256,3 +256,53 @@ def _require_committed(project: Project, paths: list[Path]) -> None:
         raise UsageError(f"{', '.join(changed)}: changes not committed yet; nothing was moved",
                          hint="commit or stash them first, so the prune commit shows only "
                               "the moved lines (or pass --no-commit)")
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """A signature's planned retirements that were not made: without those examples an
+    error-level coverage requirement that passes now would fail (tf check, CI)."""
+
+    signature: str
+    examples: int
+    failing: tuple[str, ...]  # the requirements' labels
+
+    def to_json(self) -> dict:
+        return {"signature": self.signature, "examples": self.examples,
+                "would_fail": list(self.failing)}
+
+
+def hold_back(project: Project, planned: list[Retirement]
+              ) -> tuple[list[Retirement], list[HeldBack]]:
+    """The plan less the retirements of every signature they would take below an
+    error-level coverage requirement, measured on copies of its files without them."""
+    import tempfile
+
+    import orjson
+
+    from tf_cli.coverage import measure
+
+    by_signature: dict[str, set[str]] = defaultdict(set)
+    for item in planned:
+        by_signature[item.signature].add(item.id)
+    held = []
+    for signature, ids in by_signature.items():
+        before = measure(project, [signature], diversity=False)[0]
+        passing = {r.label for r in before.requirements if r.level == "error" and r.passed}
+        with tempfile.TemporaryDirectory() as folder:
+            copies = []
+            for path in project.dataset_files(signature):
+                copy = Path(folder) / path.name
+                with open(copy, "wb") as out:
+                    for line in read_lines(path):
+                        if line.record is not None and line.record.get("id") not in ids:
+                            out.write(orjson.dumps(line.record) + b"\n")
+                copies.append(copy)
+            after = measure(project, [signature], files={signature: copies},
+                            diversity=False)[0]
+        failing = tuple(r.label for r in after.requirements
+                        if r.level == "error" and not r.passed and r.label in passing)
+        if failing:
+            held.append(HeldBack(signature, len(ids), failing))
+    stopped = {h.signature for h in held}
+    return [item for item in planned if item.signature not in stopped], held

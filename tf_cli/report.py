@@ -62,7 +62,7 @@ def build(project: Project, only: list[str] | None = None,
     names = [c.signature for c in coverages]
     in_git = git.try_run(project.root, "rev-parse", "--is-inside-work-tree") is not None
     rows = history(project, None, HISTORY_COMMITS) if in_git else []
-    plan = prune.plan(project, names, today)
+    plan, _ = prune.hold_back(project, prune.plan(project, names, today))
     retired = prune.retired(project, names)
     reports = []
     for cov in coverages:

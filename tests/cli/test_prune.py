@@ -286,3 +286,27 @@ def test_demo_choices_are_counted_across_history_and_dvc_experiments(repo: Path)
     assert effect["runs"] == 3 and effect["chosen"] == {a: 3, c: 1, b: 1}, effect
     table = run_tf("status", "-s", SIG, cwd=repo).stdout
     assert f"{a} 3/3" in table
+
+
+def test_retirements_that_would_fail_tf_check_are_held_back(repo: Path):
+    """An error-level requirement that holds now (here: at least 3 easy examples; the easy
+    cell has 4) must still hold after the prune, or CI fails on the prune's own commit: that
+    signature's retirements are held back, and said so."""
+    yaml = YAML()
+    params = yaml.load(repo / "params.yaml")
+    params["coverage"]["signatures"][SIG]["requirements"].append(
+        {"dimension": "difficulty", "bucket": "easy", "min": 3, "level": "error"})
+    yaml.dump(params, repo / "params.yaml")
+    git(repo, "commit", "-qam", "a minimum of easy examples")
+    examples = repo / "datasets" / SIG / "examples.jsonl"
+    before, head = examples.read_bytes(), git(repo, "rev-parse", "HEAD")
+    planned = run_tf("prune", "--dry-run", "-s", SIG, "--format", "json", cwd=repo)
+    assert planned.exit_code == 0, planned
+    found = json.loads(planned.stdout)
+    assert found["retire"] == []
+    assert found["held_back"] == [{"signature": SIG, "examples": 4,
+                                   "would_fail": ["difficulty = easy: at least 3"]}]
+    result = run_tf("prune", "-s", SIG, cwd=repo, env=GIT_ENV)
+    assert result.exit_code == 0, result
+    assert f"held back: retiring 4 examples of {SIG} would fail tf check" in result.stderr
+    assert examples.read_bytes() == before and git(repo, "rev-parse", "HEAD") == head

@@ -78,7 +78,9 @@ def curated(tmp_path: Path) -> Path:
     for item in pending:
         item["metadata"]["review"] = {"status": "pending"}
     (folder / "synthetic.jsonl").write_text("".join(json.dumps(r) + "\n" for r in pending))
-    set_params(root, lifecycle={"max_per_cell": 3}, balance={"cell_dimensions": ["difficulty"]})
+    # a cap the coverage minimums allow for validate_completeness (tf prune holds back
+    # retirements that would fail tf check)
+    set_params(root, lifecycle={"max_per_cell": 7}, balance={"cell_dimensions": ["difficulty"]})
     examples = [json.loads(x) for x in (folder / "examples.jsonl").read_text().splitlines()]
     reports = root / "reports" / SIG
     reports.mkdir(parents=True)

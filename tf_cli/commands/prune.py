@@ -56,16 +56,24 @@ def command(
                         f"{item['date']}): {item['reason']}")
         console.note(f"{plural(len(found), 'retired example')}")
         return
-    planned = prune.plan(project, names)
+    planned, held = prune.hold_back(project, prune.plan(project, names))
     if not dry_run and planned:
         prune.retire(project, planned, commit)
     if output_format is TextOrJson.json:
-        print_json({"dry_run": dry_run, "retire": [item.to_json() for item in planned]})
+        print_json({"dry_run": dry_run, "retire": [item.to_json() for item in planned],
+                    "held_back": [kept_back.to_json() for kept_back in held]})
         return
     verb = "would retire" if dry_run else "retired"
     for retirement in planned:
         console.out(f"{verb} {retirement.signature} {retirement.id} ({retirement.file}): "
                     f"{'; '.join(retirement.reasons)}")
+    for kept_back in held:
+        console.note(f"held back: retiring {plural(kept_back.examples, 'example')} of "
+                     f"{kept_back.signature} would fail tf check "
+                     f"({'; '.join(kept_back.failing)}); add examples there first, or loosen "
+                     "the lifecycle policies")
+    if held and not planned:
+        return
     if not planned:
         console.note("nothing to retire: no example breaks a lifecycle policy in params.yaml")
     elif dry_run:
