@@ -6,12 +6,20 @@ import sys
 from collections.abc import Callable
 
 
+def say(text: str, error: bool = False) -> None:
+    """A line for the `dvc repro` log, control characters shown as escapes: reports and
+    messages quote repository text (tf_cli.console.printable says why)."""
+    from tf_cli.console import printable
+
+    print(printable(text), file=sys.stderr if error else sys.stdout)
+
+
 def show(step: str, signature: str, metrics: dict) -> None:
     """One line for the `dvc repro` log: the step's scalar metrics in words (the whole
     report is in reports/<signature>/<step>.json)."""
     shown = [f"{key.replace('_', ' ')} {'-' if value is None else value}"
              for key, value in metrics.items() if not isinstance(value, dict | list)]
-    print(f"{step} {signature}: {', '.join(shown)}")
+    say(f"{step} {signature}: {', '.join(shown)}")
 
 
 def log_dspy(project, step: str, signature: str):
@@ -25,7 +33,7 @@ def log_dspy(project, step: str, signature: str):
 
     def mention() -> None:
         if path.exists() and path.stat().st_size:
-            print(f"{step} {signature}: DSPy's log: {project.display(path)}")
+            say(f"{step} {signature}: DSPy's log: {project.display(path)}")
 
     return mention
 
@@ -50,5 +58,5 @@ def run(step: Callable[[list[str]], object]) -> None:
     try:
         step(sys.argv[1:])
     except TfError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", error=True)
         sys.exit(exc.exit_code)

@@ -5,7 +5,7 @@ skipped, so the persisted output only grows. A run that tried prompts and labell
 fails (exit 1), naming the rejects file: DVC then records nothing, and the next
 `dvc repro` tries again."""
 
-from stages._run import fail_if_nothing_accepted, log_dspy, run
+from stages._run import fail_if_nothing_accepted, log_dspy, run, say
 
 
 def main(argv: list[str]) -> None:
@@ -21,12 +21,12 @@ def main(argv: list[str]) -> None:
     prompts = project.prompt_files(argv[0])
     if not project.lm.configured or not prompts or \
             not prompts[0].stat().st_size:
-        print(f"bootstrap {argv[0]}: skipped (no LM configured, or no prompts)")
+        say(f"bootstrap {argv[0]}: skipped (no LM configured, or no prompts)")
         return
     mention_log = log_dspy(project, "bootstrap", argv[0])
     summary = bootstrap(project, argv[0])
     for line in bootstrap_lines(summary.to_json(), argv[0]):
-        print(f"bootstrap {argv[0]}: {line}")
+        say(f"bootstrap {argv[0]}: {line}")
     mention_log()
     fail_if_nothing_accepted("bootstrap", argv[0], summary.attempted, len(summary.accepted),
                              f"labelled none of the {summary.attempted} prompts it tried",

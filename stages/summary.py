@@ -1,7 +1,7 @@
 """summary: reports/<sig>/*.json of every signature -> summary/summary.md, plot data and
 summary/report.html (tf report --html)."""
 
-from stages._run import run
+from stages._run import run, say
 
 
 def main(argv: list[str]) -> None:
@@ -16,8 +16,8 @@ def main(argv: list[str]) -> None:
     summary = gather(project, signatures)
     text = markdown(summary)
     written = write_outputs(project, summary, text, page(build(project, signatures)))
-    print(text)
-    print(f"summary: {project.display(written)}")
+    say(text)
+    say(f"summary: {project.display(written)}")
 
 
 if __name__ == "__main__":

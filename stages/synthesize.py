@@ -7,7 +7,7 @@ generation appends. A run that planned examples and accepted none fails (exit 1)
 the rejects file: DVC then records nothing, and the next `dvc repro` tries again.
 """
 
-from stages._run import fail_if_nothing_accepted, log_dspy, run
+from stages._run import fail_if_nothing_accepted, log_dspy, run, say
 
 
 def main(argv: list[str]) -> None:
@@ -25,7 +25,7 @@ def main(argv: list[str]) -> None:
                "synthesize.count is 0" if not settings.count else None)
     if skipped:
         write_report(project, argv[0], "synthesize", {"skipped": skipped})
-        print(f"synthesize {argv[0]}: skipped: {skipped}")
+        say(f"synthesize {argv[0]}: skipped: {skipped}")
         return
     mention_log = log_dspy(project, "synthesize", argv[0])
     options = GenerateOptions(settings.count, settings.batch_size, settings.fill_gaps,
@@ -33,7 +33,7 @@ def main(argv: list[str]) -> None:
     summary = generate(project, argv[0], options)
     write_report(project, argv[0], "synthesize", summary.to_json())
     for line in summary_lines(summary.to_json(), summary.failures, argv[0]):
-        print(f"synthesize {argv[0]}: {line}")
+        say(f"synthesize {argv[0]}: {line}")
     mention_log()
     fail_if_nothing_accepted("synthesize", argv[0], summary.planned, len(summary.accepted),
                              f"accepted none of the {summary.planned} examples it planned",

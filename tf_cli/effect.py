@@ -162,7 +162,9 @@ def rows_of(report: dict | None, key: str) -> list[dict]:
             effect = row.get("effect")
             value = float(effect) if is_number(effect) else None
             plausible = value is not None and abs(value) <= MAX_EFFECT
-            out.append({**row, "effect": value if plausible else None})
+            flag = row.get("flag")
+            out.append({**row, "effect": value if plausible else None,
+                        "flag": flag if isinstance(flag, str) else None})
     return out
 
 

@@ -122,9 +122,10 @@ def scores_in(content: bytes | None) -> tuple[float | None, float | None, str | 
     if not isinstance(report, dict):
         return None, None, None
     # Reports before the scale was in the name said optimized_score (the same percent).
+    optimizer = report.get("optimizer")  # the file is in git: any JSON value can be here
     return (report.get("optimized_score_percent", report.get("optimized_score")),
             report.get("baseline_score_percent", report.get("baseline_score")),
-            report.get("optimizer"))
+            optimizer if isinstance(optimizer, str) else None)
 
 
 def plot(rows: list[LogRow], path) -> None:

@@ -734,3 +734,24 @@ def test_a_line_too_long_for_duckdb_is_named_as_data_not_as_sql(hostile):
     assert "datasets/validate_intent/examples.jsonl: a line too long for DuckDB to read" \
         in result.stderr
     assert "coverage.yaml" not in result.stderr and "params.yaml" not in result.stderr
+
+
+def test_markdown_for_a_pull_request_keeps_repository_text_as_text(hostile):
+    """The Markdown tf check and tf coverage write for a pull request quotes bucket names
+    from the data: one must not close a <details>, open an HTML comment that hides the rest,
+    add a table column or start a heading."""
+    project, _ = hostile
+    path = project / "datasets" / "validate_intent" / "examples.jsonl"
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["metadata"]["category"] = "x | ✅ |</details><!--\n## ✅ All checks passed"
+    lines[0] = json.dumps(record)
+    path.write_text("\n".join(lines) + "\n")
+    for command in (["check", "--format", "markdown"],
+                    ["coverage", "-s", "validate_intent", "--format", "markdown"]):
+        shown = run_tf(*command, cwd=project, timeout=60).stdout
+        # what is quoted in a fenced code block (tf check's validation problems) is text
+        outside = re.sub(r"(?ms)^(`{3,})$.*?^\1$", "", shown)
+        assert "<!--" not in outside and "</details><" not in outside, command
+        assert "\n## ✅ All" not in outside, command
+        assert "x \\| ✅ \\|&lt;/details&gt;&lt;!--\\n## ✅ All checks passed" in shown, command

@@ -27,12 +27,12 @@ def command(
     (review: pending). Exit 1 if none of the planned examples was accepted; exit 0 with
     the reason when nothing could be planned (no gaps, or the synthetic share is at its
     cap)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from tf_cli.generate import GenerateOptions, generate, write_report
 
     project = common.project()
-    bar = Progress("[progress.description]{task.description}", BarColumn(),
+    bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                    MofNCompleteColumn(), console=console.err(), transient=True,
                    disable=not console.err().is_terminal)
     with common.DSPyLog(project, signature, "generate"), bar:

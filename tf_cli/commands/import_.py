@@ -54,7 +54,7 @@ def command(
     Exit 0 when every row was imported or skipped as a duplicate, 1 when rows were
     rejected, 2 when the file or an option is unusable (then nothing is written).
     """
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from tf_cli.importing import ImportOptions, import_file, parse_assignments
 
@@ -64,7 +64,7 @@ def command(
         sets=parse_assignments(sets or [], "--set"), all_or_nothing=all_or_nothing,
         dry_run=dry_run, encoding=encoding, rejects=rejects, inputs_only=inputs_only)
     project = common.project()
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
                   TimeRemainingColumn(), console=console.err(), transient=True,
                   disable=not console.err().is_terminal) as bar:
         task = bar.add_task(f"importing {file.name}", total=None)

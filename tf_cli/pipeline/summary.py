@@ -21,9 +21,9 @@ from tf_cli.layout import (
     report_path,
     summary_dir,
 )
-from tf_cli.pipeline import read_json
 from tf_cli.project import Project
 from tf_cli.records import atomic_writer
+from tf_cli.words import is_number
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,16 @@ class SignatureRow:
     """One signature's line of the summary, from its step reports."""
 
     signature: str
-    pool: int
-    rejected: int
-    train: int
-    dev: int
+    pool: int | None  # None: the report does not say (each is read from git)
+    rejected: int | None
+    train: int | None
+    dev: int | None
     train_diversity: float | None
-    optimizer: str
+    optimizer: str | None
     baseline: float | None  # percent
     optimized: float | None  # percent
-    demos: int
-    lm_calls: int
+    demos: int | None
+    lm_calls: int | None
     reason: str | None  # why optimize chose (or fell back to) its optimizer
 
 
@@ -54,22 +54,50 @@ class Summary:
 def gather(project: Project, signatures: list[str]) -> Summary:
     summary = Summary()
     for name in signatures:
-        validation = read_json(report_path(project, name, "validate"))
-        balance = read_json(report_path(project, name, "balance"))
-        result = read_json(report_path(project, name, OPTIMIZE_REPORT))
+        validation = _report(project, name, "validate")
+        balance = _report(project, name, "balance")
+        result = _report(project, name, OPTIMIZE_REPORT)
         summary.rows.append(SignatureRow(
-            name, validation["accepted"], validation["rejected"], balance["train"],
-            balance["dev"], balance["train_diversity"], result["optimizer"],
-            result["baseline_score_percent"], result["optimized_score_percent"],
-            result["demos"], result["lm_calls"], result.get("reason")))
-        train_coverage = read_json(report_path(project, name, "train_coverage"))
-        for dimension, counts in train_coverage.items():
-            summary.buckets += [{"signature": name, "cell": f"{name}/{dimension}={bucket}",
-                                 "count": count} for bucket, count in counts.items()]
+            name, _number(validation, "accepted"), _number(validation, "rejected"),
+            _number(balance, "train"), _number(balance, "dev"),
+            _number(balance, "train_diversity"), _text(result, "optimizer"),
+            _number(result, "baseline_score_percent"),
+            _number(result, "optimized_score_percent"), _number(result, "demos"),
+            _number(result, "lm_calls"), _text(result, "reason")))
+        for dimension, counts in _report(project, name, "train_coverage").items():
+            if isinstance(counts, dict):
+                summary.buckets += [{"signature": name, "cell": f"{name}/{dimension}={bucket}",
+                                     "count": count} for bucket, count in counts.items()
+                                    if is_number(count)]
         summary.scores.append({"signature": name,
-                               "baseline": result["baseline_score_percent"] or 0,
-                               "optimized": result["optimized_score_percent"] or 0})
+                               "baseline": _number(result, "baseline_score_percent") or 0,
+                               "optimized": _number(result, "optimized_score_percent") or 0})
     return summary
+
+
+def _report(project: Project, signature: str, step: str) -> dict:
+    """reports/<sig>/<step>.json as the stage wrote it; the file is in git, so anything
+    else (a link, a huge file: refused; not JSON, not an object) reads as no report."""
+    import orjson
+
+    from tf_cli.effect import report_bytes
+
+    content = report_bytes(project, report_path(project, signature, step))
+    try:
+        report = orjson.loads(content) if content else None
+    except orjson.JSONDecodeError:
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
+def _number(report: dict, key: str):
+    value = report.get(key)
+    return value if is_number(value) else None
+
+
+def _text(report: dict, key: str) -> str | None:
+    value = report.get(key)
+    return value if isinstance(value, str) else None
 
 
 def write_outputs(project: Project, summary: Summary, markdown: str, page: str) -> Path:

@@ -6,6 +6,7 @@ from tf_cli.check import CheckResult
 from tf_cli.diff import DataDiff
 from tf_cli.render.coverage import markdown as coverage_markdown
 from tf_cli.render.diff import markdown as diff_markdown
+from tf_cli.render.markdown import code_block, inline
 from tf_cli.words import plural
 
 
@@ -39,7 +40,7 @@ def markdown(result: CheckResult, changes: DataDiff | None = None) -> str:
                  + (f"**{plural(len(problems), 'problem')}**" if problems else "no problems")
                  + ".")
     if problems:
-        lines += ["", "```", *[str(p) for p in problems[:50]], "```"]
+        lines += ["", *code_block([str(p) for p in problems[:50]])]
         if len(problems) > 50:
             lines.append(f"… and {len(problems) - 50} more: run `tf validate`.")
     lines += ["", f"Coverage: {plural(result.failed_requirements, 'error requirement')} "
@@ -47,8 +48,8 @@ def markdown(result: CheckResult, changes: DataDiff | None = None) -> str:
               "| signature | examples | target | ready | failed (error) | top gap |",
               "|---|---:|---:|---|---|---|"]
     for cov in result.coverage:
-        failed = "; ".join(r.label for r in cov.failed_errors) or "-"
-        top = f"{cov.gaps[0].need} × {cov.gaps[0].place}" if cov.gaps else "-"
+        failed = "; ".join(inline(r.label) for r in cov.failed_errors) or "-"
+        top = f"{cov.gaps[0].need} × {inline(cov.gaps[0].place)}" if cov.gaps else "-"
         lines.append(f"| {cov.signature} | {cov.examples} | {cov.target_examples} | "
                      f"{'yes' if cov.ready else 'no'} | {failed} | {top} |")
     lines += ["", "<details><summary>Coverage by signature</summary>", "",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from tf_cli.coverage.engine import SignatureCoverage
 from tf_cli.coverage.requirements import BucketMin, MaxShare
+from tf_cli.render.markdown import inline
 from tf_cli.words import plural
 
 if TYPE_CHECKING:
@@ -100,14 +101,14 @@ def markdown(coverages: list[SignatureCoverage], gaps_only: bool = False,
         lines.append("")
         if not gaps_only:
             lines += ["| requirement | level | measured | status |", "|---|---|---|---|"]
-            lines += [f"| {r.label} | {r.level} | {r.detail} | "
+            lines += [f"| {inline(r.label)} | {r.level} | {inline(r.detail)} | "
                       f"{'✅' if r.passed else ('❌' if r.level == 'error' else '⚠️')} |"
                       for r in cov.requirements]
             lines.append("")
         shown = cov.gaps if gaps_only else cov.gaps[:top_gaps]
         if shown:
             lines += ["| needs | where | have | level |", "|---|---|---|---|"]
-            lines += [f"| {g.need} | {g.place} | {g.have} | {g.level} |" for g in shown]
+            lines += [f"| {g.need} | {inline(g.place)} | {g.have} | {g.level} |" for g in shown]
             if len(cov.gaps) > len(shown):
                 more = plural(len(cov.gaps) - len(shown), "more gap")
                 lines.append(f"\n{more}: `tf coverage --gaps --signature {cov.signature}`")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import orjson
 
 from tf_cli.diff import DataDiff, SignatureDiff
+from tf_cli.render.markdown import inline
 from tf_cli.words import plural
 
 
@@ -15,6 +16,11 @@ class _Style:
     heading: str  # "" for plain text, "##" (or deeper) for Markdown
     bullet: str
     detail: str  # indent of a changed field under its example
+
+    def data(self, value: object) -> str:
+        """Text from the repository (ids, fields, values, buckets): in Markdown, kept from
+        becoming markup (render.markdown); on a terminal, console.printable escapes it."""
+        return inline(value) if self.heading else str(value)
 
     def title(self, text: str, deeper: int = 0) -> list[str]:
         if not self.heading:
@@ -40,7 +46,7 @@ def _render(result: DataDiff, style: _Style) -> str:
     if style.heading:
         lines.append("")
     if result.other_changes:
-        lines.append("Also changed: " + ", ".join(result.other_changes))
+        lines.append("Also changed: " + ", ".join(style.data(c) for c in result.other_changes))
     changed = [s for s in result.signatures if s.changed or s.requirements]
     if not changed:
         lines.append("No example changed.")
@@ -58,29 +64,30 @@ def _render(result: DataDiff, style: _Style) -> str:
 def _entry(entry: SignatureDiff, style: _Style) -> list[str]:
     """The lines of one signature: a bullet per change, changed fields indented under it."""
     bullet = style.bullet
-    lines = [f"{bullet}+ added {example_id}" + _state(entry.added_states.get(example_id))
+    data = style.data
+    lines = [f"{bullet}+ added {data(example_id)}" + _state(entry.added_states.get(example_id))
              for example_id in entry.added]
-    lines += [f"{bullet}- removed {example_id}" for example_id in entry.removed]
+    lines += [f"{bullet}- removed {data(example_id)}" for example_id in entry.removed]
     for item in entry.modified:
-        lines.append(f"{bullet}~ modified {item['id']}")
+        lines.append(f"{bullet}~ modified {data(item['id'])}")
         for change in item["changes"]:
             shown = change.get("word_diff") or f"{_show(change['old'])} -> {_show(change['new'])}"
-            lines.append(f"{style.detail}{change['field']}: {shown}")
+            lines.append(f"{style.detail}{data(change['field'])}: {data(shown)}")
     for side, count in entry.unreadable.items():
         lines.append(f"{bullet}! {plural(count, 'line')} in {side} {'is' if count == 1 else 'are'} "
                      "no example (not a JSON object with an id), so not compared: tf validate "
                      "names them")
     for side, ids in entry.duplicate_ids.items():
-        lines += [f"{bullet}! duplicate id {example_id} in {side} (a merge kept two versions: "
-                  "keep one)" for example_id in ids]
+        lines += [f"{bullet}! duplicate id {data(example_id)} in {side} (a merge kept two "
+                  "versions: keep one)" for example_id in ids]
     if entry.by_source.get("base") != entry.by_source.get("head"):
-        lines.append(f"{bullet}by source: {_counts(entry.by_source.get('base'))} -> "
-                     f"{_counts(entry.by_source.get('head'))}")
+        lines.append(f"{bullet}by source: {data(_counts(entry.by_source.get('base')))} -> "
+                     f"{data(_counts(entry.by_source.get('head')))}")
     for dimension, moved in entry.coverage.items():
-        lines.append(f"{bullet}coverage {dimension}: "
-                     + ", ".join(f"{b} {o}->{n}" for b, (o, n) in moved.items()))
-    lines += [f"{bullet}{r['level']} requirement \"{r['label']}\": {r['base']} -> {r['head']}"
-              for r in entry.requirements]
+        lines.append(f"{bullet}coverage {data(dimension)}: "
+                     + ", ".join(f"{data(b)} {o}->{n}" for b, (o, n) in moved.items()))
+    lines += [f"{bullet}{r['level']} requirement \"{data(r['label'])}\": {r['base']} -> "
+              f"{r['head']}" for r in entry.requirements]
     return lines
 
 
