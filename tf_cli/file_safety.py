@@ -71,6 +71,24 @@ def irregular(path: Path) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file (a FIFO or a device)"
 
 
+def require_inside(root: Path, path: Path) -> Path:
+    """`path` (a pipeline output or report: read, written, or handed to DSPy, which follows
+    links) once its folders are real (require_real_folders_between) and it is absent, a
+    regular file, or a link that stays inside the repository (DVC's symlink cache type
+    links outputs into .dvc/cache); never a FIFO or a device."""
+    require_real_folders_between(root, path.parent)
+    kind = irregular(path)
+    if kind == "a symbolic link":
+        target = path.resolve()
+        if target.is_relative_to(root.resolve()) and irregular(target) in (None, "a folder"):
+            return path
+    if kind and kind != "a folder":
+        raise UsageError(f"{os.path.relpath(path)}: {kind}; tf reads and writes only files "
+                         "inside the repository", hint="remove it: the stage that writes it "
+                         "writes it again")
+    return path
+
+
 def require_real_folders_between(root: Path, path: Path) -> Path:
     """`path`, if every folder from the repository `root` down to it (itself included) is a
     real folder or absent: a committed link (reports/<sig> -> /home/you/.ssh) would lead a

@@ -78,18 +78,20 @@ PLOTS_DIR, COVERAGE_PLOT_FILE, SCORES_PLOT_FILE = "plots", "coverage.json", "sco
 
 
 def _inside(project: Project, path: Path) -> Path:
-    """`path`, once no folder between the repository root and it is a link: reports/,
-    summary/, data/ and programs/ can be in git, so a pull request could make one lead a
-    read or a write elsewhere (file_safety)."""
-    from tf_cli.file_safety import require_real_folders_between
+    """`path`, once no folder between the repository root and it is a link and it is no
+    link out of the repository, FIFO or device: reports/, summary/, data/ and programs/ can
+    be in git, so a pull request could make one lead a read or a write elsewhere, or a read
+    hang (file_safety.require_inside)."""
+    from tf_cli.file_safety import require_inside
 
-    require_real_folders_between(project.root, path.parent)
-    return path
+    return require_inside(project.root, path)
 
 
 def data_dir(project: Project, signature: str) -> Path:
+    """data/<sig>/, once it and every file the stages keep there pass _inside."""
     folder = project.root / "data" / signature
-    _inside(project, folder / DSPY_FILE)
+    for name in (POOL_FILE, REJECTS_FILE, TRAIN_FILE, DEV_FILE, DSPY_FILE):
+        _inside(project, folder / name)
     return folder
 
 
@@ -127,8 +129,11 @@ def scores_path(project: Project, signature: str) -> Path:
 
 
 def summary_dir(project: Project) -> Path:
+    """summary/, once it and every file the summary stage writes there pass _inside."""
     folder = project.root / "summary"
-    _inside(project, folder / PLOTS_DIR / SCORES_PLOT_FILE)
+    for path in (folder / SUMMARY_FILE, folder / REPORT_PAGE_FILE,
+                 folder / PLOTS_DIR / COVERAGE_PLOT_FILE, folder / PLOTS_DIR / SCORES_PLOT_FILE):
+        _inside(project, path)
     return folder
 
 

@@ -755,3 +755,30 @@ def test_markdown_for_a_pull_request_keeps_repository_text_as_text(hostile):
         assert "<!--" not in outside and "</details><" not in outside, command
         assert "\n## ✅ All" not in outside, command
         assert "x \\| ✅ \\|&lt;/details&gt;&lt;!--\\n## ✅ All checks passed" in shown, command
+
+
+@pytest.mark.parametrize("where", ["data/validate_intent/pool.jsonl",
+                                   "data/validate_intent/dspy.json",
+                                   "programs/validate_intent.json",
+                                   "reports/validate_intent/validate.json"])
+def test_a_pipeline_file_that_links_out_of_the_repository_is_refused(hostile, where: str):
+    """A committed link in place of a pipeline output or report: the stages would read a
+    secret or /dev/zero through it, and DSPy's save would write through it."""
+    import tf_cli
+    from tf_cli.errors import UsageError
+
+    project, secret = hostile
+    path = project / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(secret)
+    with pytest.raises(UsageError, match=f"{where}: a symbolic link"):
+        if where.startswith("data/"):
+            tf_cli.load_examples("validate_intent", "train", project=project)
+        elif where.startswith("programs/"):
+            tf_cli.load_program("validate_intent", project=project)
+        else:
+            from tf_cli.layout import report_path
+            from tf_cli.project import Project
+
+            report_path(Project(project), "validate_intent", "validate")
+    assert secret.read_text() == SECRET_FILE_TEXT + "\n"
