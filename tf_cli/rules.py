@@ -9,6 +9,7 @@ Rules run only on examples that already satisfy the schema, so checks can trust 
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from typing import NamedTuple
@@ -56,6 +57,7 @@ RULES_FORMAT = {
     },
 }
 _format_validator = jsonschema_rs.Draft202012Validator(RULES_FORMAT)
+MAX_RULES = 200  # per signature; real ones have a handful
 _MISSING = object()
 
 
@@ -87,9 +89,15 @@ def load_rules(loader, signature) -> tuple[Rule, ...]:
         return ()
     document = loader.document(path)
     shown = loader.project.display(path)
+    listed = document.get("rules") if isinstance(document, dict) else None
+    if isinstance(listed, list) and len(listed) > MAX_RULES:
+        # every rule runs on every example: a pull request could make one example cost
+        # (and report) thousands of checks
+        raise ConfigError([Problem(shown, f"{len(listed):,} rules, over the {MAX_RULES} tf "
+                                   "runs per signature", pointer="$.rules", config=True)])
     errors = [Problem(shown, f"{e.message} (the rule format is in README.md, \"Rules\")",
                       pointer=json_path(e.instance_path), config=True)
-              for e in _format_validator.iter_errors(document)]
+              for e in itertools.islice(_format_validator.iter_errors(document), 20)]
     if errors:
         raise ConfigError(errors)
     rules = []

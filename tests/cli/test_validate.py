@@ -209,3 +209,16 @@ def test_a_pattern_that_is_no_regex_is_named_where_it_is(project, tf):
     assert result.exit_code == 2
     assert ("schemas/validate_intent.schema.json: $.properties.outputs.properties.explanation"
             '.pattern: not a valid schema: "([" is not a "regex"') in result.stdout
+
+
+def test_a_rules_file_of_endless_rules_is_refused_before_it_is_read(project, tf):
+    """2,000,000 rules (4 MB) took gigabytes to list as format errors and would run on
+    every example: a rules file holds at most 200, and lists at most 20 format errors."""
+    path = project / "schemas/support_response.rules.json"
+    path.write_text('{"rules": [' + ", ".join(["1"] * 2_000_000) + "]}")
+    result = tf("validate")
+    assert result.exit_code == 2
+    assert "support_response.rules.json: $.rules: 2,000,000 rules, over the 200" in result.stdout
+    path.write_text('{"rules": [' + ", ".join(["1"] * 150) + "]}")
+    listed = [line for line in tf("validate").stdout.splitlines() if "rules.json" in line]
+    assert len(listed) == 20
