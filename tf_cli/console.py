@@ -17,7 +17,8 @@ from functools import cache
 _UNPRINTABLE = {code: f"\\x{code:02x}" for code in
                 [*range(0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0)]}
 _UNPRINTABLE.update({code: f"\\u{code:04x}" for code in
-                     [*range(0x202a, 0x202f), *range(0x2066, 0x206a)]})
+                     [*range(0x202a, 0x202f), *range(0x2066, 0x206a), 0x200e, 0x200f,
+                      0x061c, 0x2028, 0x2029]})  # and the marks and line separators
 
 
 def printable(text: str) -> str:

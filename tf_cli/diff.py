@@ -162,7 +162,7 @@ def _compare(name: str, old_lines: list[bytes], new_lines: list[bytes]
     old, new = _by_id(old_ids, old_lines, touched), _by_id(new_ids, new_lines, touched)
     entry.added = [i.decode() for i in new if i not in old]
     for example_id in entry.added:
-        record = orjson.loads(new[example_id.encode()][-1])
+        record = _record(new[example_id.encode()][-1])
         found = state(record) if isinstance(record, dict) else COUNTED
         if found != COUNTED:
             entry.added_states[example_id] = found
@@ -170,7 +170,7 @@ def _compare(name: str, old_lines: list[bytes], new_lines: list[bytes]
     for key, lines in new.items():
         previous = old.get(key)
         if previous is not None and lines[-1] != previous[-1]:  # bytes differ: compare fields
-            changes = _field_changes(orjson.loads(previous[-1]), orjson.loads(lines[-1]))
+            changes = _field_changes(_record(previous[-1]), _record(lines[-1]))
             if changes:  # else only the formatting changed
                 entry.modified.append({"id": key.decode(), "changes": changes})
     entry.duplicate_ids = {side: [i.decode() for i, n in Counter(ids).items()
@@ -214,11 +214,23 @@ def _unreadable(ids: list[bytes | None], lines: list[bytes]) -> int:
     return sum(1 for i, line in zip(ids, lines, strict=True) if i is None and line.strip())
 
 
-def _flat(value, prefix: str = "") -> dict:
-    if isinstance(value, dict):
+def _record(line: bytes) -> dict:
+    """The example on a line whose id was sliced without parsing (_ids): a line that only
+    starts like a canonical one reads as no fields (tf validate names it)."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _flat(value, prefix: str = "", depth: int = 0) -> dict:
+    """Fields by dotted path; past 32 levels (far deeper than any schema) a nested object
+    is one value, so a hostile example cannot exhaust the stack."""
+    if isinstance(value, dict) and depth < 32:
         out = {}
         for key, sub in value.items():
-            out.update(_flat(sub, f"{prefix}.{key}" if prefix else key))
+            out.update(_flat(sub, f"{prefix}.{key}" if prefix else key, depth + 1))
         return out
     return {prefix: value}
 
@@ -228,7 +240,7 @@ def _field_changes(old: dict, new: dict) -> list[dict]:
     changes = []
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
-            change = {"field": key, "old": a.get(key), "new": b.get(key)}
+            change = {"field": key, "old": _writable(a.get(key)), "new": _writable(b.get(key))}
             if isinstance(a.get(key), str) and isinstance(b.get(key), str) and \
                     max(len(a[key]), len(b[key])) > LONG:
                 change["word_diff"] = word_diff(a[key], b[key])
@@ -236,9 +248,36 @@ def _field_changes(old: dict, new: dict) -> list[dict]:
     return changes
 
 
+def _writable(value):
+    """`value`, or a note where it nests deeper than orjson writes (254 levels): the JSON
+    output and the text both show it."""
+    if isinstance(value, dict | list):
+        try:
+            orjson.dumps(value)
+        except TypeError:
+            return "(nested too deep to show)"
+    return value
+
+
+# SequenceMatcher takes time quadratic in the words it compares: past this many on either
+# side of what changed, the changed middle is shown whole (an 80 KB field took minutes).
+MAX_DIFFED_WORDS = 2_000
+
+
 def word_diff(old: str, new: str) -> str:
     """"... [-removed words-]{+added words+} ...", git diff --word-diff style."""
     a, b = old.split(), new.split()
+    head = 0  # the words both share at the start and at the end, found in linear time
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    middle_a, middle_b = a[head:len(a) - tail], b[head:len(b) - tail]
+    if max(len(middle_a), len(middle_b)) > MAX_DIFFED_WORDS:
+        changed = (["[-" + " ".join(middle_a) + "-]"] if middle_a else []) + \
+            (["{+" + " ".join(middle_b) + "+}"] if middle_b else [])
+        return " ".join([*a[:head], *changed, *a[len(a) - tail:]])
     out = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if tag == "equal":

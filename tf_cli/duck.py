@@ -83,6 +83,11 @@ def session(readable: Iterable[Path] = ()) -> Iterator[duckdb.DuckDBPyConnection
     watcher.start()
     try:
         yield connection
+    except duckdb.OutOfMemoryException as exc:
+        raise UsageError(f"DuckDB ran out of memory ({MEMORY_LIMIT}) on the data: "
+                         f"{str(exc).splitlines()[0]}", hint="a dataset file may hold "
+                         "examples far larger than real ones: tf validate names long lines"
+                         ) from None
     except Exception:
         if fired.is_set():
             raise UsageError(

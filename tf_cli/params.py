@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from tf_cli.project import Project
 
 SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
+# params.yaml and coverage.yaml: a few kilobytes in real projects; parsing several megabytes
+# of YAML (which a pull request can commit) took minutes
+MAX_SETTINGS_BYTES = 1 << 20
 
 
 def load_params(project: Project) -> dict:
@@ -141,6 +144,10 @@ def _read_yaml(path: Path, project: Project, round_trip: bool):
     from tf_cli.yaml_guard import yaml_hazard
 
     yaml = YAML(typ="rt" if round_trip else "safe")
+    if path.stat().st_size > MAX_SETTINGS_BYTES:
+        raise ConfigError([Problem(project.display(path), f"{path.stat().st_size:,} bytes, over "
+                                   f"the {MAX_SETTINGS_BYTES:,}-byte limit for a settings file",
+                                   config=True)])
     try:
         text = path.read_text(encoding="utf-8")
         hazard = yaml_hazard(text)
@@ -158,7 +165,8 @@ def _read_yaml(path: Path, project: Project, round_trip: bool):
     except ValueError:  # an integer of more digits than Python converts
         import re
 
-        found = re.search(r"\d{4301}", text)
+        found = next((run for run in re.finditer(r"\d+", text) if len(run.group()) > 4300),
+                     None)  # each run once: \d{4301} rescans every run of 4,300 digits
         raise ConfigError([Problem(project.display(path), "a number in it has more digits "
                                    "than tf reads (4,300): write it as a string",
                                    line=text.count("\n", 0, found.start()) + 1 if found else None,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tf_cli import parallel
 from tf_cli.counting import COUNTED, PENDING, state
 from tf_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
-from tf_cli.file_check import FileCheck, check_file
+from tf_cli.file_check import MAX_FILE_PROBLEMS, FileCheck, check_file
 from tf_cli.layout import (
     DATASET_SUFFIX,
     EXAMPLES_FILE,
@@ -291,16 +291,24 @@ def _duplicate_id_problems(project: Project, files: list[Path], checked: set[Pat
     """Second pass, only when duplicates exist: find where each duplicated id is used."""
     places: dict[str, list[tuple[Path, int]]] = {}
     states: dict[str, list[tuple[str, str, int]]] = {}
+    kept = unlisted = 0  # a file of one id on a million lines: list the first, count the rest
     for path in files:
         for line in read_lines(path, max_line_bytes):
             if line.record is None:
                 continue
             record_id = line.record.get("id")
             if type(record_id) is str and hash(record_id) in duplicated:
+                if kept > MAX_FILE_PROBLEMS:
+                    unlisted += 1
+                    continue
+                kept += 1
                 places.setdefault(record_id, []).append((path, line.number))
                 states.setdefault(record_id, []).append((path.name, state(line.record),
                                                          _content_hash(line.record)))
     problems = []
+    if unlisted:
+        problems.append(Problem(project.display(files[0]), f"{unlisted:,} more uses of "
+                                "duplicated ids are not listed"))
     for record_id, where in places.items():
         if len(where) < 2 or _interrupted_approval(states[record_id]):
             continue  # a hash collision; or a stale copy that counts nowhere

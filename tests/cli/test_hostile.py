@@ -782,3 +782,64 @@ def test_a_pipeline_file_that_links_out_of_the_repository_is_refused(hostile, wh
 
             report_path(Project(project), "validate_intent", "validate")
     assert secret.read_text() == SECRET_FILE_TEXT + "\n"
+
+
+def test_tf_diff_of_hostile_changes_is_bounded_and_clear(hostile):
+    """A long field rewritten word by word (word diff is quadratic), a line that only
+    starts like a canonical one, and an example nested 1,000 levels deep: tf diff answers
+    in seconds, without a traceback."""
+    import subprocess
+
+    from tests.conftest import GIT_ENV
+
+    project, _ = hostile
+    env = {**os.environ, **GIT_ENV}
+
+    def commit() -> None:
+        for args in (["add", "-A"], ["commit", "-q", "-m", "x"]):
+            subprocess.run(["git", *args], cwd=project, check=True, env=env,
+                           capture_output=True)
+
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True, env=env)
+    path = project / "datasets" / "validate_intent" / "examples.jsonl"
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["outputs"]["explanation"] = " ".join(["a", "b"] * 20_000)
+    lines[0] = json.dumps(record)
+    path.write_text("\n".join(lines) + "\n")
+    commit()
+    record["outputs"]["explanation"] = " ".join(["b", "a"] * 20_000)
+    deep = '{"a":' * 1_000 + '{"x":1}' + "}" * 1_000  # more than json.dumps can write
+    nested = json.dumps(json.loads(lines[1]) | {"outputs": "DEEP"}).replace('"DEEP"', deep)
+    canonical_id = json.loads(lines[2])["id"]
+    path.write_text("\n".join([json.dumps(record), nested,
+                               f'{{"id":"{canonical_id}", oops', *lines[3:]]) + "\n")
+    started = time.monotonic()
+    for output in ("text", "markdown", "json"):
+        result = run_tf("diff", "main", "--format", output, cwd=project, timeout=60)
+        assert result.exit_code == 0, (output, result)
+    assert time.monotonic() - started < 30
+
+
+def test_settings_files_and_duplicate_ids_are_bounded(hostile):
+    """A params.yaml of megabytes took minutes to parse; a file of one id on a million
+    lines listed a million duplicates."""
+    project, _ = hostile
+    params = project / "params.yaml"
+    original = params.read_text()
+    params.write_text(original + "".join(f"k{i}: 1\n" for i in range(200_000)))
+    result = run_tf("status", cwd=project, timeout=60)
+    assert result.exit_code == 2
+    assert "error: params.yaml: 2," in result.stderr and "over the 1,048,576-byte limit" in \
+        result.stderr
+    params.write_text(original)
+    (project / "datasets" / "validate_intent" / "dups.jsonl").write_bytes(
+        b'{"id":"x"}\n' * 300_000)
+    started = time.monotonic()
+    result = run_tf("validate", "--format", "json", cwd=project, timeout=60)
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert len(problems) < 25_000
+    assert any(p["message"].endswith("more uses of duplicated ids are not listed")
+               for p in problems)
+    assert time.monotonic() - started < 30

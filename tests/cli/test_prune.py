@@ -234,7 +234,7 @@ def test_a_hostile_effect_report_is_refused_or_read_as_nothing(repo: Path, kind:
         else:
             assert result.exit_code == 2, result
             assert "reports/validate_completeness/demos.json" in result.stderr
-            assert "a report must be a regular file" in result.stderr
+            assert "tf reads and writes only files inside the repository" in result.stderr
         assert "the secret value" not in result.stdout + result.stderr
 
 

@@ -196,9 +196,12 @@ class _Table:
         # of the cost): every n-th example by id hash, n from the number of lines.
         every = max(1, math.ceil(_count_lines(files) / sample)) if sample else 0
         if every:
+            # at most MAX_DIVERSITY_WORDS words an example: the sample bounds the examples,
+            # not their size, and a few of megabytes each ran DuckDB out of memory
             selects.append(f"CASE WHEN hash(id) % {every} = 0 THEN list_filter("
                            f"regexp_split_to_array(lower({duck.text_sql(loader, signature)}),"
-                           " '[^[:alnum:]]+'), lambda w: w <> '') END AS words")
+                           f" '[^[:alnum:]]+'), lambda w: w <> '')[1:{MAX_DIVERSITY_WORDS}] "
+                           "END AS words")
         if with_filename:
             selects.append("filename")
         target = "cov_scanned" if with_filename else "cov_all"
@@ -307,6 +310,9 @@ def _bucket_counts(con, name: str, declared: tuple[str, ...],
     counts = {bucket: 0 for bucket in declared}
     counts.update(rows)
     return counts
+
+
+MAX_DIVERSITY_WORDS = 2_000
 
 
 def _diversity(con) -> float | None:

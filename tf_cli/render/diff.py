@@ -100,7 +100,12 @@ def _state(found: str | None) -> str:
 
 
 def _show(value) -> str:
-    return "(absent)" if value is None else orjson.dumps(value).decode()
+    if value is None:
+        return "(absent)"
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # nested deeper than orjson writes (tf validate names the line)
+        return "(nested too deep to show)"
 
 
 def _counts(by_source: dict[str, int] | None) -> str:
