@@ -192,10 +192,16 @@ def _example_problems(signature: Signature, record: dict, path: str,
                                 "in this example are not listed", line=line))
     if problems:
         return problems, total
+    broken = 0
     for rule in signature.rules:
         failure = rule.check(record)
         if failure is not None:
-            problems.append(Problem(
-                path, f"rule {rule.name}: {failure.detail} (rule: {rule.description})",
-                line=line, pointer=failure.pointer, rule=rule.name))
-    return problems, len(problems)
+            broken += 1
+            if broken <= MAX_EXAMPLE_PROBLEMS:
+                problems.append(Problem(
+                    path, f"rule {rule.name}: {failure.detail} (rule: {rule.description})",
+                    line=line, pointer=failure.pointer, rule=rule.name))
+    if broken > MAX_EXAMPLE_PROBLEMS:
+        problems.append(Problem(path, f"{broken - MAX_EXAMPLE_PROBLEMS:,} more broken rules in "
+                                "this example are not listed", line=line))
+    return problems, broken

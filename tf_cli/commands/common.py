@@ -95,10 +95,10 @@ MaxLineBytes = Annotated[
 def read_line(prompt: str) -> str:
     """input(), asking again for a line that is not valid UTF-8 (Python hands its bytes over
     as surrogates, which no JSON file can hold)."""
-    from tf_cli.console import error
+    from tf_cli.console import error, printable
 
     while True:
-        line = input(prompt)
+        line = input(printable(prompt))  # prompts name schema fields: repository text
         if not any("\ud800" <= c <= "\udfff" for c in line):
             return line
         error("that line is not valid UTF-8 text; type it again")
