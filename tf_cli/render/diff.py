@@ -65,14 +65,17 @@ def _entry(entry: SignatureDiff, style: _Style) -> list[str]:
     """The lines of one signature: a bullet per change, changed fields indented under it."""
     bullet = style.bullet
     data = style.data
-    lines = [f"{bullet}+ added {data(example_id)}" + _state(entry.added_states.get(example_id))
+    # "+", "-" and "~" after a Markdown bullet would start a nested list: escaped there
+    plus, minus, tilde = (r"\+", r"\-", r"\~") if style.heading else ("+", "-", "~")
+    lines = [f"{bullet}{plus} added {data(example_id)}" + _state(entry.added_states.get(example_id))
              for example_id in entry.added]
-    lines += [f"{bullet}- removed {data(example_id)}" for example_id in entry.removed]
+    lines += [f"{bullet}{minus} removed {data(example_id)}" for example_id in entry.removed]
     for item in entry.modified:
-        lines.append(f"{bullet}~ modified {data(item['id'])}")
+        lines.append(f"{bullet}{tilde} modified {data(item['id'])}")
         for change in item["changes"]:
-            shown = change.get("word_diff") or f"{_show(change['old'])} -> {_show(change['new'])}"
-            lines.append(f"{style.detail}{data(change['field'])}: {data(shown)}")
+            shown = data(change["word_diff"]) if change.get("word_diff") else \
+                f"{data(_show(change['old']))} -> {data(_show(change['new']))}"
+            lines.append(f"{style.detail}{data(change['field'])}: {shown}")
     for side, count in entry.unreadable.items():
         lines.append(f"{bullet}! {plural(count, 'line')} in {side} {'is' if count == 1 else 'are'} "
                      "no example (not a JSON object with an id), so not compared: tf validate "
