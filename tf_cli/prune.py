@@ -275,34 +275,27 @@ class HeldBack:
 def hold_back(project: Project, planned: list[Retirement]
               ) -> tuple[list[Retirement], list[HeldBack]]:
     """The plan less the retirements of every signature they would take below an
-    error-level coverage requirement, measured on copies of its files without them."""
+    error-level coverage requirement: both sides measured in one scan, the way tf diff
+    measures a change (coverage.engine.measure_change, nothing added)."""
     import tempfile
 
-    import orjson
-
-    from tf_cli.coverage import measure
+    from tf_cli.coverage.engine import measure_change
 
     by_signature: dict[str, set[str]] = defaultdict(set)
     for item in planned:
         by_signature[item.signature].add(item.id)
     held = []
-    for signature, ids in by_signature.items():
-        before = measure(project, [signature], diversity=False)[0]
-        passing = {r.label for r in before.requirements if r.level == "error" and r.passed}
-        with tempfile.TemporaryDirectory() as folder:
-            copies = []
-            for path in project.dataset_files(signature):
-                copy = Path(folder) / path.name
-                with open(copy, "wb") as out:
-                    for line in read_lines(path):
-                        if line.record is not None and line.record.get("id") not in ids:
-                            out.write(orjson.dumps(line.record) + b"\n")
-                copies.append(copy)
-            after = measure(project, [signature], files={signature: copies},
-                            diversity=False)[0]
-        failing = tuple(r.label for r in after.requirements
-                        if r.level == "error" and not r.passed and r.label in passing)
-        if failing:
-            held.append(HeldBack(signature, len(ids), failing))
+    with tempfile.TemporaryDirectory() as folder:
+        nothing = Path(folder) / "nothing.jsonl"
+        nothing.touch()
+        for signature, ids in by_signature.items():
+            before, after = measure_change(project, signature,
+                                           project.dataset_files(signature), nothing, ids)
+            passing = {r.label for r in before.requirements
+                       if r.level == "error" and r.passed}
+            failing = tuple(r.label for r in after.requirements
+                            if r.level == "error" and not r.passed and r.label in passing)
+            if failing:
+                held.append(HeldBack(signature, len(ids), failing))
     stopped = {h.signature for h in held}
     return [item for item in planned if item.signature not in stopped], held
