@@ -79,8 +79,14 @@ class SignatureEffect:
 
 def measured_now(project: Project, signature: str) -> dict | None:
     """The working tree's demos.json, or None before the effect stage first ran."""
-    now = report_bytes(project, report_path(project, signature, DEMOS_REPORT))
-    return _load(now) if now is not None else None
+    return read_report(project, report_path(project, signature, DEMOS_REPORT))
+
+
+def read_report(project: Project, path: Path) -> dict | None:
+    """A report in the working tree as a JSON object; None when it is absent, not JSON or
+    not an object (report_bytes refuses links, FIFOs and huge files)."""
+    content = report_bytes(project, path)
+    return _load(content) if content is not None else None
 
 
 def read(project: Project, signature: str) -> SignatureEffect:

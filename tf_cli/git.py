@@ -87,24 +87,16 @@ def read_tree(project_root: Path, revision: str | None, folder: str) -> dict[str
 
 
 def _read_worktree(project_root: Path, folder: str) -> dict[str, bytes]:
-    """The working tree's files under `folder`, refusing links and FIFOs (as tf validate
-    does): a pull request can commit a link to a secret, and an untracked one is read too."""
-    from tf_cli.file_safety import irregular, require_real_folders_between
+    """The working tree's dataset files under `folder`, refusing links and FIFOs as tf
+    validate does (file_safety.require_regular): a pull request can commit a link to a
+    secret, and an untracked one is read too."""
+    from tf_cli.file_safety import require_real_folders_between, require_regular
 
     base = require_real_folders_between(project_root, project_root / folder)
     if not base.is_dir():
         return {}
-    found = {}
-    for path in sorted(base.rglob("*")):
-        kind = irregular(path)
-        if kind == "a folder":
-            continue
-        if kind:
-            raise UsageError(f"{path.relative_to(project_root)}: {kind}; tf reads only "
-                             "regular files inside the repository",
-                             hint="remove it, or replace it with the file")
-        found[str(path.relative_to(project_root))] = path.read_bytes()
-    return found
+    return {str(path.relative_to(project_root)): require_regular(path).read_bytes()
+            for path in sorted(base.rglob("*")) if path.is_symlink() or not path.is_dir()}
 
 
 def file_versions(project_root: Path, path: str, limit: int = 100, experiments: bool = False,

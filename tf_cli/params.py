@@ -144,9 +144,10 @@ def _read_yaml(path: Path, project: Project, round_trip: bool):
     from tf_cli.yaml_guard import yaml_hazard
 
     yaml = YAML(typ="rt" if round_trip else "safe")
-    if path.stat().st_size > MAX_SETTINGS_BYTES:
-        raise ConfigError([Problem(project.display(path), f"{path.stat().st_size:,} bytes, over "
-                                   f"the {MAX_SETTINGS_BYTES:,}-byte limit for a settings file",
+    size = path.stat().st_size
+    if size > MAX_SETTINGS_BYTES:
+        raise ConfigError([Problem(project.display(path), f"{size:,} bytes, over the "
+                                   f"{MAX_SETTINGS_BYTES:,}-byte limit for a settings file",
                                    config=True)])
     try:
         text = path.read_text(encoding="utf-8")

@@ -58,6 +58,7 @@ RULES_FORMAT = {
 }
 _format_validator = jsonschema_rs.Draft202012Validator(RULES_FORMAT)
 MAX_RULES = 200  # per signature; real ones have a handful
+MAX_FORMAT_ERRORS = 20  # listed for a rules file that does not follow the format
 _MISSING = object()
 
 
@@ -97,7 +98,8 @@ def load_rules(loader, signature) -> tuple[Rule, ...]:
                                    "runs per signature", pointer="$.rules", config=True)])
     errors = [Problem(shown, f"{e.message} (the rule format is in README.md, \"Rules\")",
                       pointer=json_path(e.instance_path), config=True)
-              for e in itertools.islice(_format_validator.iter_errors(document), 20)]
+              for e in itertools.islice(_format_validator.iter_errors(document),
+                                        MAX_FORMAT_ERRORS)]
     if errors:
         raise ConfigError(errors)
     rules = []

@@ -48,7 +48,12 @@ class SignatureRow:
 class Summary:
     rows: list[SignatureRow] = field(default_factory=list)
     buckets: list[dict] = field(default_factory=list)  # plots/coverage.json: train counts
-    scores: list[dict] = field(default_factory=list)  # plots/scores.json: per signature
+
+    @property
+    def scores(self) -> list[dict]:
+        """plots/scores.json: baseline and optimized per signature (0 when not measured)."""
+        return [{"signature": r.signature, "baseline": r.baseline or 0,
+                 "optimized": r.optimized or 0} for r in self.rows]
 
 
 def gather(project: Project, signatures: list[str]) -> Summary:
@@ -69,25 +74,15 @@ def gather(project: Project, signatures: list[str]) -> Summary:
                 summary.buckets += [{"signature": name, "cell": f"{name}/{dimension}={bucket}",
                                      "count": count} for bucket, count in counts.items()
                                     if is_number(count)]
-        summary.scores.append({"signature": name,
-                               "baseline": _number(result, "baseline_score_percent") or 0,
-                               "optimized": _number(result, "optimized_score_percent") or 0})
     return summary
 
 
 def _report(project: Project, signature: str, step: str) -> dict:
     """reports/<sig>/<step>.json as the stage wrote it; the file is in git, so anything
     else (a link, a huge file: refused; not JSON, not an object) reads as no report."""
-    import orjson
+    from tf_cli.effect import read_report
 
-    from tf_cli.effect import report_bytes
-
-    content = report_bytes(project, report_path(project, signature, step))
-    try:
-        report = orjson.loads(content) if content else None
-    except orjson.JSONDecodeError:
-        return {}
-    return report if isinstance(report, dict) else {}
+    return read_report(project, report_path(project, signature, step)) or {}
 
 
 def _number(report: dict, key: str):
@@ -106,12 +101,12 @@ def write_outputs(project: Project, summary: Summary, markdown: str, page: str) 
     path."""
     import orjson
 
-    folder = summary_dir(project)
+    folder, page_path = summary_dir(project), report_page_path(project)
     _write(folder / SUMMARY_FILE, markdown.encode())
     for name, rows in ((COVERAGE_PLOT_FILE, summary.buckets), (SCORES_PLOT_FILE, summary.scores)):
         _write(folder / PLOTS_DIR / name, orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
-    _write(report_page_path(project), page.encode())
-    return report_page_path(project)
+    _write(page_path, page.encode())
+    return page_path
 
 
 def _write(path: Path, data: bytes) -> None:

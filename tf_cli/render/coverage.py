@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
+
 def status_word(passed: bool, level: str) -> str:
     return "ok" if passed else ("FAIL" if level == "error" else "warn")
 

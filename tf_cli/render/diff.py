@@ -67,8 +67,8 @@ def _entry(entry: SignatureDiff, style: _Style) -> list[str]:
     data = style.data
     # "+", "-" and "~" after a Markdown bullet would start a nested list: escaped there
     plus, minus, tilde = (r"\+", r"\-", r"\~") if style.heading else ("+", "-", "~")
-    lines = [f"{bullet}{plus} added {data(example_id)}" + _state(entry.added_states.get(example_id))
-             for example_id in entry.added]
+    lines = [f"{bullet}{plus} added {data(example_id)}"
+             + _state(entry.added_states.get(example_id)) for example_id in entry.added]
     lines += [f"{bullet}{minus} removed {data(example_id)}" for example_id in entry.removed]
     for item in entry.modified:
         lines.append(f"{bullet}{tilde} modified {data(item['id'])}")
@@ -103,12 +103,8 @@ def _state(found: str | None) -> str:
 
 
 def _show(value) -> str:
-    if value is None:
-        return "(absent)"
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # nested deeper than orjson writes (tf validate names the line)
-        return "(nested too deep to show)"
+    """A changed value as JSON (tf_cli.diff made every one writable)."""
+    return "(absent)" if value is None else orjson.dumps(value).decode()
 
 
 def _counts(by_source: dict[str, int] | None) -> str:
