@@ -43,11 +43,10 @@ from tf_cli.layout import (
     SYNTHETIC,
     SYNTHETIC_FILE,
     rejects_path,
-    report_path,
 )
 from tf_cli.project import Project
 from tf_cli.proposals import NotAsked, Rejection, Tally, candidate_evidence
-from tf_cli.records import read_lines, write_json, write_records
+from tf_cli.records import read_lines, write_records
 from tf_cli.schemas import SchemaLoader, Signature
 from tf_cli.structured import excerpt, find_json, response_format
 
@@ -164,7 +163,7 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     """Plan, then generate. When nothing can be planned (no gaps with `fill_gaps`, or the
     synthetic share is at its cap) the LM is not called and the summary says why
     (`planned` 0, `limits`). A run that called the LM leaves its rejects file
-    (layout.rejects_path); its report is the caller's to write (write_report)."""
+    (layout.rejects_path); its report (reports/<sig>/<step>.json) is the caller's to write."""
     project.require_signature(signature_name)
     loader = project.schemas
     signature = project.signature(signature_name)
@@ -215,14 +214,6 @@ def generate(project: Project, signature_name: str, options: GenerateOptions,
     summary.diversity_after, summary.gaps_after = after.diversity, _gap_need(after)
     summary.synthetic_share = after.synthetic_share
     return summary
-
-
-def write_report(project: Project, signature_name: str, step: str, report: dict) -> Path:
-    """reports/<sig>/<step>.json: a run's summary (GenerateSummary.to_json), or why the
-    synthesize stage skipped, kept in git beside the examples it added."""
-    path = report_path(project, signature_name, step)
-    write_json(path, report)
-    return path
 
 
 def _within_synthetic_share(project: Project, spec: CoverageSpec, coverage,

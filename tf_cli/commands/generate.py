@@ -29,7 +29,9 @@ def command(
     cap)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from tf_cli.generate import GenerateOptions, generate, write_report
+    from tf_cli.generate import GenerateOptions, generate
+    from tf_cli.layout import report_path
+    from tf_cli.records import write_json
 
     project = common.project()
     bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
@@ -44,7 +46,7 @@ def command(
                                                                    total=total))
     data = summary.to_json()
     if summary.planned:  # the LM was called: the run's report is committed with its examples
-        write_report(project, signature, "generate", data)
+        write_json(report_path(project, signature, "generate"), data)
     if output_format is TextOrJson.json:
         print_json(data)
     else:
